@@ -1,0 +1,56 @@
+"""`lipsync-mock` / `python -m mock_server`: start the mock."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from aiohttp import web
+
+from mock_server.app import create_app
+from mock_server.config import API_KEYS_ENV, Settings, api_keys_from_env
+
+
+def parse_settings(argv: list[str] | None = None) -> Settings:
+    defaults = Settings()
+    parser = argparse.ArgumentParser(prog="lipsync-mock", description=__doc__)
+    parser.add_argument("--host", default=defaults.host, help="address to bind (default %(default)s)")
+    parser.add_argument("--port", type=int, default=defaults.port, help="port to bind (default %(default)s)")
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        default=[],
+        help=f"an accepted API key; repeatable; also read from {API_KEYS_ENV} (comma-separated). "
+        "With none, any non-empty key is accepted.",
+    )
+    parser.add_argument(
+        "--processing-rate",
+        type=_non_negative,
+        default=defaults.processing_rate,
+        help="seconds of simulated processing per second of output video; 0 = done at the first poll "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-body-bytes", type=int, default=defaults.max_body_bytes, help="largest request body accepted"
+    )
+    args = parser.parse_args(argv)
+    return Settings(
+        host=args.host,
+        port=args.port,
+        api_keys=(*args.api_key, *api_keys_from_env()),
+        processing_rate=args.processing_rate,
+        max_body_bytes=args.max_body_bytes,
+    )
+
+
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError("must be a number of at least 0")
+    return value
+
+
+def main(argv: list[str] | None = None) -> None:
+    settings = parse_settings(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None)

@@ -1,0 +1,25 @@
+"""Server settings, from the command line or the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+API_KEYS_ENV = "LIPSYNC_MOCK_API_KEYS"
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # With no keys configured, any non-empty key is accepted.
+    api_keys: tuple[str, ...] = field(default_factory=tuple)
+    # Seconds of simulated processing per second of output video; 0 finishes tasks at once.
+    processing_rate: float = 0.5
+    max_body_bytes: int = 64 * 1024 * 1024
+
+
+def api_keys_from_env(environ: dict[str, str] | None = None) -> tuple[str, ...]:
+    """Comma-separated keys from `LIPSYNC_MOCK_API_KEYS`."""
+    value = (environ if environ is not None else os.environ).get(API_KEYS_ENV, "")
+    return tuple(key.strip() for key in value.split(",") if key.strip())

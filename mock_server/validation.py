@@ -1,0 +1,182 @@
+"""Turns schema violations into the platform's error objects.
+
+Codes follow the platform's pattern: `missing<Name>` for an absent required parameter,
+`unsupported<Name>` for a value outside an enumeration, `invalid<Name>` for anything else,
+`unknownParameter` for a parameter the model does not take. `<Name>` is the parameter's own name.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from functools import cache
+from typing import Any
+
+from jsonschema import ValidationError
+
+from mock_server.exceptions import RunwareError, invalid_request_body
+from mock_server.schema_registry import schemas, validator
+
+Path = list[str | int]
+
+
+@cache
+def task_schema_names() -> dict[str, str]:
+    """The schema file of each task type, found from the `taskType` const of the `*-task.json` files."""
+    return {
+        schema["properties"]["taskType"]["const"]: name
+        for name, schema in schemas().items()
+        if name.endswith("-task.json")
+    }
+
+
+def parameter_path(path: Iterable[str | int]) -> str:
+    """`['providerSettings', 'sync', 'segments', 0, 'endTime']` → `providerSettings.sync.segments[0].endTime`."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def envelope_errors(body: Any) -> Iterator[tuple[int | None, RunwareError]]:
+    """Problems with the task array itself: `(None, error)` refuses the whole body, `(i, error)` task i."""
+    for error in validator("task-array.json").iter_errors(body):
+        path = list(error.absolute_path)
+        if not path:
+            yield None, invalid_request_body("The request body must be a non-empty JSON array of task objects.")
+        elif len(path) == 1 and error.validator == "type":
+            yield path[0], invalid_request_body(f"Task [{path[0]}] must be a JSON object.", f"[{path[0]}]")
+        else:
+            yield from ((path[0], e) for e in _convert(error, path[1:], body[path[0]]))
+
+
+def validate_task(task: dict[str, Any]) -> list[RunwareError]:
+    """Every problem with one task whose taskType is known, at most one per parameter."""
+    found: dict[str | None, RunwareError] = {}
+    for error in validator(task_schema_names()[task["taskType"]]).iter_errors(task):
+        for converted in _convert(error, list(error.absolute_path), task):
+            found.setdefault(converted.parameter, converted)
+    if not found:
+        for converted in _rule_errors(task):
+            found.setdefault(converted.parameter, converted)
+    return list(found.values())
+
+
+def _rule_errors(task: dict[str, Any]) -> Iterator[RunwareError]:
+    """Rules plain JSON Schema cannot state, checked on a task that already fits its schema."""
+    segments = task.get("providerSettings", {}).get("sync", {}).get("segments", [])
+    for index, segment in enumerate(segments):
+        if segment["endTime"] <= segment["startTime"]:
+            yield _error(
+                "invalid",
+                ["providerSettings", "sync", "segments", index, "endTime"],
+                f"greater than startTime ({segment['startTime']})",
+                segment["endTime"],
+                task,
+                {"type": "number"},
+            )
+
+
+def _convert(error: ValidationError, path: Path, task: Any) -> Iterator[RunwareError]:
+    keyword = error.validator
+    instance = error.instance
+    if keyword == "required":
+        for name in error.validator_value:
+            if name not in instance:
+                yield _missing([*path, name], task, f"Missing required parameter {parameter_path([*path, name])}.")
+    elif keyword == "dependentRequired":
+        for given, needed in error.validator_value.items():
+            for name in (n for n in needed if given in instance and n not in instance):
+                yield _missing(
+                    [*path, name],
+                    task,
+                    f"{parameter_path([*path, name])} is required when {given} is given: "
+                    f"{given} and {name} must be used together.",
+                )
+    elif keyword == "additionalProperties":
+        known = error.schema.get("properties", {})
+        for name in (n for n in instance if n not in known):
+            param = parameter_path([*path, name])
+            yield RunwareError(
+                "unknownParameter",
+                f"Unknown parameter {param}: the model does not take it.",
+                parameter=param,
+                **_task_ids(task),
+            )
+    elif keyword == "anyOf":
+        allowed = [sub.validator_value for sub in error.context if sub.validator == "const"]
+        yield _error("unsupported", path, "one of " + ", ".join(allowed), instance, task, {"allowedValues": allowed})
+    elif keyword == "enum":
+        allowed = list(error.validator_value)
+        yield _error("unsupported", path, describe(error.schema), instance, task, {"allowedValues": allowed})
+    else:
+        yield _error("invalid", path, describe(error.schema), instance, task, _limits(error.schema))
+
+
+def describe(schema: dict[str, Any]) -> str:
+    """What a parameter's schema allows, in words."""
+    if "const" in schema:
+        return f"exactly {json.dumps(schema['const'])}"
+    if "enum" in schema:
+        return "one of " + ", ".join(json.dumps(v) for v in schema["enum"])
+    kind = schema.get("type")
+    if kind in ("integer", "number"):
+        text = "an integer" if kind == "integer" else "a number"
+        low, high = schema.get("minimum"), schema.get("maximum")
+        if low is not None and high is not None:
+            text += f" from {low} to {high}"
+        elif low is not None:
+            text += f" of at least {low}"
+        if "multipleOf" in schema:
+            text += f" in steps of {schema['multipleOf']}"
+        return text
+    if kind == "string":
+        return {"uuid": "a UUID v4 string", "uri": "an absolute http(s) URL"}.get(
+            schema.get("format", ""), "a non-empty string" if schema.get("minLength") else "a string"
+        )
+    return {"boolean": "true or false", "object": "a JSON object", "array": "a JSON array"}.get(
+        kind or "", "a valid value"
+    )
+
+
+def _limits(schema: dict[str, Any]) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if "type" in schema:
+        extra["type"] = schema["type"]
+    if "const" in schema:
+        extra["allowedValues"] = [schema["const"]]
+    for keyword, field in (("minimum", "min"), ("maximum", "max"), ("default", "default")):
+        if keyword in schema:
+            extra[field] = schema[keyword]
+    return extra
+
+
+def _error(prefix: str, path: Path, allowed: str, value: Any, task: Any, extra: dict[str, Any]) -> RunwareError:
+    param = parameter_path(path)
+    shown = json.dumps(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return RunwareError(
+        _code(prefix, path),
+        f"Invalid value for {param}: {shown}. It must be {allowed}.",
+        parameter=param,
+        extra=extra,
+        **_task_ids(task),
+    )
+
+
+def _missing(path: Path, task: Any, message: str) -> RunwareError:
+    return RunwareError(_code("missing", path), message, parameter=parameter_path(path), **_task_ids(task))
+
+
+def _code(prefix: str, path: Path) -> str:
+    name = next((part for part in reversed(path) if isinstance(part, str)), "task")
+    return prefix + name[0].upper() + name[1:]
+
+
+def _task_ids(task: Any) -> dict[str, str | None]:
+    def text(key: str) -> str | None:
+        value = task.get(key) if isinstance(task, dict) else None
+        return value if isinstance(value, str) else None
+
+    return {"task_type": text("taskType"), "task_uuid": text("taskUUID")}
