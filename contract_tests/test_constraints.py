@@ -1,0 +1,204 @@
+"""Every constraint of the model page: its boundary is accepted, just past it is refused, naming the parameter.
+
+The values here are read off the model page on purpose, not from the schemas: they check the schemas too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from contract_tests.payloads import MISSING, example_task, with_parameter
+
+SEGMENT = "providerSettings.sync.segments[0]"
+V1_UUID = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
+
+
+def task_with_segment() -> dict[str, Any]:
+    segment = {"startTime": 1, "endTime": 2, "audio": "http://127.0.0.1:9/media/line.wav"}
+    return with_parameter(example_task(), "providerSettings.sync.segments", [segment])
+
+
+ACCEPTED: list[tuple[str, Any]] = [
+    ("outputType", "URL"),
+    *[("outputFormat", value) for value in ("MP4", "WEBM", "MOV")],
+    ("outputQuality", 20),
+    ("outputQuality", 99),
+    ("webhookURL", "http://127.0.0.1:9/hook?token=abc"),
+    ("webhookURL", "https://hooks.example.com/runware"),
+    ("deliveryMethod", "async"),
+    ("uploadEndpoint", "https://bucket.example.com/out.mp4?X-Amz-Signature=abc123&X-Amz-Expires=3600"),
+    ("safety.checkContent", True),
+    ("safety.checkContent", False),
+    *[("safety.mode", value) for value in ("none", "fast", "full")],
+    ("ttl", 60),
+    ("ttl", 86400),
+    ("includeCost", True),
+    ("numberResults", 1),
+    ("numberResults", 4),
+    ("inputs.audio", MISSING),
+    ("providerSettings.sync.activeSpeakerDetection.autoDetect", True),
+    ("providerSettings.sync.occlusionDetectionEnabled", True),
+    ("providerSettings.sync.segments", []),
+    *[("providerSettings.sync.syncMode", value) for value in ("bounce", "loop", "cut_off", "silence", "remap")],
+    *[("providerSettings.sync.temperature", value) for value in (0, 1, 0.0, 1.0, 0.01, 0.07, 0.29, 0.57, 0.99)],
+]
+
+SEGMENT_ACCEPTED: list[tuple[str, Any]] = [
+    (f"{SEGMENT}.startTime", 0),
+    (f"{SEGMENT}.startTime", 1.99),
+    (f"{SEGMENT}.endTime", 1.01),
+    (f"{SEGMENT}.endTime", 123.45),
+]
+
+REFUSED: list[tuple[str, Any, str]] = [
+    ("taskUUID", MISSING, "missingTaskUUID"),
+    ("taskUUID", V1_UUID, "invalidTaskUUID"),
+    ("taskUUID", "not-a-uuid", "invalidTaskUUID"),
+    ("model", MISSING, "missingModel"),
+    ("model", "sync:lipsync-1@1", "invalidModel"),
+    ("outputType", "base64Data", "unsupportedOutputType"),
+    ("outputFormat", "mp4", "unsupportedOutputFormat"),
+    ("outputFormat", "GIF", "unsupportedOutputFormat"),
+    ("outputQuality", 19, "invalidOutputQuality"),
+    ("outputQuality", 100, "invalidOutputQuality"),
+    ("outputQuality", 50.5, "invalidOutputQuality"),
+    ("outputQuality", "95", "invalidOutputQuality"),
+    ("webhookURL", "not a url", "invalidWebhookURL"),
+    ("webhookURL", "ftp://127.0.0.1/hook", "invalidWebhookURL"),
+    ("deliveryMethod", "sync", "unsupportedDeliveryMethod"),
+    ("uploadEndpoint", "/relative/path", "invalidUploadEndpoint"),
+    ("safety", True, "invalidSafety"),
+    ("safety.checkContent", "yes", "invalidCheckContent"),
+    ("safety.mode", "slow", "unsupportedMode"),
+    ("ttl", 59, "invalidTtl"),
+    ("ttl", 60.5, "invalidTtl"),
+    ("includeCost", 1, "invalidIncludeCost"),
+    ("numberResults", 0, "invalidNumberResults"),
+    ("numberResults", 5, "invalidNumberResults"),
+    ("inputs", MISSING, "missingInputs"),
+    ("inputs.video", MISSING, "missingVideo"),
+    ("inputs.video", 5, "invalidVideo"),
+    ("inputs.video", "", "invalidVideo"),
+    ("inputs.audio", ["a.wav"], "invalidAudio"),
+    ("inputs.image", "x.png", "unknownParameter"),
+    ("positivePrompt", "a face", "unknownParameter"),
+    ("providerSettings.sync.activeSpeakerDetection.autoDetect", "true", "invalidAutoDetect"),
+    ("providerSettings.sync.occlusionDetectionEnabled", 0, "invalidOcclusionDetectionEnabled"),
+    ("providerSettings.sync.segments", {"startTime": 0}, "invalidSegments"),
+    ("providerSettings.sync.syncMode", "reverse", "unsupportedSyncMode"),
+    ("providerSettings.sync.temperature", -0.01, "invalidTemperature"),
+    ("providerSettings.sync.temperature", 1.01, "invalidTemperature"),
+    ("providerSettings.sync.temperature", 0.505, "invalidTemperature"),
+    ("providerSettings.sync.temperature", "0.5", "invalidTemperature"),
+    ("providerSettings.sync.lipsyncMode", "x", "unknownParameter"),
+]
+
+SEGMENT_REFUSED: list[tuple[str, Any, str]] = [
+    (f"{SEGMENT}.startTime", MISSING, "missingStartTime"),
+    (f"{SEGMENT}.startTime", -0.01, "invalidStartTime"),
+    (f"{SEGMENT}.startTime", 0.005, "invalidStartTime"),
+    (f"{SEGMENT}.endTime", MISSING, "missingEndTime"),
+    (f"{SEGMENT}.endTime", 1, "invalidEndTime"),
+    (f"{SEGMENT}.endTime", 0.5, "invalidEndTime"),
+    (f"{SEGMENT}.endTime", 1.015, "invalidEndTime"),
+    (f"{SEGMENT}.audio", MISSING, "missingAudio"),
+    (f"{SEGMENT}.audio", 7, "invalidAudio"),
+]
+
+
+@pytest.mark.parametrize(("path", "value"), ACCEPTED, ids=lambda v: repr(v))
+async def test_boundary_is_accepted(api, path, value):
+    await _assert_accepted(api, with_parameter(example_task(), path, value))
+
+
+@pytest.mark.parametrize(("path", "value"), SEGMENT_ACCEPTED, ids=lambda v: repr(v))
+async def test_segment_boundary_is_accepted(api, path, value):
+    await _assert_accepted(api, with_parameter(task_with_segment(), path, value))
+
+
+@pytest.mark.parametrize(("path", "value", "code"), REFUSED, ids=lambda v: repr(v))
+async def test_just_past_the_boundary_is_refused(api, path, value, code):
+    await _assert_refused(api, with_parameter(example_task(), path, value), path, code)
+
+
+@pytest.mark.parametrize(("path", "value", "code"), SEGMENT_REFUSED, ids=lambda v: repr(v))
+async def test_segment_just_past_the_boundary_is_refused(api, path, value, code):
+    await _assert_refused(api, with_parameter(task_with_segment(), path, value), path, code)
+
+
+@pytest.mark.parametrize("given", ["audioStartTime", "audioEndTime"])
+async def test_audio_times_are_refused_alone(api, given):
+    other = "audioEndTime" if given == "audioStartTime" else "audioStartTime"
+    task = with_parameter(task_with_segment(), f"{SEGMENT}.{given}", 0.5)
+    error = await _assert_refused(api, task, f"{SEGMENT}.{other}", "missing" + other[0].upper() + other[1:])
+    assert "together" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("start", "end"), [(0, 0), (0, 0.01), (1.25, 0.5), (0.07, 0.29)], ids=["zero", "step", "end-before", "steps"]
+)
+async def test_audio_times_are_accepted_together(api, start, end):
+    task = with_parameter(task_with_segment(), f"{SEGMENT}.audioStartTime", start)
+    await _assert_accepted(api, with_parameter(task, f"{SEGMENT}.audioEndTime", end))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("audioStartTime", -0.01, "invalidAudioStartTime"),
+        ("audioEndTime", -0.01, "invalidAudioEndTime"),
+        ("audioStartTime", 0.333, "invalidAudioStartTime"),
+        ("audioEndTime", 2.001, "invalidAudioEndTime"),
+    ],
+)
+async def test_audio_times_keep_their_own_range(api, field, value, code):
+    task = with_parameter(task_with_segment(), f"{SEGMENT}.audioStartTime", 0.5)
+    task = with_parameter(task, f"{SEGMENT}.audioEndTime", 1.5)
+    await _assert_refused(api, with_parameter(task, f"{SEGMENT}.{field}", value), f"{SEGMENT}.{field}", code)
+
+
+async def test_later_segments_are_named_by_their_index(api):
+    task = task_with_segment()
+    segments = task["providerSettings"]["sync"]["segments"]
+    segments.append({"startTime": 3, "endTime": 2.5, "audio": "http://127.0.0.1:9/media/line-2.wav"})
+    await _assert_refused(api, task, "providerSettings.sync.segments[1].endTime", "invalidEndTime")
+
+
+async def test_the_full_example_is_accepted(api):
+    await _assert_accepted(api, example_task("full-task"))
+
+
+async def test_every_problem_of_a_task_is_reported_once(api):
+    task = with_parameter(example_task(), "outputQuality", 10)
+    task = with_parameter(task, "providerSettings.sync.temperature", -1.005)
+    answer = await api.submit(task)
+    assert answer.status == 400
+    assert sorted(error["parameter"] for error in answer.errors) == [
+        "outputQuality",
+        "providerSettings.sync.temperature",
+    ]
+
+
+async def test_an_unknown_task_type_is_refused(api):
+    task = with_parameter(example_task(), "taskType", "videoInferences")
+    error = await _assert_refused(api, task, "taskType", "unsupportedTaskType")
+    assert set(error["allowedValues"]) >= {"videoInference", "getResponse", "authentication"}
+
+
+async def _assert_accepted(api, task: dict[str, Any]) -> None:
+    answer = await api.submit(task)
+    assert answer.status == 200, answer.body
+    assert answer.body == {"data": [{"taskType": "videoInference", "taskUUID": task["taskUUID"]}]}
+
+
+async def _assert_refused(api, task: dict[str, Any], parameter: str, code: str) -> dict[str, Any]:
+    answer = await api.submit(task)
+    assert answer.status == 400, answer.body
+    assert "data" not in answer.body
+    (error,) = answer.errors
+    assert (error["code"], error["parameter"]) == (code, parameter), error
+    assert error.get("taskUUID") == task.get("taskUUID")
+    assert parameter.split(".")[-1].split("[")[0] in error["message"] or error["code"] == "unknownParameter"
+    return error
