@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from mock_server.models import InMemoryTaskStore, Result, Task
+
+
+def make_task(task_uuid: str, video_uuids: list[str]) -> Task:
+    results = tuple(Result(v, 1, 10.0, 70.0, None, None) for v in video_uuids)
+    return Task(task_uuid, {"outputFormat": "MP4"}, 0.0, results)
+
+
+def test_a_task_is_kept_once_and_found_by_its_results():
+    store = InMemoryTaskStore()
+    task = make_task("t1", ["v1", "v2"])
+    assert store.add(task)
+    assert not store.add(make_task("t1", ["v3"]))
+    assert store.get("t1") is task and store.get("t2") is None
+    assert store.find_result("v2") == (task, task.results[1])
+    assert store.find_result("v3") is None
+
+
+def test_a_result_is_ready_at_its_time_and_served_until_it_expires():
+    result = Result("v", 1, ready_at=10.0, expires_at=70.0, cost=None, nsfw_content=None)
+    assert [result.is_ready(t) for t in (9.99, 10.0)] == [False, True]
+    assert [result.is_served(t) for t in (9.99, 10.0, 69.99, 70.0)] == [False, True, True, False]

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from contract_tests.payloads import example_task
+from mock_server.app import create_app
+from mock_server.config import Settings
+from mock_server.responses import DISPATCHER
+
+HEADERS = {"Authorization": "Bearer key"}
+
+
+@pytest.fixture
+async def client(aiohttp_client):
+    return await aiohttp_client(create_app(Settings(processing_rate=0, max_body_bytes=4096)))
+
+
+async def test_a_body_over_the_limit_is_refused_with_413(client):
+    response = await client.post("/v1", data=b"[" + b" " * 5000 + b"]", headers=HEADERS)
+    assert response.status == 413
+    (error,) = (await response.json())["errors"]
+    assert error["code"] == "requestTooLarge" and "4096" in error["message"]
+
+
+async def test_health(client):
+    response = await client.get("/health")
+    assert (response.status, await response.json()) == (200, {"status": "ok"})
+
+
+async def test_unknown_paths_and_methods_answer_in_the_errors_envelope(client):
+    for method, path, status, code in [("GET", "/nope", 404, "notFound"), ("DELETE", "/v1", 405, "methodNotAllowed")]:
+        response = await client.request(method, path)
+        assert response.status == status
+        assert (await response.json())["errors"][0]["code"] == code
+
+
+async def test_result_files_are_served_with_their_content_type_at_an_absolute_url(client):
+    for output_format, content_type in [("MP4", "video/mp4"), ("WEBM", "video/webm"), ("MOV", "video/quicktime")]:
+        task = {**example_task(), "outputFormat": output_format}
+        await client.post("/v1", json=[task], headers=HEADERS)
+        poll = await client.post(
+            "/v1", json=[{"taskType": "getResponse", "taskUUID": task["taskUUID"]}], headers=HEADERS
+        )
+        (item,) = (await poll.json())["data"]
+        assert item["videoURL"].startswith(str(client.make_url("/videos/")))
+        response = await client.get(item["videoURL"].removeprefix(str(client.make_url(""))))
+        assert (response.status, response.content_type) == (200, content_type)
+        assert len(await response.read()) > 1000
+
+
+async def test_an_expired_or_unknown_video_is_404_in_the_errors_envelope(client):
+    task = {**example_task(), "ttl": 60}
+    await client.post("/v1", json=[task], headers=HEADERS)
+    dispatcher = client.app[DISPATCHER]
+    video_uuid = dispatcher.store.get(task["taskUUID"]).results[0].video_uuid
+    assert (await client.get(f"/videos/{video_uuid}.mp4")).status == 200
+    start = dispatcher.clock()
+    dispatcher.clock = lambda: start + 61
+    for path in (f"/videos/{video_uuid}.mp4", "/videos/unknown.mp4", "/videos/"):
+        response = await client.get(path)
+        assert response.status == 404
+        assert (await response.json())["errors"][0]["code"] == "notFound"
+
+
+async def test_openapi_document_is_served(client):
+    response = await client.get("/openapi.json")
+    document = json.loads(await response.text())
+    assert document["openapi"].startswith("3.1")
+    assert list(document["paths"]) == ["/v1"]

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import pytest
+
+from mock_server.validation import describe, envelope_errors, parameter_path, task_schema_names
+
+
+def test_task_schemas_are_found_from_their_task_type():
+    assert task_schema_names() == {
+        "authentication": "authentication-task.json",
+        "getResponse": "get-response-task.json",
+        "videoInference": "video-inference-task.json",
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        ([], ""),
+        (["ttl"], "ttl"),
+        (["providerSettings", "sync", "segments", 0, "endTime"], "providerSettings.sync.segments[0].endTime"),
+        ([3, "taskType"], "[3].taskType"),
+    ],
+)
+def test_parameter_paths_read_as_the_model_page_writes_them(path, text):
+    assert parameter_path(path) == text
+
+
+@pytest.mark.parametrize(
+    ("schema", "words"),
+    [
+        ({"type": "integer", "minimum": 20, "maximum": 99}, "an integer from 20 to 99"),
+        ({"type": "integer", "minimum": 60}, "an integer of at least 60"),
+        ({"type": "number", "minimum": 0, "maximum": 1, "multipleOf": 0.01}, "a number from 0 to 1 in steps of 0.01"),
+        ({"type": "number", "multipleOf": 0.01}, "a number in steps of 0.01"),
+        ({"enum": ["MP4", "WEBM"]}, 'one of "MP4", "WEBM"'),
+        ({"const": "videoInference"}, 'exactly "videoInference"'),
+        ({"type": "string", "format": "uuid"}, "a UUID v4 string"),
+        ({"type": "string", "format": "uri"}, "an absolute http(s) URL"),
+        ({"type": "string", "minLength": 1}, "a non-empty string"),
+        ({"type": "boolean"}, "true or false"),
+    ],
+)
+def test_allowed_values_are_described_from_the_schema(schema, words):
+    assert describe(schema) == words
+
+
+def test_envelope_errors_name_the_task_they_belong_to():
+    found = list(envelope_errors([{"taskType": "videoInference"}, 5, {"taskUUID": "x"}, {"taskType": "nope"}]))
+    assert [(index, error.code, error.parameter) for index, error in found] == [
+        (1, "invalidRequestBody", "[1]"),
+        (2, "missingTaskType", "taskType"),
+        (3, "unsupportedTaskType", "taskType"),
+    ]
+    assert found[1][1].task_uuid == "x"
