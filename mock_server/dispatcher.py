@@ -14,9 +14,9 @@ from typing import Any
 
 from mock_server import exceptions
 from mock_server.exceptions import RunwareError
-from mock_server.media import Clip, render_result
+from mock_server.media import CONTAINERS, Clip, placeholder_clip
 from mock_server.models import Result, Task, TaskStore
-from mock_server.schema_registry import schemas, with_defaults
+from mock_server.schema_registry import fill_defaults
 from mock_server.validation import envelope_errors, task_schema_names, validate_task
 
 PRICE_PER_AUDIO_SECOND = Decimal("0.044")
@@ -83,7 +83,7 @@ class TaskDispatcher:
         if found is None:
             return None
         task, result = found
-        clip = render_result(task.request)
+        clip = placeholder_clip(task.output_format)
         if clip.spec.extension != extension or not result.is_served(self.clock()):
             return None
         return clip
@@ -118,19 +118,22 @@ class TaskDispatcher:
         if problems:
             errors.extend(problems)
             return
-        request = with_defaults(schemas()[task_schema_names()["videoInference"]], task)
-        clip = render_result(request)
+        nsfw = False if _content_check_runs(task) else None
+        # The parsed body belongs to this call, so the defaults go straight into it.
+        request = task
+        fill_defaults(task_schema_names()["videoInference"], request)
+        clip = placeholder_clip(request["outputFormat"])
         now = self.clock()
         ttl = request.get("ttl")
         cost = _cost(_audio_seconds(request, clip)) if request["includeCost"] else None
-        nsfw = False if _content_check_runs(task) else None
         seeds = self.rng.sample(range(1, 2**31), request["numberResults"])
         results = []
         for position, seed in enumerate(seeds, start=1):
             ready_at = now + self.processing_rate * clip.duration * position
             expires_at = ready_at + ttl if ttl is not None else None
             results.append(Result(_uuid4(self.rng), seed, ready_at, expires_at, cost, nsfw))
-        if not self.store.add(Task(task["taskUUID"], request, now, tuple(results))):
+        accepted = Task.create(task["taskUUID"], request["outputFormat"], json.dumps(request), now, results)
+        if not self.store.add(accepted):
             errors.append(exceptions.duplicate_task_uuid("videoInference", task["taskUUID"]))
             return
         data.append({"taskType": "videoInference", "taskUUID": task["taskUUID"]})
@@ -147,7 +150,7 @@ class TaskDispatcher:
             errors.append(exceptions.task_not_found(task["taskUUID"]))
             return
         now = self.clock()
-        extension = render_result(found.request).spec.extension
+        extension = CONTAINERS[found.output_format].extension
         for result in found.results:
             item: dict[str, Any] = {"taskType": "videoInference", "taskUUID": found.task_uuid}
             if not result.is_ready(now):

@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
-from typing import Any
 
 import av
 
@@ -141,8 +140,3 @@ def probe(data: bytes) -> MediaInfo:
             width=video.width if video else None,
             height=video.height if video else None,
         )
-
-
-def render_result(request: dict[str, Any]) -> Clip:
-    """The file for a result of `request` (a task with its defaults filled in)."""
-    return placeholder_clip(request["outputFormat"])

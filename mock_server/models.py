@@ -1,13 +1,18 @@
-"""Task state, behind one small store interface so a persistent backend can replace the in-memory one."""
+"""Task state, behind one small store interface so a persistent backend can replace the in-memory one.
+
+A store may hold hundreds of thousands of tasks, and every object the garbage collector tracks makes
+its full collections (pauses of the whole server) longer. So a task is one tracked object: its results
+are kept as plain tuples of plain values, which the collector stops tracking, and `Result` views are
+made from them when asked for.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Protocol
+import json
+from typing import Any, NamedTuple, Protocol
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):
     """One of the `numberResults` videos of a task. Its status follows from the clock: see `is_ready`."""
 
     video_uuid: str
@@ -24,18 +29,28 @@ class Result:
         return self.is_ready(now) and (self.expires_at is None or now < self.expires_at)
 
 
-@dataclass(frozen=True)
-class Task:
-    """A videoInference task as accepted: the request with every default filled in, and its results."""
+class Task(NamedTuple):
+    """A videoInference task as accepted, and its results."""
 
     task_uuid: str
-    request: dict[str, Any]
+    output_format: str
+    request_json: str  # the request with every default filled in
     created_at: float
-    results: tuple[Result, ...]
+    result_rows: tuple[tuple[Any, ...], ...]  # one plain tuple of `Result` fields per result
+
+    @classmethod
+    def create(
+        cls, task_uuid: str, output_format: str, request_json: str, created_at: float, results: list[Result]
+    ) -> Task:
+        return cls(task_uuid, output_format, request_json, created_at, tuple(tuple(r) for r in results))
 
     @property
-    def output_format(self) -> str:
-        return self.request["outputFormat"]
+    def results(self) -> tuple[Result, ...]:
+        return tuple(map(Result._make, self.result_rows))
+
+    @property
+    def request(self) -> dict[str, Any]:
+        return json.loads(self.request_json)
 
 
 class TaskStore(Protocol):
@@ -51,18 +66,21 @@ class TaskStore(Protocol):
 class InMemoryTaskStore:
     def __init__(self) -> None:
         self._tasks: dict[str, Task] = {}
-        self._results: dict[str, tuple[Task, Result]] = {}
+        self._task_of_video: dict[str, str] = {}
 
     def add(self, task: Task) -> bool:
         if task.task_uuid in self._tasks:
             return False
         self._tasks[task.task_uuid] = task
         for result in task.results:
-            self._results[result.video_uuid] = (task, result)
+            self._task_of_video[result.video_uuid] = task.task_uuid
         return True
 
     def get(self, task_uuid: str) -> Task | None:
         return self._tasks.get(task_uuid)
 
     def find_result(self, video_uuid: str) -> tuple[Task, Result] | None:
-        return self._results.get(video_uuid)
+        task = self._tasks.get(self._task_of_video.get(video_uuid, ""))
+        if task is None:
+            return None
+        return task, next(result for result in task.results if result.video_uuid == video_uuid)

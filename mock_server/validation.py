@@ -15,7 +15,7 @@ from typing import Any
 from jsonschema import ValidationError
 
 from mock_server.exceptions import RunwareError, invalid_request_body
-from mock_server.schema_registry import schemas, validator
+from mock_server.schema_registry import fast_validator, schemas, validator
 
 Path = list[str | int]
 
@@ -40,6 +40,8 @@ def parameter_path(path: Iterable[str | int]) -> str:
 
 def envelope_errors(body: Any) -> Iterator[tuple[int | None, RunwareError]]:
     """Problems with the task array itself: `(None, error)` refuses the whole body, `(i, error)` task i."""
+    if fast_validator("task-array.json").is_valid(body):
+        return
     for error in validator("task-array.json").iter_errors(body):
         path = list(error.absolute_path)
         if not path:
@@ -53,9 +55,11 @@ def envelope_errors(body: Any) -> Iterator[tuple[int | None, RunwareError]]:
 def validate_task(task: dict[str, Any]) -> list[RunwareError]:
     """Every problem with one task whose taskType is known, at most one per parameter."""
     found: dict[str | None, RunwareError] = {}
-    for error in validator(task_schema_names()[task["taskType"]]).iter_errors(task):
-        for converted in _convert(error, list(error.absolute_path), task):
-            found.setdefault(converted.parameter, converted)
+    schema_name = task_schema_names()[task["taskType"]]
+    if not fast_validator(schema_name).is_valid(task):
+        for error in validator(schema_name).iter_errors(task):
+            for converted in _convert(error, list(error.absolute_path), task):
+                found.setdefault(converted.parameter, converted)
     if not found:
         for converted in _rule_errors(task):
             found.setdefault(converted.parameter, converted)

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import gc
+
 from mock_server.models import InMemoryTaskStore, Result, Task
 
 
 def make_task(task_uuid: str, video_uuids: list[str]) -> Task:
-    results = tuple(Result(v, 1, 10.0, 70.0, None, None) for v in video_uuids)
-    return Task(task_uuid, {"outputFormat": "MP4"}, 0.0, results)
+    results = [Result(v, 1, 10.0, 70.0, None, None) for v in video_uuids]
+    return Task.create(task_uuid, "MP4", '{"outputFormat": "MP4"}', 0.0, results)
 
 
 def test_a_task_is_kept_once_and_found_by_its_results():
@@ -14,6 +16,7 @@ def test_a_task_is_kept_once_and_found_by_its_results():
     assert store.add(task)
     assert not store.add(make_task("t1", ["v3"]))
     assert store.get("t1") is task and store.get("t2") is None
+    assert store.get("t1").request == {"outputFormat": "MP4"}
     assert store.find_result("v2") == (task, task.results[1])
     assert store.find_result("v3") is None
 
@@ -22,3 +25,14 @@ def test_a_result_is_ready_at_its_time_and_served_until_it_expires():
     result = Result("v", 1, ready_at=10.0, expires_at=70.0, cost=None, nsfw_content=None)
     assert [result.is_ready(t) for t in (9.99, 10.0)] == [False, True]
     assert [result.is_served(t) for t in (9.99, 10.0, 69.99, 70.0)] == [False, True, True, False]
+
+
+def test_a_stored_task_is_a_single_object_for_the_garbage_collector():
+    store = InMemoryTaskStore()
+    task = make_task("t1", ["v1", "v2", "v3"])
+    store.add(task)
+    # A collection untracks tuples of untracked values; the outer tuple may need a second pass.
+    gc.collect()
+    gc.collect()
+    assert gc.is_tracked(task)
+    assert not gc.is_tracked(task.result_rows)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from jsonschema import Draft202012Validator
 
-from mock_server.schema_registry import BASE_URI, registry, schemas, validator, with_defaults
+from mock_server.schema_registry import BASE_URI, fill_defaults, registry, schemas, validator
 
 STEP = {"type": "number", "multipleOf": 0.01}
 
@@ -46,18 +46,19 @@ def test_every_reference_resolves():
             assert resolver.lookup(ref).contents is not None, (name, ref)
 
 
-def test_defaults_fill_only_what_is_absent_and_leave_the_input_alone():
-    schema = {
-        "properties": {
-            "a": {"default": 1},
-            "b": {"properties": {"c": {"default": 2}, "d": {"type": "string"}}},
-            "e": {"properties": {"f": {"type": "string"}}},
-            "g": {"items": {"properties": {"h": {"default": 0}}}},
-        }
+def test_defaults_fill_only_what_is_absent():
+    task = {
+        "outputQuality": 20,
+        "safety": {"mode": "full"},
+        "providerSettings": {"sync": {"segments": [{"startTime": 0}, {"audioStartTime": 1.5}]}},
     }
-    given = {"a": 5, "g": [{}, {"h": 3}]}
-    assert with_defaults(schema, given) == {"a": 5, "b": {"c": 2}, "g": [{"h": 0}, {"h": 3}]}
-    assert given == {"a": 5, "g": [{}, {"h": 3}]}
+    fill_defaults("video-inference-task.json", task)
+    assert task["outputQuality"] == 20 and task["outputFormat"] == "MP4"
+    assert task["safety"] == {"mode": "full", "checkContent": False}
+    sync = task["providerSettings"]["sync"]
+    assert [segment["audioStartTime"] for segment in sync["segments"]] == [0, 1.5]
+    assert sync["activeSpeakerDetection"] == {"autoDetect": False}
+    assert "inputs" not in task and "ttl" not in task
 
 
 def test_a_defs_entry_can_be_validated_on_its_own():

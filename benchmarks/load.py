@@ -1,0 +1,216 @@
+"""Throughput and latency of the mock against a bare aiohttp handler, side by side on this machine.
+
+    .venv/bin/python benchmarks/load.py [--seconds 5] [--concurrency 32] [--rounds 3]
+
+Each server runs in its own process. The load comes from wrk (`apt-get install wrk`) when it is on the
+PATH, otherwise from an aiohttp client in this process, which saturates well before wrk does, so its
+figures understate both servers. Rounds alternate between the servers so drift on a shared machine hits
+both; the figures printed are medians over rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "bench-key"
+HEADERS = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+UUID_MARK = "00000000-0000-4000-8000-000000000000"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def server(command: list[str], port: int) -> Iterator[str]:
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"{command} did not start") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def video_task(task_uuid: str) -> dict:
+    return {
+        "taskType": "videoInference",
+        "taskUUID": task_uuid,
+        "model": "sync:lipsync-2@1",
+        "outputFormat": "MP4",
+        "includeCost": True,
+        "numberResults": 2,
+        "inputs": {"video": "http://127.0.0.1:9/v.mp4", "audio": "http://127.0.0.1:9/a.wav"},
+        "providerSettings": {"sync": {"syncMode": "loop", "temperature": 0.57}},
+    }
+
+
+def submit_once(base: str) -> str:
+    """Submit one task, and answer the body that polls it."""
+    task = video_task(str(uuid.uuid4()))
+    request = urllib.request.Request(f"{base}/v1", json.dumps([task]).encode(), HEADERS)
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200
+    return json.dumps([{"taskType": "getResponse", "taskUUID": task["taskUUID"]}])
+
+
+# --- load from wrk ---------------------------------------------------------------------------------
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %(key)s"
+local body = [==[%(body)s]==]
+local before, after = [==[%(before)s]==], [==[%(after)s]==]
+local fresh = %(fresh)s
+local counter = 0
+request = function()
+  if not fresh then return wrk.format(nil, nil, nil, body) end
+  counter = counter + 1
+  -- A prefix new for every run, then a counter: each taskUUID is used once.
+  local u = string.format("%(run)sa000-%%012x", counter)
+  return wrk.format(nil, nil, nil, before .. u .. after)
+end
+"""
+
+
+def run_prefix() -> str:
+    """The first three groups of a UUID v4 and their dash, new for each run."""
+    return str(uuid.uuid4())[:19]
+
+
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def wrk_round(base: str, body: str, fresh: bool, seconds: int, concurrency: int) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        before, _, after = body.partition(UUID_MARK)
+        fields = {
+            "key": KEY,
+            "body": body,
+            "before": before,
+            "after": after,
+            "fresh": str(fresh).lower(),
+            "run": run_prefix(),
+        }
+        script.write(WRK_SCRIPT % fields)
+        script.flush()
+        output = subprocess.run(
+            ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "--latency", "-s", script.name, f"{base}/v1"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    if "Non-2xx" in output:
+        raise RuntimeError(f"refused requests during the run:\n{output}")
+
+    def latency(percent: str) -> float:
+        value, unit = re.search(rf"^\s*{percent}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M).groups()
+        return float(value) * UNITS[unit]
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    return {"rps": rps, "p50_ms": latency("50"), "p99_ms": latency("99")}
+
+
+# --- load from an aiohttp client -------------------------------------------------------------------
+
+
+async def python_round(base: str, body: str, fresh: bool, seconds: int, concurrency: int) -> dict[str, float]:
+    latencies: list[float] = []
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+        end = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            while time.perf_counter() < end:
+                payload = body.replace(UUID_MARK, str(uuid.uuid4())) if fresh else body
+                start = time.perf_counter()
+                async with session.post(f"{base}/v1", data=payload, headers=HEADERS) as response:
+                    await response.read()
+                    if response.status != 200:
+                        raise RuntimeError(f"{response.status}: {await response.text()}")
+                latencies.append(time.perf_counter() - start)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50_ms": latencies[len(latencies) // 2] * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+    }
+
+
+def run_round(base: str, kind: str, seconds: int, concurrency: int) -> dict[str, float]:
+    fresh = kind == "submit"
+    body = json.dumps([video_task(UUID_MARK)]) if fresh else submit_once(base)
+    if shutil.which("wrk"):
+        return wrk_round(base, body, fresh, seconds, concurrency)
+    return asyncio.run(python_round(base, body, fresh, seconds, concurrency))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=5, help="length of one round")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    mock_port, bare_port = free_port(), free_port()
+    mock = [sys.executable, "-m", "mock_server", "--port", str(mock_port), "--processing-rate", "0", "--api-key", KEY]
+    bare = [sys.executable, "benchmarks/bare_server.py", "--port", str(bare_port)]
+    results: dict[tuple[str, str], list[dict[str, float]]] = {}
+    with server(mock, mock_port) as mock_base, server(bare, bare_port) as bare_base:
+        targets = {"mock": mock_base, "bare": bare_base}
+        for kind in ("poll", "submit"):
+            for base in targets.values():
+                run_round(base, kind, 1, args.concurrency)  # warm-up
+            for _ in range(args.rounds):
+                for name, base in targets.items():
+                    results.setdefault((kind, name), []).append(run_round(base, kind, args.seconds, args.concurrency))
+
+    client = "wrk" if shutil.which("wrk") else "aiohttp client (install wrk for sharper figures)"
+    print(f"load from {client}: {args.rounds} rounds of {args.seconds:g} s, {args.concurrency} connections; medians")
+    print(f"{'path':8} {'server':6} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    for kind, goal in (("poll", 0.5), ("submit", 0.3)):
+        medians = {}
+        for name in targets:
+            runs = results[(kind, name)]
+            medians[name] = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+            m = medians[name]
+            print(f"{kind:8} {name:6} {m['rps']:9.0f} {m['p50_ms']:8.2f} {m['p99_ms']:8.2f}")
+        ratio = medians["mock"]["rps"] / medians["bare"]["rps"]
+        print(f"{kind:8} mock/bare throughput {ratio:.0%} (goal >= {goal:.0%})")
+
+
+if __name__ == "__main__":
+    main()
