@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from jsonschema import Draft202012Validator
 
-from mock_server.schema_registry import BASE_URI, fill_defaults, registry, schemas, validator
+from mock_server.schema_registry import BASE_URI, fast_validator, fill_defaults, registry, schemas, validator
 
 STEP = {"type": "number", "multipleOf": 0.01}
 
@@ -71,3 +71,27 @@ def test_a_defs_entry_can_be_validated_on_its_own():
         }
     )
     assert not validator("result-item.json#/$defs/success").is_valid({"status": "processing"})
+
+
+def _constraint_cases():
+    from contract_tests.payloads import example_task, with_parameter
+    from contract_tests.test_constraints import ACCEPTED, REFUSED, SEGMENT_ACCEPTED, SEGMENT_REFUSED, task_with_segment
+
+    for path, value, *_ in ACCEPTED + REFUSED:
+        yield with_parameter(example_task(), path, value)
+    for path, value, *_ in SEGMENT_ACCEPTED + SEGMENT_REFUSED:
+        yield with_parameter(task_with_segment(), path, value)
+    yield example_task("full-task")
+
+
+@pytest.mark.parametrize(
+    ("name", "instance"),
+    [("video-inference-task.json", task) for task in _constraint_cases()]
+    + [
+        ("task-array.json", body)
+        for body in ([], {}, [1], [{}], [{"taskType": "x"}], [{"taskType": "getResponse"}], [{"taskType": 5}])
+    ]
+    + [("result-item.json", {"taskType": "videoInference", "taskUUID": "x", "status": "processing"})],
+)
+def test_the_fast_and_the_explaining_validator_agree(name, instance):
+    assert fast_validator(name).is_valid(instance) == validator(name).is_valid(instance)
