@@ -15,7 +15,7 @@ from typing import Any
 from mock_server import exceptions
 from mock_server.exceptions import RunwareError
 from mock_server.media import CONTAINERS, Clip, placeholder_clip
-from mock_server.models import Result, Task, TaskStore
+from mock_server.models import JournalEntry, RequestJournal, Result, Task, TaskStore
 from mock_server.schema_registry import fill_defaults
 from mock_server.validation import envelope_errors, task_schema_names, validate_task
 
@@ -25,7 +25,11 @@ PRICE_PER_AUDIO_SECOND = Decimal("0.044")
 @dataclass(frozen=True)
 class Reply:
     status: int
-    body: dict[str, Any]
+    text: str  # the JSON body, serialised once for the transport and the journal
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return json.loads(self.text)
 
 
 def _refuse_constant(name: str) -> Any:
@@ -41,15 +45,23 @@ class TaskDispatcher:
         processing_rate: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        journal: RequestJournal | None = None,
     ) -> None:
         self.store = store
+        self.journal = journal if journal is not None else RequestJournal()
         self.api_keys = tuple(key.encode() for key in api_keys)
         self.processing_rate = processing_rate
         self.clock = clock
         self.rng = rng or random.Random()
 
-    def handle(self, raw: bytes | str, *, bearer_key: str | None, base_url: str) -> Reply:
+    def handle(self, raw: bytes, *, bearer_key: str | None, base_url: str) -> Reply:
         """Answer one request body. `base_url` is where this server's result files are reachable."""
+        status, body = self._answer(raw, bearer_key, base_url)
+        reply = Reply(status, json.dumps(body))
+        self.journal.record(JournalEntry(time.time(), raw, reply.status, reply.text))
+        return reply
+
+    def _answer(self, raw: bytes, bearer_key: str | None, base_url: str) -> tuple[int, dict[str, Any]]:
         try:
             body = self._parse(raw)
             item_errors: dict[int, RunwareError] = {}
@@ -59,7 +71,7 @@ class TaskDispatcher:
                 item_errors.setdefault(index, error)
             self._authenticate(bearer_key, body)
         except RunwareError as error:
-            return Reply(error.status, {"errors": [error.to_json()]})
+            return error.status, {"errors": [error.to_json()]}
 
         data: list[dict[str, Any]] = []
         errors: list[RunwareError] = []
@@ -75,7 +87,7 @@ class TaskDispatcher:
             reply["data"] = data
         if errors:
             reply["errors"] = [error.to_json() for error in errors]
-        return Reply(200 if data or not errors else errors[0].status, reply)
+        return (200 if data or not errors else errors[0].status), reply
 
     def result_file(self, video_uuid: str, extension: str) -> Clip | None:
         """The file behind a videoURL, while it is served (ready and not past its ttl)."""
@@ -89,7 +101,7 @@ class TaskDispatcher:
         return clip
 
     @staticmethod
-    def _parse(raw: bytes | str) -> Any:
+    def _parse(raw: bytes) -> Any:
         if not raw.strip():
             raise exceptions.invalid_request_body("The request body is empty; send a JSON array of tasks.")
         try:

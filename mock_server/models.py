@@ -9,6 +9,7 @@ made from them when asked for.
 from __future__ import annotations
 
 import json
+from collections import deque
 from typing import Any, NamedTuple, Protocol
 
 
@@ -84,3 +85,40 @@ class InMemoryTaskStore:
         if task is None:
             return None
         return task, next(result for result in task.results if result.video_uuid == video_uuid)
+
+
+class JournalEntry(NamedTuple):
+    """One request as received (the raw body) and the answer given to it."""
+
+    received_at: float  # seconds since the epoch
+    request: bytes
+    status: int
+    response: str
+
+    def tasks(self) -> list[Any]:
+        """The tasks of the request; none when the body was not a JSON array."""
+        try:
+            body = json.loads(self.request)
+        except ValueError:
+            return []
+        return body if isinstance(body, list) else []
+
+
+class RequestJournal:
+    """The latest requests, oldest first; bounded so a long run keeps a bounded memory."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._entries: deque[JournalEntry] = deque(maxlen=capacity)
+
+    def record(self, entry: JournalEntry) -> None:
+        self._entries.append(entry)
+
+    def entries(self, task_uuid: str | None = None) -> list[JournalEntry]:
+        """All entries, or those with a task naming `task_uuid`."""
+        if task_uuid is None:
+            return list(self._entries)
+        return [
+            entry
+            for entry in self._entries
+            if any(isinstance(t, dict) and t.get("taskUUID") == task_uuid for t in entry.tasks())
+        ]

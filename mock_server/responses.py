@@ -28,7 +28,7 @@ async def post_tasks(request: web.Request) -> web.Response:
     reply = request.app[DISPATCHER].handle(
         raw, bearer_key=_bearer_key(request), base_url=f"{request.scheme}://{request.host}"
     )
-    return web.json_response(reply.body, status=reply.status)
+    return web.Response(text=reply.text, status=reply.status, content_type="application/json")
 
 
 async def get_video(request: web.Request) -> web.Response:

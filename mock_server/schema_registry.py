@@ -7,6 +7,10 @@ failing keyword and subschema, which the error messages are made from.
 
 One liberty is taken with `multipleOf`: jsonschema divides floats (0.07 / 0.01 = 7.000000000000001),
 so both validators check steps with `is_step_multiple`, exact arithmetic on the number as written.
+
+One keyword is added, for the rule plain JSON Schema cannot state: `x-greaterThan`, on an object,
+maps a property to a sibling it must be greater than (`{"endTime": "startTime"}`). Both validators
+enforce it here, so the rule lives in the schema like every other.
 """
 
 from __future__ import annotations
@@ -47,12 +51,45 @@ class _FastMultipleOf:
         self.step = value
 
     def validate(self, instance: Any) -> None:
-        is_number = isinstance(instance, int | float) and not isinstance(instance, bool)
-        if is_number and not is_step_multiple(instance, self.step):
+        if _is_number(instance) and not is_step_multiple(instance, self.step):
             raise ValueError(f"{instance!r} is not a multiple of {self.step!r}")
 
 
-StepExactValidator = validators.extend(Draft202012Validator, {"multipleOf": _exact_multiple_of})
+class _FastGreaterThan:
+    """The `x-greaterThan` keyword for jsonschema-rs."""
+
+    def __init__(self, parent_schema: dict[str, Any], value: dict[str, str], schema_path: list[str | int]) -> None:
+        self.pairs = value
+
+    def validate(self, instance: Any) -> None:
+        for name, _, wanted in _greater_than_problems(self.pairs, instance):
+            raise ValueError(f"{name} must be {wanted}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _greater_than_problems(pairs: dict[str, str], instance: Any) -> Iterator[tuple[str, Any, str]]:
+    """(property, its value, what it must be) for each `x-greaterThan` pair the object breaks."""
+    if not isinstance(instance, dict):
+        return
+    for larger, smaller in pairs.items():
+        high, low = instance.get(larger), instance.get(smaller)
+        if _is_number(high) and _is_number(low) and not high > low:
+            yield larger, high, f"greater than {smaller} ({low!r})"
+
+
+def _greater_than(
+    validator: Any, pairs: dict[str, str], instance: Any, schema: dict[str, Any]
+) -> Iterator[ValidationError]:
+    for name, value, wanted in _greater_than_problems(pairs, instance):
+        yield ValidationError(wanted, path=[name], instance=value)
+
+
+StepExactValidator = validators.extend(
+    Draft202012Validator, {"multipleOf": _exact_multiple_of, "x-greaterThan": _greater_than}
+)
 
 
 @cache
@@ -89,7 +126,7 @@ def fast_validator(name: str) -> jsonschema_rs.Validator:
     return jsonschema_rs.Draft202012Validator(
         {"$ref": schemas()[file_name]["$id"] + ("#" + pointer if pointer else "")},
         registry=fast_registry,
-        keywords={"multipleOf": _FastMultipleOf},
+        keywords={"multipleOf": _FastMultipleOf, "x-greaterThan": _FastGreaterThan},
     )
 
 

@@ -60,25 +60,7 @@ def validate_task(task: dict[str, Any]) -> list[RunwareError]:
         for error in validator(schema_name).iter_errors(task):
             for converted in _convert(error, list(error.absolute_path), task):
                 found.setdefault(converted.parameter, converted)
-    if not found:
-        for converted in _rule_errors(task):
-            found.setdefault(converted.parameter, converted)
     return list(found.values())
-
-
-def _rule_errors(task: dict[str, Any]) -> Iterator[RunwareError]:
-    """Rules plain JSON Schema cannot state, checked on a task that already fits its schema."""
-    segments = task.get("providerSettings", {}).get("sync", {}).get("segments", [])
-    for index, segment in enumerate(segments):
-        if segment["endTime"] <= segment["startTime"]:
-            yield _error(
-                "invalid",
-                ["providerSettings", "sync", "segments", index, "endTime"],
-                f"greater than startTime ({segment['startTime']})",
-                segment["endTime"],
-                task,
-                {"type": "number"},
-            )
 
 
 def _convert(error: ValidationError, path: Path, task: Any) -> Iterator[RunwareError]:
@@ -110,6 +92,8 @@ def _convert(error: ValidationError, path: Path, task: Any) -> Iterator[RunwareE
     elif keyword == "anyOf":
         allowed = [sub.validator_value for sub in error.context if sub.validator == "const"]
         yield _error("unsupported", path, "one of " + ", ".join(allowed), instance, task, {"allowedValues": allowed})
+    elif keyword == "x-greaterThan":
+        yield _error("invalid", path, error.message, instance, task, {"type": "number"})
     elif keyword == "enum":
         allowed = list(error.validator_value)
         yield _error("unsupported", path, describe(error.schema), instance, task, {"allowedValues": allowed})

@@ -31,7 +31,7 @@ def dispatcher(clock: FakeClock, rate: float = 0.5, keys: tuple[str, ...] = ("ke
 
 
 def send(target: TaskDispatcher, tasks, key: str | None = "key"):
-    return target.handle(json.dumps(tasks), bearer_key=key, base_url="http://mock.test")
+    return target.handle(json.dumps(tasks).encode(), bearer_key=key, base_url="http://mock.test")
 
 
 def statuses(target: TaskDispatcher, task_uuid: str) -> list[str]:
@@ -203,3 +203,18 @@ def test_a_refused_batch_answers_with_the_first_errors_status(clock):
     reply = send(target, [unknown, with_parameter(example_task(), "ttl", 1)])
     assert reply.status == 404
     assert [e["code"] for e in reply.body["errors"]] == ["taskNotFound", "invalidTtl"]
+
+
+def test_every_request_and_its_answer_is_journaled(clock):
+    target = dispatcher(clock)
+    first, second = example_task(), example_task()
+    send(target, [first])
+    send(target, [second, {"taskType": "getResponse", "taskUUID": first["taskUUID"]}])
+    target.handle(b"not json", bearer_key="key", base_url="http://mock.test")
+    entries = target.journal.entries()
+    assert [entry.status for entry in entries] == [200, 200, 400]
+    assert entries[2].tasks() == [] and entries[2].request == b"not json"
+    assert [len(entry.tasks()) for entry in target.journal.entries(first["taskUUID"])] == [1, 2]
+    assert (
+        json.loads(target.journal.entries(second["taskUUID"])[0].response)["data"][0]["taskUUID"] == second["taskUUID"]
+    )

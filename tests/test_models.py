@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import gc
 
-from mock_server.models import InMemoryTaskStore, Result, Task
+from mock_server.models import InMemoryTaskStore, JournalEntry, RequestJournal, Result, Task
 
 
 def make_task(task_uuid: str, video_uuids: list[str]) -> Task:
@@ -36,3 +36,10 @@ def test_a_stored_task_is_a_single_object_for_the_garbage_collector():
     gc.collect()
     assert gc.is_tracked(task)
     assert not gc.is_tracked(task.result_rows)
+
+
+def test_the_journal_keeps_the_latest_entries():
+    journal = RequestJournal(capacity=2)
+    for index in range(3):
+        journal.record(JournalEntry(float(index), b"[]", 200, "{}"))
+    assert [entry.received_at for entry in journal.entries()] == [1.0, 2.0]
