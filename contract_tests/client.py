@@ -1,16 +1,21 @@
-"""A small client for the target under test that checks every answer against the response schemas."""
+"""A small synchronous client for the target under test; it checks every answer against the response schemas
+and keeps what it sent, so a failing case can be replayed."""
 
 from __future__ import annotations
 
-import asyncio
+import http.client
 import json
+import shlex
 import time
-from dataclasses import dataclass
+import urllib.request
+from dataclasses import dataclass, field
 from typing import Any
-
-import aiohttp
+from urllib.parse import urlsplit
 
 from mock_server.schema_registry import validator
+
+# Errors that mean a kept-alive connection went stale before the request was read: safe to send again.
+STALE_CONNECTION = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
 @dataclass(frozen=True)
@@ -27,48 +32,87 @@ class Answer:
         return self.body.get("errors", [])
 
 
+@dataclass
 class ApiClient:
-    def __init__(self, session: aiohttp.ClientSession, url: str, api_key: str | None) -> None:
-        self.session = session
-        self.url = url
-        self.api_key = api_key
+    url: str  # the task endpoint, e.g. https://api.runware.ai/v1
+    api_key: str | None
+    timeout: float = 60.0
+    sent: list[bytes] = field(default_factory=list)
 
-    async def post(self, tasks: Any, *, api_key: str | None = None) -> Answer:
-        return await self.post_raw(json.dumps(tasks), api_key=api_key)
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.url)
+        connection = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        self._connection = connection(parts.netloc, timeout=self.timeout)
+        self._path = parts.path or "/"
 
-    async def post_raw(self, body: bytes | str, *, api_key: str | None = None) -> Answer:
-        """Send a body as it is; `api_key=""` sends no Authorization header."""
+    def close(self) -> None:
+        self._connection.close()
+
+    def post(self, tasks: Any, *, api_key: str | None = None) -> Answer:
+        return self.post_raw(json.dumps(tasks).encode(), api_key=api_key)
+
+    def post_raw(self, body: bytes, *, api_key: str | None = None, headers: dict[str, str] | None = None) -> Answer:
+        """Send a body as it is; `api_key=""` sends no bearer key; `headers` are added last."""
         key = self.api_key if api_key is None else api_key
-        headers = {"Content-Type": "application/json"}
+        sent_headers = {"Content-Type": "application/json"}
         if key:
-            headers["Authorization"] = f"Bearer {key}"
-        async with self.session.post(self.url, data=body, headers=headers) as response:
-            answer = Answer(response.status, await response.json(content_type=None))
-        validator("response-body.json").validate(answer.body)
-        return answer
+            sent_headers["Authorization"] = f"Bearer {key}"
+        sent_headers.update(headers or {})
+        self.sent.append(body)
+        status, text = self._send(body, sent_headers)
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            raise AssertionError(f"HTTP {status}, not a JSON body: {text[:300]!r}") from None
+        validator("response-body.json").validate(parsed)
+        return Answer(status, parsed)
 
-    async def submit(self, task: dict[str, Any]) -> Answer:
-        answer = await self.post([task])
+    def submit(self, task: dict[str, Any]) -> Answer:
+        answer = self.post([task])
         for item in answer.data:
             validator("acknowledgment.json").validate(item)
         return answer
 
-    async def poll(self, task_uuid: str) -> Answer:
-        answer = await self.post([{"taskType": "getResponse", "taskUUID": task_uuid}])
+    def poll(self, task_uuid: str) -> Answer:
+        answer = self.post([{"taskType": "getResponse", "taskUUID": task_uuid}])
         for item in answer.data:
             validator("result-item.json").validate(item)
         return answer
 
-    async def wait_for_results(self, task_uuid: str, count: int, budget: float = 30.0) -> list[dict[str, Any]]:
-        """Poll until `count` results succeeded; the items, in the order the target lists them."""
+    def wait_for_results(self, task_uuid: str, count: int, budget: float = 30.0) -> list[dict[str, Any]]:
+        """Poll, backing off, until `count` results succeeded; those items, in the order the target lists them."""
         deadline = time.monotonic() + budget
         delay = 0.05
         while True:
-            answer = await self.poll(task_uuid)
+            answer = self.poll(task_uuid)
             done = [item for item in answer.data if item.get("status") == "success"]
             if len(done) >= count:
                 return done
             if answer.errors or time.monotonic() > deadline:
-                raise AssertionError(f"task {task_uuid} not done within {budget}s: {answer.body}")
-            await asyncio.sleep(delay)
+                raise AssertionError(f"task {task_uuid} not done within {budget} s: {answer.body}")
+            time.sleep(delay)
             delay = min(delay * 2, 2.0)
+
+    def download(self, url: str) -> tuple[int, str, bytes]:
+        """(status, content type, bytes) of a result file, wherever it is hosted."""
+        with urllib.request.urlopen(url, timeout=self.timeout) as response:
+            return response.status, response.headers.get_content_type(), response.read()
+
+    def curl(self, body: bytes) -> str:
+        """A shell line that sends `body` again (the key is read from $RUNWARE_API_KEY)."""
+        return (
+            f"curl -sS {shlex.quote(self.url)} -H 'Content-Type: application/json' "
+            f'-H "Authorization: Bearer $RUNWARE_API_KEY" --data-raw {shlex.quote(body.decode(errors="replace"))}'
+        )
+
+    def _send(self, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+        try:
+            return self._exchange(body, headers)
+        except STALE_CONNECTION:
+            self._connection.close()
+            return self._exchange(body, headers)
+
+    def _exchange(self, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+        self._connection.request("POST", self._path, body=body, headers=headers)
+        response = self._connection.getresponse()
+        return response.status, response.read().decode(errors="replace")

@@ -1,28 +1,155 @@
+"""Wires the contract suite to its target: options, fixtures, and the reports printed at the end."""
+
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import os
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
+from hypothesis import HealthCheck, settings
 
 from contract_tests.client import ApiClient
-from mock_server.app import create_app
+from contract_tests.conformance import Conformance
+from contract_tests.payloads import example_task
+from contract_tests.spending import SpendGuard
+from contract_tests.targets import UNREACHABLE_MEDIA, MediaServer, MediaSet, Target, describe_target
+from mock_server.background import BackgroundServer
 from mock_server.config import Settings
 
-API_KEY = "contract-test-key"
+LOCAL_KEY = "contract-test-key"
+CONFORMANCE = pytest.StashKey[Conformance]()
+SPENDING = pytest.StashKey[SpendGuard]()
+
+# A function-scoped client is cheap and stateless across examples, so hypothesis may share it.
+_shared = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture]}
+settings.register_profile("default", max_examples=200, **_shared)
+settings.register_profile("thorough", max_examples=2000, **_shared)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("lipsync-contract", "lipsync-2 contract tests")
+    group.addoption(
+        "--target",
+        default=os.environ.get("RUNWARE_BASE_URL"),
+        help="task endpoint to test, e.g. https://api.runware.ai/v1 (env RUNWARE_BASE_URL); "
+        "default: a mock started in this process",
+    )
+    group.addoption("--api-key", default=os.environ.get("RUNWARE_API_KEY"), help="API key (env RUNWARE_API_KEY)")
+    group.addoption(
+        "--allow-spend",
+        type=Decimal,
+        default=Decimal(0),
+        metavar="USD",
+        help="budget for cases that run paid tasks on a target that is not local (default 0: none run)",
+    )
+    group.addoption(
+        "--media-base-url",
+        help="public URL of a folder holding fixtures/media (speaker.mp4, voice.wav), for paid cases "
+        "against a remote target; local targets are served those files from this machine",
+    )
+    group.addoption("--profile", choices=["default", "thorough"], default="default", help="how many examples")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    settings.load_profile(config.getoption("profile"))
+    config.stash[CONFORMANCE] = Conformance()
+
+
+@pytest.fixture(scope="session")
+def target(pytestconfig: pytest.Config) -> Iterator[Target]:
+    url, key = pytestconfig.getoption("target"), pytestconfig.getoption("api_key")
+    if url is None:
+        with BackgroundServer(Settings(api_keys=(LOCAL_KEY,), processing_rate=0.05)) as mock:
+            yield describe_target(mock.url, LOCAL_KEY)
+        return
+    described = describe_target(url, key or LOCAL_KEY)
+    if key is None and not described.is_local:
+        pytest.skip("no API key for a remote target: set RUNWARE_API_KEY or pass --api-key")
+    yield described
+
+
+@pytest.fixture(scope="session")
+def media(target: Target, pytestconfig: pytest.Config) -> Iterator[MediaSet | None]:
+    """The media paid cases send; None where the target has no way to fetch it."""
+    base = pytestconfig.getoption("media_base_url")
+    if base:
+        yield MediaSet.under(base)
+    elif target.is_local:
+        with MediaServer() as server:
+            yield MediaSet.under(server.base_url)
+    else:
+        yield None
+
+
+@pytest.fixture(scope="session")
+def spend_guard(target: Target, pytestconfig: pytest.Config) -> SpendGuard:
+    guard = SpendGuard(pytestconfig.getoption("allow_spend"), target.is_local)
+    pytestconfig.stash[SPENDING] = guard
+    return guard
 
 
 @pytest.fixture
-def mock_settings() -> Settings:
-    """Settings of the in-process mock; override in a module to change them."""
-    return Settings(api_keys=(API_KEY,), processing_rate=0.0)
+def api(target: Target) -> Iterator[ApiClient]:
+    client = ApiClient(target.url, target.api_key)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def conformance(pytestconfig: pytest.Config) -> Conformance:
+    return pytestconfig.stash[CONFORMANCE]
 
 
 @pytest.fixture
-async def api(
-    aiohttp_client: Callable[[web.Application], Awaitable[TestClient]], mock_settings: Settings
-) -> AsyncIterator[ApiClient]:
-    app: web.Application = create_app(mock_settings)
-    client = await aiohttp_client(app)
-    yield ApiClient(client.session, str(client.make_url("/v1")), API_KEY)
+def paid_task(media: MediaSet | None, spend_guard: SpendGuard) -> Callable[..., dict[str, Any]]:
+    """Make a task that will run, with fetchable media, after the spending guard allowed it.
+
+    `paid_task(task)` checks a task that is already built; `paid_task()` builds the minimal example.
+    """
+
+    def make(task: dict[str, Any] | None = None) -> dict[str, Any]:
+        if media is None:
+            pytest.skip("a paid case needs --media-base-url: the target must be able to download its media")
+        task = task or example_task()
+        task["inputs"] = {**task["inputs"], "video": media.video, "audio": media.audio}
+        spend_guard.charge(task, media.audio_seconds)
+        return task
+
+    return make
+
+
+@pytest.fixture
+def refused_task(target: Target) -> Callable[[], dict[str, Any]]:
+    """The base of a task meant to be refused; on a remote target its media cannot be fetched, should the
+    target run it after all."""
+
+    def make() -> dict[str, Any]:
+        task = example_task()
+        if not target.is_local:
+            task["inputs"] = dict(zip(("video", "audio"), UNREACHABLE_MEDIA, strict=True))
+        return task
+
+    return make
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    client = getattr(item, "funcargs", {}).get("api")
+    if report.failed and call.when == "call" and isinstance(client, ApiClient) and client.sent:
+        last = client.sent[-1]
+        report.sections.append(
+            ("reproduce the last request", f"{last.decode(errors='replace')}\n\n{client.curl(last)}")
+        )
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    table = config.stash[CONFORMANCE].table()
+    if table:
+        terminalreporter.write_sep("=", "lipsync-2 conformance")
+        terminalreporter.write_line(table)
+    if SPENDING in config.stash:
+        terminalreporter.write_line(config.stash[SPENDING].summary())

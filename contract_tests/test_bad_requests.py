@@ -26,23 +26,27 @@ import pytest
     ],
     ids=lambda v: repr(v[:24]) if isinstance(v, bytes) else repr(v),
 )
-async def test_a_body_that_is_not_a_task_array_is_refused(api, body, parameter):
-    answer = await api.post_raw(body)
-    assert answer.status == 400
-    (error,) = answer.errors
-    assert error["code"] == "invalidRequestBody"
-    assert error.get("parameter") == parameter
-    assert error["message"]
+def test_a_body_that_is_not_a_task_array_is_refused(api, target, body, parameter):
+    answer = api.post_raw(body)
+    assert answer.status == 400 and "data" not in answer.body
+    assert answer.errors[0]["message"]
+    if target.is_mock:
+        (error,) = answer.errors
+        assert (error["code"], error.get("parameter")) == ("invalidRequestBody", parameter)
 
 
-async def test_a_task_without_a_task_type_is_refused(api):
-    answer = await api.post([{"taskUUID": "9a4e6f1c-2b3d-4e5f-8a7b-0c1d2e3f4a5b"}])
+def test_a_task_without_a_task_type_is_refused(api, target):
+    answer = api.post([{"taskUUID": "9a4e6f1c-2b3d-4e5f-8a7b-0c1d2e3f4a5b"}])
     assert answer.status == 400
-    assert [(e["code"], e["parameter"]) for e in answer.errors] == [("missingTaskType", "taskType")]
+    assert [e["parameter"] for e in answer.errors] == ["taskType"]
+    if target.is_mock:
+        assert [e["code"] for e in answer.errors] == ["missingTaskType"]
 
 
 @pytest.mark.parametrize("task_type", ["imageInference", "", 7, None])
-async def test_an_unknown_task_type_is_refused(api, task_type):
-    answer = await api.post([{"taskType": task_type, "taskUUID": "9a4e6f1c-2b3d-4e5f-8a7b-0c1d2e3f4a5b"}])
+def test_an_unknown_task_type_is_refused(api, target, task_type):
+    answer = api.post([{"taskType": task_type, "taskUUID": "9a4e6f1c-2b3d-4e5f-8a7b-0c1d2e3f4a5b"}])
     assert answer.status == 400
-    assert [(e["code"], e["parameter"]) for e in answer.errors] == [("unsupportedTaskType", "taskType")]
+    assert [e["parameter"] for e in answer.errors] == ["taskType"]
+    if target.is_mock:
+        assert [e["code"] for e in answer.errors] == ["unsupportedTaskType"]

@@ -40,7 +40,7 @@ async def get_video(request: web.Request) -> web.Response:
 
 
 async def get_health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    return web.json_response({"status": "ok", "service": "lipsync-mock"})
 
 
 async def get_openapi(request: web.Request) -> web.Response:

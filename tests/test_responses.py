@@ -26,7 +26,7 @@ async def test_a_body_over_the_limit_is_refused_with_413(client):
 
 async def test_health(client):
     response = await client.get("/health")
-    assert (response.status, await response.json()) == (200, {"status": "ok"})
+    assert (response.status, await response.json()) == (200, {"status": "ok", "service": "lipsync-mock"})
 
 
 async def test_unknown_paths_and_methods_answer_in_the_errors_envelope(client):

@@ -1,0 +1,54 @@
+"""The conformance table: per parameter, cases tried, accepted, refused, and how many surprised."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+from contract_tests.client import Answer
+
+
+def parameter_name(path: str) -> str:
+    """`providerSettings.sync.segments[2].endTime` → `providerSettings.sync.segments[].endTime`."""
+    return re.sub(r"\[\d+\]", "[]", path)
+
+
+def leaf_parameters(task: Any, prefix: str = "") -> list[str]:
+    """Every parameter a task sets, as paths without indexes."""
+    if isinstance(task, dict):
+        return [p for key, value in task.items() for p in leaf_parameters(value, f"{prefix}.{key}" if prefix else key)]
+    if isinstance(task, list) and task and all(isinstance(item, dict) for item in task):
+        return sorted({p for item in task for p in leaf_parameters(item, f"{prefix}[]")})
+    return [prefix]
+
+
+class Conformance:
+    def __init__(self) -> None:
+        self.counts: dict[str, Counter[str]] = {}
+
+    def expect_accepted(self, task: dict[str, Any], answer: Answer) -> None:
+        accepted = answer.status == 200 and not answer.errors
+        for parameter in leaf_parameters(task):
+            self._count(parameter, "accepted" if accepted else "refused", surprising=not accepted)
+
+    def expect_refused(self, parameter: str, answer: Answer) -> None:
+        named = any(error.get("parameter") == parameter for error in answer.errors)
+        refused = bool(answer.errors) and not answer.data
+        self._count(parameter, "refused" if refused else "accepted", surprising=not (refused and named))
+
+    def _count(self, parameter: str, outcome: str, *, surprising: bool) -> None:
+        counter = self.counts.setdefault(parameter_name(parameter), Counter())
+        counter["tried"] += 1
+        counter[outcome] += 1
+        counter["unexpected"] += surprising
+
+    def table(self) -> str:
+        if not self.counts:
+            return ""
+        width = max(len(name) for name in self.counts)
+        lines = [f"{'parameter':{width}}  tried accepted refused unexpected"]
+        for name in sorted(self.counts):
+            c = self.counts[name]
+            lines.append(f"{name:{width}}  {c['tried']:5} {c['accepted']:8} {c['refused']:7} {c['unexpected']:10}")
+        return "\n".join(lines)

@@ -1,0 +1,56 @@
+"""The spending guard: what paid cases may cost against a real target, estimated before each one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+PRICE_PER_AUDIO_SECOND = Decimal("0.044")  # the model page's price
+
+
+def estimate_cost(task: dict[str, Any], audio_seconds: float) -> Decimal:
+    """USD a task costs at most: the audio used (segment windows, or the whole input) for each result."""
+    segments = task.get("providerSettings", {}).get("sync", {}).get("segments") or []
+    windows = sum(Decimal(repr(s["endTime"])) - Decimal(repr(s["startTime"])) for s in segments)
+    seconds = windows if segments else Decimal(repr(audio_seconds))
+    return PRICE_PER_AUDIO_SECOND * seconds * task.get("numberResults", 1)
+
+
+@dataclass
+class SpendGuard:
+    budget: Decimal  # USD that paid cases may spend against a target that is not on this machine
+    is_local: bool
+    estimated: Decimal = Decimal(0)
+    reported: Decimal = Decimal(0)
+    paid_tasks: int = 0
+    skipped: int = 0
+    _reported_tasks: set[str] = field(default_factory=set)
+
+    def charge(self, task: dict[str, Any], audio_seconds: float) -> None:
+        """Call before submitting a task that runs: skips the test when the budget does not allow it."""
+        cost = estimate_cost(task, audio_seconds)
+        if not self.is_local:
+            if self.budget <= 0:
+                self.skipped += 1
+                pytest.skip("a paid case: pass --allow-spend USD to run it against a target that is not local")
+            if self.estimated + cost > self.budget:
+                self.skipped += 1
+                pytest.skip(f"the next task (~${cost:.4f}) would pass the --allow-spend budget of ${self.budget}")
+        self.estimated += cost
+        self.paid_tasks += 1
+
+    def report(self, task_uuid: str, results: list[dict[str, Any]]) -> None:
+        """Count the cost the target reported for a finished task (once per task)."""
+        if task_uuid in self._reported_tasks:
+            return
+        self._reported_tasks.add(task_uuid)
+        self.reported += sum((Decimal(repr(item.get("cost", 0))) for item in results), Decimal(0))
+
+    def summary(self) -> str:
+        return (
+            f"spending: {self.paid_tasks} paid tasks, estimated ${self.estimated:.4f}, "
+            f"reported ${self.reported:.4f} (tasks asked for includeCost), {self.skipped} skipped for the budget"
+        )

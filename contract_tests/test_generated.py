@@ -1,0 +1,47 @@
+"""Requests generated from the schemas: every valid one is acknowledged, every broken one refused by name.
+
+How many examples run is set by `--profile` (default, thorough); `--hypothesis-seed N` replays a run.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contract_tests.strategies import Limits, invalid_tasks, valid_tasks
+from contract_tests.targets import UNREACHABLE_MEDIA
+
+
+@given(data=st.data())
+def test_generated_valid_tasks_are_acknowledged(api, target, media, paid_task, conformance, data):
+    if target.is_local:
+        strategy = valid_tasks(st.just(media.video), st.just(media.audio))
+    else:
+        # Keep paid tasks short, and never hand a remote service callback URLs that point at this machine.
+        audio = st.just(media.audio) if media else None
+        strategy = valid_tasks(audio=audio, limits=Limits(number_max=1.0)).map(
+            lambda task: {k: v for k, v in task.items() if k not in ("webhookURL", "uploadEndpoint")}
+        )
+    task = paid_task(data.draw(strategy, label="task"))
+    task["taskUUID"] = str(uuid.uuid4())  # examples repeat while shrinking; a target refuses a UUID twice
+    answer = api.submit(task)
+    conformance.expect_accepted(task, answer)
+    assert answer.status == 200, answer.body
+    assert answer.body == {"data": [{"taskType": "videoInference", "taskUUID": task["taskUUID"]}]}
+
+
+@given(data=st.data())
+def test_generated_invalid_tasks_are_refused_naming_their_parameter(api, target, conformance, data):
+    video, audio = (None, None) if target.is_local else (st.just(m) for m in UNREACHABLE_MEDIA)
+    case = data.draw(invalid_tasks(video, audio), label="case")
+    if case.parameter != "taskUUID":
+        case.task["taskUUID"] = str(uuid.uuid4())
+    answer = api.post([case.task])
+    conformance.expect_refused(case.parameter, answer)
+    assert 400 <= answer.status < 500 and "data" not in answer.body, answer.body
+    named = [error.get("parameter") for error in answer.errors]
+    assert case.parameter in named, f"{case.kind} break of {case.parameter}, errors name {named}"
+    if target.is_mock:
+        assert named == [case.parameter]

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from contract_tests.spending import SpendGuard, estimate_cost
+
+
+def test_a_task_costs_its_audio_for_each_result():
+    assert estimate_cost({"numberResults": 2}, 1.5) == Decimal("0.132")
+    segments = [{"startTime": 0, "endTime": 1.25}, {"startTime": 2, "endTime": 2.5}]
+    assert estimate_cost({"providerSettings": {"sync": {"segments": segments}}}, 30) == Decimal("0.077")
+
+
+def test_nothing_runs_on_a_remote_target_without_a_budget():
+    guard = SpendGuard(Decimal(0), is_local=False)
+    with pytest.raises(pytest.skip.Exception, match="--allow-spend"):
+        guard.charge({}, 1.0)
+    assert (guard.paid_tasks, guard.skipped) == (0, 1)
+
+
+def test_the_budget_stops_the_task_that_would_pass_it():
+    guard = SpendGuard(Decimal("0.1"), is_local=False)
+    guard.charge({}, 1.0)
+    guard.charge({}, 1.0)
+    with pytest.raises(pytest.skip.Exception, match="budget"):
+        guard.charge({}, 1.0)
+    assert guard.estimated == Decimal("0.088")
+
+
+def test_local_targets_are_free_and_reported_costs_count_once():
+    guard = SpendGuard(Decimal(0), is_local=True)
+    guard.charge({"numberResults": 4}, 100)
+    guard.report("t", [{"cost": 0.5}, {"cost": 0.25}])
+    guard.report("t", [{"cost": 0.5}, {"cost": 0.25}])
+    assert (guard.paid_tasks, guard.reported) == (1, Decimal("0.75"))
+    assert "estimated $17.6000, reported $0.7500" in guard.summary()

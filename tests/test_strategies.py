@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from hypothesis import find, given, settings
+from hypothesis import strategies as st
+
+from contract_tests import strategies
+from mock_server.schema_registry import fast_validator, schemas, validator
+
+TWO_DECIMALS = re.compile(r"^-?\d+(\.\d{1,2})?$")
+
+
+def numbers(value):
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from numbers(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from numbers(item)
+    elif isinstance(value, float):
+        yield value
+
+
+@settings(max_examples=300)
+@given(strategies.valid_tasks())
+def test_valid_tasks_keep_every_constraint_with_exact_steps(task):
+    assert validator("video-inference-task.json").is_valid(task)
+    assert fast_validator("video-inference-task.json").is_valid(task)
+    assert all(TWO_DECIMALS.match(repr(n)) for n in numbers(task)), task
+
+
+@settings(max_examples=600)
+@given(strategies.invalid_tasks())
+def test_invalid_tasks_break_exactly_one_rule(case):
+    problems = list(validator("video-inference-task.json").iter_errors(case.task))
+    assert len(problems) == 1
+    assert case.kind in {"type", "range", "enum", "format", "required", "step", "together", "order", "unknown"}
+
+
+def test_every_kind_of_break_is_found_in_the_schema():
+    breaks = strategies._breaks()
+    kinds = Counter(b.kind for b in breaks)
+    text = str(schemas()["video-inference-task.json"])
+    assert kinds["range"] == text.count("'minimum'") + text.count("'maximum'")
+    assert kinds["step"] == text.count("'multipleOf'")
+    assert kinds["together"] == 2 and kinds["order"] == 1
+    assert kinds["unknown"] == text.count("'additionalProperties': False")
+
+
+def test_boundaries_are_reached():
+    seen = set()
+
+    @settings(max_examples=400)
+    @given(strategies.valid_tasks())
+    def collect(task):
+        seen.add(("outputQuality", task.get("outputQuality")))
+        seen.add(("numberResults", task.get("numberResults")))
+        seen.add(("temperature", task.get("providerSettings", {}).get("sync", {}).get("temperature")))
+
+    collect()
+    for boundary in [("outputQuality", 20), ("outputQuality", 99), ("numberResults", 1), ("numberResults", 4)]:
+        assert boundary in seen
+    assert ("temperature", 0.0) in seen and ("temperature", 1.0) in seen
+
+
+@given(
+    st.one_of(
+        strategies.acknowledgments(extra_fields=True).map(lambda body: ("response-body.json", body)),
+        strategies.processing_items(extra_fields=True).map(lambda item: ("result-item.json", item)),
+        strategies.success_items(extra_fields=True).map(lambda item: ("result-item.json", item)),
+        strategies.error_bodies(extra_fields=True).map(lambda body: ("response-body.json", body)),
+    )
+)
+def test_answers_for_client_fuzzing_are_schema_valid(named):
+    name, value = named
+    assert validator(name).is_valid(value), value
+
+
+def test_extra_fields_show_up_when_asked_for():
+    known = set(schemas()["result-item.json"]["$defs"]["success"]["properties"])
+    item = find(strategies.success_items(extra_fields=True), lambda item: set(item) - known)
+    assert set(item) - known
+    assert not find(strategies.success_items(), lambda item: True).keys() - known
+
+
+@given(strategies.result_sequences())
+def test_results_finish_one_by_one_and_stay_finished(bodies):
+    finished_before = 0
+    for body in bodies:
+        assert validator("response-body.json").is_valid(body)
+        statuses = [item["status"] for item in body["data"]]
+        finished = statuses.count("success")
+        assert statuses == ["success"] * finished + ["processing"] * (len(statuses) - finished)
+        assert finished >= finished_before
+        finished_before = finished
+    assert finished_before == len(bodies[-1]["data"])
+    assert len({item["taskUUID"] for body in bodies for item in body["data"]}) == 1
