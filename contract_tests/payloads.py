@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import uuid
@@ -43,3 +44,18 @@ def _split(path: str) -> list[str | int]:
         parts.append(base)
         parts.extend(int(index) for index in indexes)
     return parts
+
+
+MEDIA_DIR = PAYLOAD_DIR.parent / "media"
+
+
+def data_uri(file_name: str) -> str:
+    """A file of `fixtures/media` as a data URI, e.g. for a task that must not depend on a server."""
+    kinds = {".mp4": "video/mp4", ".wav": "audio/wav"}
+    path = MEDIA_DIR / file_name
+    return f"data:{kinds[path.suffix]};base64,{base64.b64encode(path.read_bytes()).decode()}"
+
+
+def with_inline_media(task: dict[str, Any]) -> dict[str, Any]:
+    """`task` with the fixture speaker and voice inlined as its inputs."""
+    return {**task, "inputs": {"video": data_uri("speaker.mp4"), "audio": data_uri("voice.wav")}}

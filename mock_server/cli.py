@@ -33,6 +33,18 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
     parser.add_argument(
         "--max-body-bytes", type=int, default=defaults.max_body_bytes, help="largest request body accepted"
     )
+    parser.add_argument(
+        "--max-media-bytes", type=int, default=defaults.max_media_bytes, help="largest media input, fetched or inline"
+    )
+    parser.add_argument(
+        "--fetch-timeout", type=_non_negative, default=defaults.fetch_timeout, help="seconds a media download may take"
+    )
+    parser.add_argument(
+        "--max-media-seconds", type=_non_negative, default=defaults.max_media_seconds, help="longest media input"
+    )
+    parser.add_argument(
+        "--render-workers", type=int, default=defaults.render_workers, help="renders at once; the rest queue"
+    )
     args = parser.parse_args(argv)
     return Settings(
         host=args.host,
@@ -40,6 +52,10 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         api_keys=(*args.api_key, *api_keys_from_env()),
         processing_rate=args.processing_rate,
         max_body_bytes=args.max_body_bytes,
+        max_media_bytes=args.max_media_bytes,
+        fetch_timeout=args.fetch_timeout,
+        max_media_seconds=args.max_media_seconds,
+        render_workers=args.render_workers,
     )
 
 

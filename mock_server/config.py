@@ -17,6 +17,12 @@ class Settings:
     # Seconds of simulated processing per second of output video; 0 finishes tasks at once.
     processing_rate: float = 0.5
     max_body_bytes: int = 64 * 1024 * 1024
+    # Media inputs: the largest file fetched or decoded, how long a download may take, the longest input.
+    max_media_bytes: int = 100 * 1024 * 1024
+    fetch_timeout: float = 30.0
+    max_media_seconds: float = 300.0
+    # Renders running at once; more wait in a queue.
+    render_workers: int = field(default_factory=lambda: os.cpu_count() or 2)
 
 
 def api_keys_from_env(environ: dict[str, str] | None = None) -> tuple[str, ...]:

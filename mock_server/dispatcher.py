@@ -9,17 +9,17 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from mock_server import exceptions
 from mock_server.exceptions import RunwareError
-from mock_server.media import CONTAINERS, Clip, placeholder_clip
-from mock_server.models import JournalEntry, RequestJournal, Result, Task, TaskStore
+from mock_server.media import CONTAINERS, ContainerSpec
+from mock_server.models import JournalEntry, Media, RequestJournal, Result, Task, TaskStore
+from mock_server.processing import PENDING, TaskRunner
 from mock_server.schema_registry import fill_defaults
 from mock_server.validation import envelope_errors, task_schema_names, validate_task
 
-PRICE_PER_AUDIO_SECOND = Decimal("0.044")
+Errors = list[tuple[int, dict[str, Any]]]  # (HTTP status when alone, error object)
 
 
 @dataclass(frozen=True)
@@ -40,28 +40,30 @@ class TaskDispatcher:
     def __init__(
         self,
         store: TaskStore,
+        runner: TaskRunner,
         *,
         api_keys: Iterable[str] = (),
-        processing_rate: float = 0.5,
-        clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         journal: RequestJournal | None = None,
     ) -> None:
         self.store = store
+        self.runner = runner
         self.journal = journal if journal is not None else RequestJournal()
         self.api_keys = tuple(key.encode() for key in api_keys)
-        self.processing_rate = processing_rate
-        self.clock = clock
         self.rng = rng or random.Random()
 
-    def handle(self, raw: bytes, *, bearer_key: str | None, base_url: str) -> Reply:
-        """Answer one request body. `base_url` is where this server's result files are reachable."""
-        status, body = self._answer(raw, bearer_key, base_url)
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self.runner.clock
+
+    async def handle(self, raw: bytes, *, bearer_key: str | None, base_url: str) -> Reply:
+        """Answer one request body. `base_url` is where this server's files are reachable."""
+        status, body = await self._answer(raw, bearer_key, base_url)
         reply = Reply(status, json.dumps(body))
         self.journal.record(JournalEntry(time.time(), raw, reply.status, reply.text))
         return reply
 
-    def _answer(self, raw: bytes, bearer_key: str | None, base_url: str) -> tuple[int, dict[str, Any]]:
+    async def _answer(self, raw: bytes, bearer_key: str | None, base_url: str) -> tuple[int, dict[str, Any]]:
         try:
             body = self._parse(raw)
             item_errors: dict[int, RunwareError] = {}
@@ -74,31 +76,39 @@ class TaskDispatcher:
             return error.status, {"errors": [error.to_json()]}
 
         data: list[dict[str, Any]] = []
-        errors: list[RunwareError] = []
+        errors: Errors = []
         for index, task in enumerate(body):
             if index in item_errors:
-                errors.append(item_errors[index])
-            elif task["taskType"] == "videoInference":
+                errors.append(_entry(item_errors[index]))
+                continue
+            task_type = task["taskType"]
+            problems = [] if task_type == "authentication" else validate_task(task)
+            if problems:
+                errors.extend(map(_entry, problems))
+            elif task_type == "videoInference":
                 self._submit(task, data, errors)
-            elif task["taskType"] == "getResponse":
-                self._poll(task, base_url, data, errors)
+            elif task_type == "getResponse":
+                await self._poll(task, base_url, data, errors)
+            elif task_type == "mediaStorage":
+                await self._store_media(task, base_url, data, errors)
         reply: dict[str, Any] = {}
         if data or not errors:
             reply["data"] = data
         if errors:
-            reply["errors"] = [error.to_json() for error in errors]
-        return (200 if data or not errors else errors[0].status), reply
+            reply["errors"] = [error for _, error in errors]
+        return (200 if data or not errors else errors[0][0]), reply
 
-    def result_file(self, video_uuid: str, extension: str) -> Clip | None:
+    def result_file(self, video_uuid: str, extension: str) -> tuple[bytes, ContainerSpec] | None:
         """The file behind a videoURL, while it is served (ready and not past its ttl)."""
         found = self.store.find_result(video_uuid)
         if found is None:
             return None
         task, result = found
-        clip = placeholder_clip(task.output_format)
-        if clip.spec.extension != extension or not result.is_served(self.clock()):
+        spec = CONTAINERS[task.output_format]
+        data = self.store.get_file(task.task_uuid)
+        if data is None or spec.extension != extension or not result.is_served(self.clock()):
             return None
-        return clip
+        return data, spec
 
     @staticmethod
     def _parse(raw: bytes) -> Any:
@@ -125,41 +135,31 @@ class TaskDispatcher:
             if not any(matches):
                 raise exceptions.invalid_api_key()
 
-    def _submit(self, task: dict[str, Any], data: list[dict[str, Any]], errors: list[RunwareError]) -> None:
-        problems = validate_task(task)
-        if problems:
-            errors.extend(problems)
-            return
+    def _submit(self, task: dict[str, Any], data: list[dict[str, Any]], errors: Errors) -> None:
         nsfw = False if _content_check_runs(task) else None
         # The parsed body belongs to this call, so the defaults go straight into it.
         request = task
         fill_defaults(task_schema_names()["videoInference"], request)
-        clip = placeholder_clip(request["outputFormat"])
-        now = self.clock()
-        ttl = request.get("ttl")
-        cost = _cost(_audio_seconds(request, clip)) if request["includeCost"] else None
         seeds = self.rng.sample(range(1, 2**31), request["numberResults"])
-        results = []
-        for position, seed in enumerate(seeds, start=1):
-            ready_at = now + self.processing_rate * clip.duration * position
-            expires_at = ready_at + ttl if ttl is not None else None
-            results.append(Result(_uuid4(self.rng), seed, ready_at, expires_at, cost, nsfw))
-        accepted = Task.create(task["taskUUID"], request["outputFormat"], json.dumps(request), now, results)
+        results = [Result(_uuid4(self.rng), seed, PENDING, None, None, nsfw) for seed in seeds]
+        accepted = Task.create(task["taskUUID"], request["outputFormat"], json.dumps(request), self.clock(), results)
         if not self.store.add(accepted):
-            errors.append(exceptions.duplicate_task_uuid("videoInference", task["taskUUID"]))
+            errors.append(_entry(exceptions.duplicate_task_uuid("videoInference", task["taskUUID"])))
             return
+        self.runner.start(accepted)
         data.append({"taskType": "videoInference", "taskUUID": task["taskUUID"]})
 
-    def _poll(
-        self, task: dict[str, Any], base_url: str, data: list[dict[str, Any]], errors: list[RunwareError]
-    ) -> None:
-        problems = validate_task(task)
-        if problems:
-            errors.extend(problems)
-            return
-        found = self.store.get(task["taskUUID"])
+    async def _poll(self, task: dict[str, Any], base_url: str, data: list[dict[str, Any]], errors: Errors) -> None:
+        task_uuid = task["taskUUID"]
+        if self.runner.processing_rate == 0:
+            # No simulated delay: the answer waits for the real work, so the first poll sees the outcome.
+            await self.runner.wait(task_uuid)
+        found = self.store.get(task_uuid)
         if found is None:
-            errors.append(exceptions.task_not_found(task["taskUUID"]))
+            errors.append(_entry(exceptions.task_not_found(task_uuid)))
+            return
+        if found.error_json is not None:
+            errors.append((400, json.loads(found.error_json)))
             return
         now = self.clock()
         extension = CONTAINERS[found.output_format].extension
@@ -178,6 +178,36 @@ class TaskDispatcher:
                     item["NSFWContent"] = result.nsfw_content
             data.append(item)
 
+    async def _store_media(
+        self, task: dict[str, Any], base_url: str, data: list[dict[str, Any]], errors: Errors
+    ) -> None:
+        ids = {"taskType": "mediaStorage", "taskUUID": task["taskUUID"]}
+        if task["operation"] == "delete":
+            media_uuid = task["mediaUUID"].lower()
+            if self.store.delete_media(media_uuid):
+                data.append({**ids, "mediaUUID": media_uuid})
+            else:
+                error = RunwareError(
+                    "mediaNotFound", "No uploaded media has this mediaUUID.", status=404, parameter="mediaUUID"
+                )
+                errors.append(_entry(error, **ids))
+            return
+        try:
+            media = await self.runner.loader.load(task["media"], "media")
+        except RunwareError as error:
+            errors.append(_entry(error, **ids))
+            return
+        media_uuid = _uuid4(self.rng)
+        self.store.add_media(media_uuid, media)
+        data.append({**ids, "mediaUUID": media_uuid, "mediaURL": f"{base_url}/media/{media_uuid}"})
+
+    def uploaded_media(self, media_uuid: str) -> Media | None:
+        return self.store.get_media(media_uuid)
+
+
+def _entry(error: RunwareError, **ids: str) -> tuple[int, dict[str, Any]]:
+    return error.status, {**error.to_json(), **ids}
+
 
 def _uuid4(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
@@ -188,15 +218,3 @@ def _content_check_runs(task: dict[str, Any]) -> bool:
     safety = task.get("safety", {})
     mode = safety.get("mode", "fast" if safety.get("checkContent") else "none")
     return mode != "none"
-
-
-def _audio_seconds(request: dict[str, Any], clip: Clip) -> float:
-    """Seconds of audio billed: the segment windows when there are segments, else the whole output."""
-    segments = request.get("providerSettings", {}).get("sync", {}).get("segments")
-    if segments:
-        return float(sum(Decimal(repr(s["endTime"])) - Decimal(repr(s["startTime"])) for s in segments))
-    return clip.duration
-
-
-def _cost(audio_seconds: float) -> float:
-    return float(round(PRICE_PER_AUDIO_SECOND * Decimal(repr(audio_seconds)), 6))

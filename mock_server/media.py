@@ -1,8 +1,7 @@
-"""Real, playable video files, made with PyAV (which bundles FFmpeg).
+"""Containers and codecs per outputFormat, and small helpers over PyAV (which bundles FFmpeg).
 
-The result files are placeholders built here: a dark frame with a bright bar sweeping across its
-lower part, unmistakably not a render, over a quiet tone. They are small, so encoding them is cheap,
-but it still runs off the event loop (see `app.py`).
+`make_clip` writes test media (a bar sweeping over a dark frame, a quiet tone); `probe` reads what a
+file holds.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ import io
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import cache
 
 import av
 
@@ -39,13 +37,6 @@ _ENCODER_OPTIONS = {
 
 
 @dataclass(frozen=True)
-class Clip:
-    data: bytes
-    spec: ContainerSpec
-    duration: float
-
-
-@dataclass(frozen=True)
 class MediaInfo:
     container: str
     brand: str | None  # the ISO/QuickTime major brand: "isom" for MP4, "qt  " for MOV
@@ -54,16 +45,6 @@ class MediaInfo:
     duration: float
     width: int | None
     height: int | None
-
-
-PLACEHOLDER_SECONDS = 2.0
-
-
-@cache
-def placeholder_clip(output_format: str) -> Clip:
-    """The result file every task of this format gets, made once per process."""
-    spec = CONTAINERS[output_format]
-    return Clip(make_clip(spec, PLACEHOLDER_SECONDS), spec, PLACEHOLDER_SECONDS)
 
 
 def make_clip(spec: ContainerSpec, seconds: float, width: int = 160, height: int = 96, fps: int = 24) -> bytes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 
@@ -31,13 +32,14 @@ class Result(NamedTuple):
 
 
 class Task(NamedTuple):
-    """A videoInference task as accepted, and its results."""
+    """A videoInference task as accepted, and its results (or why it failed)."""
 
     task_uuid: str
     output_format: str
     request_json: str  # the request with every default filled in
     created_at: float
     result_rows: tuple[tuple[Any, ...], ...]  # one plain tuple of `Result` fields per result
+    error_json: str | None = None  # the error object of a task that failed
 
     @classmethod
     def create(
@@ -49,9 +51,21 @@ class Task(NamedTuple):
     def results(self) -> tuple[Result, ...]:
         return tuple(map(Result._make, self.result_rows))
 
+    def with_results(self, results: list[Result]) -> Task:
+        return self._replace(result_rows=tuple(tuple(r) for r in results))
+
+    def failed(self, error: dict[str, Any]) -> Task:
+        return self._replace(error_json=json.dumps(error))
+
     @property
     def request(self) -> dict[str, Any]:
         return json.loads(self.request_json)
+
+
+@dataclass(frozen=True)
+class Media:
+    data: bytes
+    content_type: str
 
 
 class TaskStore(Protocol):
@@ -59,15 +73,35 @@ class TaskStore(Protocol):
         """Keep `task`; False (and nothing kept) when its taskUUID is already taken."""
         ...
 
+    def replace(self, task: Task) -> None:
+        """Keep a new state of a task already added (its results done, or its failure)."""
+        ...
+
     def get(self, task_uuid: str) -> Task | None: ...
 
     def find_result(self, video_uuid: str) -> tuple[Task, Result] | None: ...
+
+    def put_file(self, task_uuid: str, data: bytes) -> None:
+        """Keep the result file of a task (its results share it)."""
+        ...
+
+    def get_file(self, task_uuid: str) -> bytes | None: ...
+
+    def add_media(self, media_uuid: str, media: Media) -> None: ...
+
+    def get_media(self, media_uuid: str) -> Media | None: ...
+
+    def delete_media(self, media_uuid: str) -> bool:
+        """Remove an upload; False when there was none."""
+        ...
 
 
 class InMemoryTaskStore:
     def __init__(self) -> None:
         self._tasks: dict[str, Task] = {}
         self._task_of_video: dict[str, str] = {}
+        self._files: dict[str, bytes] = {}
+        self._media: dict[str, Media] = {}
 
     def add(self, task: Task) -> bool:
         if task.task_uuid in self._tasks:
@@ -77,6 +111,9 @@ class InMemoryTaskStore:
             self._task_of_video[result.video_uuid] = task.task_uuid
         return True
 
+    def replace(self, task: Task) -> None:
+        self._tasks[task.task_uuid] = task
+
     def get(self, task_uuid: str) -> Task | None:
         return self._tasks.get(task_uuid)
 
@@ -85,6 +122,21 @@ class InMemoryTaskStore:
         if task is None:
             return None
         return task, next(result for result in task.results if result.video_uuid == video_uuid)
+
+    def put_file(self, task_uuid: str, data: bytes) -> None:
+        self._files[task_uuid] = data
+
+    def get_file(self, task_uuid: str) -> bytes | None:
+        return self._files.get(task_uuid)
+
+    def add_media(self, media_uuid: str, media: Media) -> None:
+        self._media[media_uuid] = media
+
+    def get_media(self, media_uuid: str) -> Media | None:
+        return self._media.get(media_uuid)
+
+    def delete_media(self, media_uuid: str) -> bool:
+        return self._media.pop(media_uuid, None) is not None
 
 
 class JournalEntry(NamedTuple):

@@ -25,7 +25,7 @@ async def post_tasks(request: web.Request) -> web.Response:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         return _errors(request_too_large(request.app[MAX_BODY_BYTES]))
-    reply = request.app[DISPATCHER].handle(
+    reply = await request.app[DISPATCHER].handle(
         raw, bearer_key=_bearer_key(request), base_url=f"{request.scheme}://{request.host}"
     )
     return web.Response(text=reply.text, status=reply.status, content_type="application/json")
@@ -33,10 +33,18 @@ async def post_tasks(request: web.Request) -> web.Response:
 
 async def get_video(request: web.Request) -> web.Response:
     video_uuid, _, extension = request.match_info["name"].partition(".")
-    clip = request.app[DISPATCHER].result_file(video_uuid, extension)
-    if clip is None:
+    found = request.app[DISPATCHER].result_file(video_uuid, extension)
+    if found is None:
         return _errors(RunwareError("notFound", "No such video, or its ttl has passed.", status=404))
-    return web.Response(body=clip.data, content_type=clip.spec.content_type)
+    data, spec = found
+    return web.Response(body=data, content_type=spec.content_type)
+
+
+async def get_media(request: web.Request) -> web.Response:
+    media = request.app[DISPATCHER].uploaded_media(request.match_info["media_uuid"].lower())
+    if media is None:
+        return _errors(RunwareError("notFound", "No uploaded media has this UUID.", status=404))
+    return web.Response(body=media.data, content_type=media.content_type)
 
 
 async def get_health(request: web.Request) -> web.Response:

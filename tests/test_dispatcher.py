@@ -5,10 +5,13 @@ import random
 
 import pytest
 
-from contract_tests.payloads import example_task, with_parameter
+from contract_tests.payloads import data_uri, example_task, with_inline_media, with_parameter
 from mock_server.dispatcher import TaskDispatcher
-from mock_server.media import PLACEHOLDER_SECONDS
+from mock_server.inputs import MediaLoader
 from mock_server.models import InMemoryTaskStore
+from mock_server.processing import TaskRunner
+
+FIXTURE_SECONDS = 1.0  # fixtures/media: a 1 s video and a 1 s voice
 
 
 class FakeClock:
@@ -24,95 +27,107 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-def dispatcher(clock: FakeClock, rate: float = 0.5, keys: tuple[str, ...] = ("key",), seed: int = 7) -> TaskDispatcher:
-    return TaskDispatcher(
-        InMemoryTaskStore(), api_keys=keys, processing_rate=rate, clock=clock, rng=random.Random(seed)
-    )
+def dispatcher(clock, rate: float = 0.5, keys: tuple[str, ...] = ("key",), seed: int = 7) -> TaskDispatcher:
+    store = InMemoryTaskStore()
+    runner = TaskRunner(store, MediaLoader(store.get_media), processing_rate=rate, clock=clock, workers=1)
+    return TaskDispatcher(store, runner, api_keys=keys, rng=random.Random(seed))
 
 
-def send(target: TaskDispatcher, tasks, key: str | None = "key"):
-    return target.handle(json.dumps(tasks).encode(), bearer_key=key, base_url="http://mock.test")
+async def send(target: TaskDispatcher, tasks, key: str | None = "key"):
+    return await target.handle(json.dumps(tasks).encode(), bearer_key=key, base_url="http://mock.test")
 
 
-def statuses(target: TaskDispatcher, task_uuid: str) -> list[str]:
-    return [item["status"] for item in send(target, [{"taskType": "getResponse", "taskUUID": task_uuid}]).body["data"]]
+async def poll(target: TaskDispatcher, task_uuid: str):
+    return (await send(target, [{"taskType": "getResponse", "taskUUID": task_uuid}])).body
 
 
-def test_results_finish_one_by_one_at_the_processing_rate(clock):
+async def statuses(target: TaskDispatcher, task_uuid: str) -> list[str]:
+    return [item["status"] for item in (await poll(target, task_uuid))["data"]]
+
+
+def media_task(**parameters):
+    return with_inline_media({**example_task(), **parameters})
+
+
+async def test_results_finish_one_by_one_at_the_processing_rate(clock):
     target = dispatcher(clock, rate=0.5)
-    task = with_parameter(example_task(), "numberResults", 3)
-    send(target, [task])
-    per_result = 0.5 * PLACEHOLDER_SECONDS
+    task = media_task(numberResults=3)
+    await send(target, [task])
+    assert await statuses(target, task["taskUUID"]) == ["processing"] * 3  # still rendering
+    await target.runner.drain()
+    per_result = 0.5 * FIXTURE_SECONDS
     expected = {
-        0.0: ["processing"] * 3,
         per_result - 0.01: ["processing"] * 3,
         per_result: ["success", "processing", "processing"],
-        2 * per_result + 0.5: ["success", "success", "processing"],
+        2 * per_result + 0.25: ["success", "success", "processing"],
         3 * per_result: ["success"] * 3,
     }
     start = clock.now
     for offset, wanted in expected.items():
         clock.now = start + offset
-        assert statuses(target, task["taskUUID"]) == wanted, offset
+        assert await statuses(target, task["taskUUID"]) == wanted, offset
 
 
-def test_a_rate_of_zero_finishes_at_the_first_poll(clock):
+async def test_a_rate_of_zero_finishes_at_the_first_poll(clock):
     target = dispatcher(clock, rate=0)
-    task = with_parameter(example_task(), "numberResults", 4)
-    send(target, [task])
-    assert statuses(target, task["taskUUID"]) == ["success"] * 4
+    task = media_task(numberResults=4)
+    await send(target, [task])
+    assert await statuses(target, task["taskUUID"]) == ["success"] * 4
 
 
-def test_the_file_is_served_until_its_ttl_passes(clock):
+async def test_the_file_is_served_until_its_ttl_passes(clock):
     target = dispatcher(clock, rate=0)
-    task = with_parameter(example_task(), "ttl", 60)
-    send(target, [task])
-    (item,) = send(target, [{"taskType": "getResponse", "taskUUID": task["taskUUID"]}]).body["data"]
+    task = media_task(ttl=60)
+    await send(target, [task])
+    (item,) = (await poll(target, task["taskUUID"]))["data"]
     assert item["videoURL"] == f"http://mock.test/videos/{item['videoUUID']}.mp4"
     clock.now += 59.99
     assert target.result_file(item["videoUUID"], "mp4") is not None
     clock.now += 0.01
     assert target.result_file(item["videoUUID"], "mp4") is None
-    assert statuses(target, task["taskUUID"]) == ["success"]
+    assert await statuses(target, task["taskUUID"]) == ["success"]
 
 
-def test_without_ttl_the_file_is_kept(clock):
+async def test_without_ttl_the_file_is_kept(clock):
     target = dispatcher(clock, rate=0)
-    task = example_task()
-    send(target, [task])
-    (item,) = send(target, [{"taskType": "getResponse", "taskUUID": task["taskUUID"]}]).body["data"]
+    task = media_task()
+    await send(target, [task])
+    (item,) = (await poll(target, task["taskUUID"]))["data"]
     clock.now += 10 * 365 * 86400
-    assert target.result_file(item["videoUUID"], "mp4").spec.content_type == "video/mp4"
+    data, spec = target.result_file(item["videoUUID"], "mp4")
+    assert spec.content_type == "video/mp4" and data[4:8] == b"ftyp"
 
 
-def test_a_file_is_not_served_before_it_is_ready_nor_under_another_extension(clock):
+async def test_a_file_is_not_served_before_it_is_ready_nor_under_another_extension(clock):
     target = dispatcher(clock, rate=1)
-    task = with_parameter(example_task(), "outputFormat", "MOV")
-    send(target, [task])
+    task = media_task(outputFormat="MOV")
+    await send(target, [task])
+    await target.runner.drain()
     video_uuid = target.store.get(task["taskUUID"]).results[0].video_uuid
     assert target.result_file(video_uuid, "mov") is None
-    clock.now += PLACEHOLDER_SECONDS
+    clock.now += FIXTURE_SECONDS
     assert target.result_file(video_uuid, "mp4") is None
-    assert target.result_file(video_uuid, "mov").spec.content_type == "video/quicktime"
+    assert target.result_file(video_uuid, "mov")[1].content_type == "video/quicktime"
     assert target.result_file("9a4e6f1c-2b3d-4e5f-8a7b-0c1d2e3f4a5b", "mov") is None
 
 
 @pytest.mark.parametrize(
     ("segments", "cost"),
     [
-        (None, 0.088),  # the whole 2 s output
+        (None, 0.044),  # the whole 1 s voice
         ([(0, 1.5), (2.25, 4.1)], 0.1474),  # 1.5 s + 1.85 s of segment windows
         ([(0.07, 0.36)], 0.01276),
     ],
 )
-def test_cost_is_the_price_per_second_of_audio(clock, segments, cost):
+async def test_cost_is_the_price_per_second_of_audio(clock, segments, cost):
     target = dispatcher(clock, rate=0)
-    task = with_parameter(example_task(), "includeCost", True)
+    task = media_task(includeCost=True)
     if segments:
-        windows = [{"startTime": s, "endTime": e, "audio": "http://127.0.0.1:9/a.wav"} for s, e in segments]
+        windows = [{"startTime": s, "endTime": e, "audio": data_uri("voice.wav")} for s, e in segments]
         task = with_parameter(task, "providerSettings.sync.segments", windows)
-    send(target, [task])
-    (item,) = send(target, [{"taskType": "getResponse", "taskUUID": task["taskUUID"]}]).body["data"]
+        del task["inputs"]["audio"]
+    await send(target, [task])
+    (item,) = (await poll(target, task["taskUUID"]))["data"]
     assert item["cost"] == cost
 
 
@@ -127,20 +142,20 @@ def test_cost_is_the_price_per_second_of_audio(clock, segments, cost):
         ({"checkContent": True, "mode": "full"}, True),
     ],
 )
-def test_nsfw_content_is_reported_when_a_check_runs(clock, safety, reported):
+async def test_nsfw_content_is_reported_when_a_check_runs(clock, safety, reported):
     target = dispatcher(clock, rate=0)
-    task = example_task() if safety is None else with_parameter(example_task(), "safety", safety)
-    send(target, [task])
-    (item,) = send(target, [{"taskType": "getResponse", "taskUUID": task["taskUUID"]}]).body["data"]
+    task = media_task() if safety is None else media_task(safety=safety)
+    await send(target, [task])
+    (item,) = (await poll(target, task["taskUUID"]))["data"]
     assert ("NSFWContent" in item) is reported
     if reported:
         assert item["NSFWContent"] is False
 
 
-def test_the_task_runs_with_every_documented_default(clock):
+async def test_the_task_runs_with_every_documented_default(clock):
     target = dispatcher(clock)
     task = example_task()
-    send(target, [task])
+    await send(target, [task])
     request = target.store.get(task["taskUUID"]).request
     assert {key: request[key] for key in request if key not in task} == {
         "outputType": "URL",
@@ -161,56 +176,56 @@ def test_the_task_runs_with_every_documented_default(clock):
     }
 
 
-def test_given_values_win_over_defaults(clock):
+async def test_given_values_win_over_defaults(clock):
     target = dispatcher(clock)
     task = example_task("full-task")
-    send(target, [task])
+    await send(target, [task])
     request = target.store.get(task["taskUUID"]).request
     assert request["outputFormat"] == "MOV" and request["providerSettings"]["sync"]["temperature"] == 0.57
     assert request["providerSettings"]["sync"]["segments"][0]["audioStartTime"] == 0
 
 
-def test_the_same_rng_seed_gives_the_same_results(clock):
-    task = with_parameter(example_task(), "numberResults", 2)
+async def test_the_same_rng_seed_gives_the_same_results():
+    task = media_task(numberResults=2)
     runs = []
     for _ in range(2):
         target = dispatcher(FakeClock(), rate=0, seed=42)
-        send(target, [task])
-        runs.append(send(target, [{"taskType": "getResponse", "taskUUID": task["taskUUID"]}]).body)
+        await send(target, [task])
+        runs.append(await poll(target, task["taskUUID"]))
     assert runs[0] == runs[1]
 
 
-def test_with_no_keys_configured_any_key_is_accepted(clock):
+async def test_with_no_keys_configured_any_key_is_accepted(clock):
     target = dispatcher(clock, keys=())
-    assert send(target, [example_task()], key="anything").status == 200
-    assert send(target, [example_task()], key=None).body["errors"][0]["code"] == "missingApiKey"
+    assert (await send(target, [example_task()], key="anything")).status == 200
+    assert (await send(target, [example_task()], key=None)).body["errors"][0]["code"] == "missingApiKey"
 
 
-def test_several_keys_can_be_configured(clock):
+async def test_several_keys_can_be_configured(clock):
     target = dispatcher(clock, keys=("one", "two"))
-    assert send(target, [example_task()], key="two").status == 200
-    assert send(target, [example_task()], key="three").status == 401
+    assert (await send(target, [example_task()], key="two")).status == 200
+    assert (await send(target, [example_task()], key="three")).status == 401
 
 
-def test_a_lone_authentication_task_answers_an_empty_data_list(clock):
-    reply = send(dispatcher(clock), [{"taskType": "authentication", "apiKey": "key"}], key=None)
+async def test_a_lone_authentication_task_answers_an_empty_data_list(clock):
+    reply = await send(dispatcher(clock), [{"taskType": "authentication", "apiKey": "key"}], key=None)
     assert (reply.status, reply.body) == (200, {"data": []})
 
 
-def test_a_refused_batch_answers_with_the_first_errors_status(clock):
+async def test_a_refused_batch_answers_with_the_first_errors_status(clock):
     target = dispatcher(clock)
     unknown = {"taskType": "getResponse", "taskUUID": "9a4e6f1c-2b3d-4e5f-8a7b-0c1d2e3f4a5b"}
-    reply = send(target, [unknown, with_parameter(example_task(), "ttl", 1)])
+    reply = await send(target, [unknown, with_parameter(example_task(), "ttl", 1)])
     assert reply.status == 404
     assert [e["code"] for e in reply.body["errors"]] == ["taskNotFound", "invalidTtl"]
 
 
-def test_every_request_and_its_answer_is_journaled(clock):
+async def test_every_request_and_its_answer_is_journaled(clock):
     target = dispatcher(clock)
     first, second = example_task(), example_task()
-    send(target, [first])
-    send(target, [second, {"taskType": "getResponse", "taskUUID": first["taskUUID"]}])
-    target.handle(b"not json", bearer_key="key", base_url="http://mock.test")
+    await send(target, [first])
+    await send(target, [second, {"taskType": "getResponse", "taskUUID": first["taskUUID"]}])
+    await target.handle(b"not json", bearer_key="key", base_url="http://mock.test")
     entries = target.journal.entries()
     assert [entry.status for entry in entries] == [200, 200, 400]
     assert entries[2].tasks() == [] and entries[2].request == b"not json"
@@ -218,3 +233,87 @@ def test_every_request_and_its_answer_is_journaled(clock):
     assert (
         json.loads(target.journal.entries(second["taskUUID"])[0].response)["data"][0]["taskUUID"] == second["taskUUID"]
     )
+
+
+@pytest.mark.parametrize(
+    ("inputs", "code", "parameter"),
+    [
+        ({"video": "http://127.0.0.1:9/nothing.mp4", "audio": "x"}, "downloadFailed", "inputs.video"),
+        ({"video": "data:video/mp4;base64,bm90IGEgdmlkZW8=", "audio": "<audio>"}, "unreadableMedia", "inputs.video"),
+        ({"video": "!!not base64!!"}, "unreadableMedia", "inputs.video"),
+        ({"video": "data:text/plain,plain"}, "unreadableMedia", "inputs.video"),
+        ({"video": "3c8d2a7e-5f4b-4a1c-9e6d-7b8a9c0d1e2f"}, "mediaNotFound", "inputs.video"),
+        ({"video": "<video>"}, "missingAudio", "inputs.audio"),
+        ({"video": "<video>", "audio": "<video-as-audio-ok>"}, None, None),
+        ({"video": "<audio>", "audio": "<audio>"}, "unreadableMedia", "inputs.video"),
+        ({"video": "<video>", "audio": "aGVsbG8="}, "unreadableMedia", "inputs.audio"),
+    ],
+)
+async def test_bad_media_fails_the_task_with_an_error_naming_the_input(clock, inputs, code, parameter):
+    replace = {
+        "<video>": data_uri("speaker.mp4"),
+        "<audio>": data_uri("voice.wav"),
+        "<video-as-audio-ok>": data_uri("speaker.mp4"),
+    }
+    target = dispatcher(clock, rate=0)
+    task = {**example_task(), "inputs": {k: replace.get(v, v) for k, v in inputs.items()}}
+    assert (await send(target, [task])).status == 200
+    body = await poll(target, task["taskUUID"])
+    if code is None:
+        assert body["data"][0]["status"] == "success"
+        return
+    (error,) = body["errors"]
+    assert (error["code"], error["parameter"], error["taskUUID"], error["status"]) == (
+        code,
+        parameter,
+        task["taskUUID"],
+        "error",
+    )
+    assert parameter in error["message"]
+
+
+async def test_media_caps_fail_the_task(clock):
+    store = InMemoryTaskStore()
+    from mock_server.inputs import MediaLimits
+
+    loader = MediaLoader(store.get_media, MediaLimits(max_bytes=20_000))
+    runner = TaskRunner(store, loader, processing_rate=0, clock=clock, max_media_seconds=0.5)
+    target = TaskDispatcher(store, runner, api_keys=("key",))
+    big = media_task()  # the 32 kB voice is over 20 kB
+    short_cap = {**example_task(), "inputs": {"video": data_uri("speaker.mp4"), "audio": data_uri("speaker.mp4")}}
+    for task, code in [(big, "mediaTooLarge"), (short_cap, "mediaTooLong")]:
+        await send(target, [task])
+        assert (await poll(target, task["taskUUID"]))["errors"][0]["code"] == code
+
+
+async def test_uploads_can_be_named_by_inputs_and_deleted(clock):
+    target = dispatcher(clock, rate=0)
+    uploads = {}
+    for name in ("speaker.mp4", "voice.wav"):
+        upload = {"taskType": "mediaStorage", "taskUUID": example_task()["taskUUID"], "operation": "upload"}
+        reply = await send(target, [{**upload, "media": data_uri(name)}])
+        (item,) = reply.body["data"]
+        assert item["mediaURL"] == f"http://mock.test/media/{item['mediaUUID']}"
+        uploads[name] = item["mediaUUID"]
+    task = {**example_task(), "inputs": {"video": uploads["speaker.mp4"], "audio": uploads["voice.wav"]}}
+    await send(target, [task])
+    assert (await poll(target, task["taskUUID"]))["data"][0]["status"] == "success"
+    delete = {"taskType": "mediaStorage", "taskUUID": example_task()["taskUUID"], "operation": "delete"}
+    assert (await send(target, [{**delete, "mediaUUID": uploads["voice.wav"]}])).status == 200
+    again = await send(target, [{**delete, "mediaUUID": uploads["voice.wav"]}])
+    assert (again.status, again.body["errors"][0]["code"]) == (404, "mediaNotFound")
+    task = {**example_task(), "inputs": {"video": uploads["speaker.mp4"], "audio": uploads["voice.wav"]}}
+    await send(target, [task])
+    assert (await poll(target, task["taskUUID"]))["errors"][0]["code"] == "mediaNotFound"
+
+
+async def test_a_media_storage_task_needs_what_its_operation_needs(clock):
+    target = dispatcher(clock)
+    base = {"taskType": "mediaStorage", "taskUUID": example_task()["taskUUID"]}
+    cases = [
+        ({"operation": "upload"}, "missingMedia"),
+        ({"operation": "delete"}, "missingMediaUUID"),
+        ({"operation": "move", "media": "x"}, "unsupportedOperation"),
+    ]
+    for extra, code in cases:
+        assert [e["code"] for e in (await send(target, [{**base, **extra}])).body["errors"]] == [code]

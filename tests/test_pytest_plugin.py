@@ -5,7 +5,7 @@ import urllib.request
 
 import pytest
 
-from contract_tests.payloads import example_task
+from contract_tests.payloads import example_task, with_inline_media
 from mock_server.config import Settings
 
 
@@ -19,7 +19,7 @@ def post(url: str, tasks, key: str = "any-key") -> tuple[int, dict]:
 
 
 def test_the_fixture_serves_a_fresh_mock_and_shows_what_it_received(lipsync_mock):
-    task = example_task()
+    task = with_inline_media(example_task())
     assert lipsync_mock.url.startswith("http://127.0.0.1:")
     assert post(lipsync_mock.url, [task])[0] == 200
     poll = {"taskType": "getResponse", "taskUUID": task["taskUUID"]}

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from contract_tests.payloads import example_task
+from contract_tests.payloads import data_uri, example_task, with_inline_media
 from mock_server.app import create_app
 from mock_server.config import Settings
 from mock_server.responses import DISPATCHER
@@ -14,14 +14,14 @@ HEADERS = {"Authorization": "Bearer key"}
 
 @pytest.fixture
 async def client(aiohttp_client):
-    return await aiohttp_client(create_app(Settings(processing_rate=0, max_body_bytes=4096)))
+    return await aiohttp_client(create_app(Settings(processing_rate=0, max_body_bytes=200_000)))
 
 
 async def test_a_body_over_the_limit_is_refused_with_413(client):
-    response = await client.post("/v1", data=b"[" + b" " * 5000 + b"]", headers=HEADERS)
+    response = await client.post("/v1", data=b"[" + b" " * 200_000 + b"]", headers=HEADERS)
     assert response.status == 413
     (error,) = (await response.json())["errors"]
-    assert error["code"] == "requestTooLarge" and "4096" in error["message"]
+    assert error["code"] == "requestTooLarge" and "200000" in error["message"]
 
 
 async def test_health(client):
@@ -38,7 +38,7 @@ async def test_unknown_paths_and_methods_answer_in_the_errors_envelope(client):
 
 async def test_result_files_are_served_with_their_content_type_at_an_absolute_url(client):
     for output_format, content_type in [("MP4", "video/mp4"), ("WEBM", "video/webm"), ("MOV", "video/quicktime")]:
-        task = {**example_task(), "outputFormat": output_format}
+        task = {**with_inline_media(example_task()), "outputFormat": output_format}
         await client.post("/v1", json=[task], headers=HEADERS)
         poll = await client.post(
             "/v1", json=[{"taskType": "getResponse", "taskUUID": task["taskUUID"]}], headers=HEADERS
@@ -51,13 +51,14 @@ async def test_result_files_are_served_with_their_content_type_at_an_absolute_ur
 
 
 async def test_an_expired_or_unknown_video_is_404_in_the_errors_envelope(client):
-    task = {**example_task(), "ttl": 60}
+    task = {**with_inline_media(example_task()), "ttl": 60}
     await client.post("/v1", json=[task], headers=HEADERS)
     dispatcher = client.app[DISPATCHER]
+    await dispatcher.runner.drain()
     video_uuid = dispatcher.store.get(task["taskUUID"]).results[0].video_uuid
     assert (await client.get(f"/videos/{video_uuid}.mp4")).status == 200
     start = dispatcher.clock()
-    dispatcher.clock = lambda: start + 61
+    dispatcher.runner.clock = lambda: start + 61
     for path in (f"/videos/{video_uuid}.mp4", "/videos/unknown.mp4", "/videos/"):
         response = await client.get(path)
         assert response.status == 404
@@ -69,3 +70,13 @@ async def test_openapi_document_is_served(client):
     document = json.loads(await response.text())
     assert document["openapi"].startswith("3.1")
     assert list(document["paths"]) == ["/v1"]
+
+
+async def test_uploaded_media_is_served_back(client):
+    upload = {"taskType": "mediaStorage", "taskUUID": example_task()["taskUUID"], "operation": "upload"}
+    reply = await client.post("/v1", json=[{**upload, "media": data_uri("voice.wav")}], headers=HEADERS)
+    (item,) = (await reply.json())["data"]
+    response = await client.get(f"/media/{item['mediaUUID']}")
+    assert (response.status, response.content_type) == (200, "audio/wav")
+    assert (await response.read())[:4] == b"RIFF"
+    assert (await client.get("/media/3c8d2a7e-5f4b-4a1c-9e6d-7b8a9c0d1e2f")).status == 404

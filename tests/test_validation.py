@@ -9,6 +9,7 @@ def test_task_schemas_are_found_from_their_task_type():
     assert task_schema_names() == {
         "authentication": "authentication-task.json",
         "getResponse": "get-response-task.json",
+        "mediaStorage": "media-storage-task.json",
         "videoInference": "video-inference-task.json",
     }
 

@@ -1,0 +1,95 @@
+"""Media inputs: the bytes behind a reference, whatever form the client gave it in.
+
+A reference is an http(s) URL (fetched, loopback included), a data URI, plain base64, or the UUID of a
+`mediaStorage` upload. Every failure is a platform-style error naming the input.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiohttp
+
+from mock_server.exceptions import RunwareError
+from mock_server.models import Media
+
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+DATA_URI = re.compile(r"^data:(?P<type>[^;,]*)(?P<params>(;[^;,]*)*),(?P<data>.*)$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class MediaLimits:
+    max_bytes: int = 100 * 1024 * 1024  # per input, fetched or inline
+    fetch_timeout: float = 30.0  # seconds for a whole download
+
+
+class MediaLoader:
+    def __init__(self, uploads: Callable[[str], Media | None], limits: MediaLimits | None = None) -> None:
+        self.uploads = uploads
+        self.limits = limits or MediaLimits()
+        self._session: aiohttp.ClientSession | None = None
+
+    async def load(self, reference: str, parameter: str) -> Media:
+        if reference.startswith(("http://", "https://")):
+            return await self._fetch(reference, parameter)
+        if UUID.match(reference):
+            found = self.uploads(reference.lower())
+            if found is None:
+                raise RunwareError(
+                    "mediaNotFound", f"{parameter}: no uploaded media has the UUID {reference}.", parameter=parameter
+                )
+            return found
+        if reference.startswith("data:"):
+            match = DATA_URI.match(reference)
+            if match is None or ";base64" not in match["params"]:
+                raise _unreadable(parameter, "a data URI must be base64-encoded (data:<type>;base64,<data>)")
+            return Media(self._decode(match["data"], parameter), match["type"] or "application/octet-stream")
+        return Media(self._decode(reference, parameter), "application/octet-stream")
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    def _decode(self, text: str, parameter: str) -> bytes:
+        if len(text) * 3 // 4 > self.limits.max_bytes:
+            raise _too_large(parameter, self.limits.max_bytes)
+        try:
+            return base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise _unreadable(parameter, "it is not a URL, a data URI, a media UUID or base64") from None
+
+    async def _fetch(self, url: str, parameter: str) -> Media:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.limits.fetch_timeout))
+        try:
+            async with self._session.get(url) as response:
+                if response.status != 200:
+                    raise _download_failed(parameter, url, f"HTTP {response.status}")
+                if (response.content_length or 0) > self.limits.max_bytes:
+                    raise _too_large(parameter, self.limits.max_bytes)
+                data = bytearray()
+                async for chunk in response.content.iter_chunked(1 << 16):
+                    data += chunk
+                    if len(data) > self.limits.max_bytes:
+                        raise _too_large(parameter, self.limits.max_bytes)
+                return Media(bytes(data), response.content_type)
+        except TimeoutError:
+            raise _download_failed(parameter, url, f"no answer within {self.limits.fetch_timeout:g} s") from None
+        except aiohttp.ClientError as error:
+            raise _download_failed(parameter, url, str(error) or type(error).__name__) from None
+
+
+def _download_failed(parameter: str, url: str, reason: str) -> RunwareError:
+    return RunwareError("downloadFailed", f"Could not download {parameter} from {url}: {reason}.", parameter=parameter)
+
+
+def _too_large(parameter: str, limit: int) -> RunwareError:
+    return RunwareError("mediaTooLarge", f"{parameter} is larger than the limit of {limit} bytes.", parameter=parameter)
+
+
+def _unreadable(parameter: str, reason: str) -> RunwareError:
+    return RunwareError("unreadableMedia", f"{parameter} cannot be read: {reason}.", parameter=parameter)
