@@ -79,19 +79,26 @@ class ApiClient:
             validator("result-item.json").validate(item)
         return answer
 
-    def wait_for_results(self, task_uuid: str, count: int, budget: float = 30.0) -> list[dict[str, Any]]:
-        """Poll, backing off, until `count` results succeeded; those items, in the order the target lists them."""
+    def wait_until_settled(self, task_uuid: str, count: int = 1, budget: float = 30.0) -> Answer:
+        """Poll, backing off, until `count` results succeeded or the task failed; that last answer."""
         deadline = time.monotonic() + budget
         delay = 0.05
         while True:
             answer = self.poll(task_uuid)
             done = [item for item in answer.data if item.get("status") == "success"]
-            if len(done) >= count:
-                return done
-            if answer.errors or time.monotonic() > deadline:
-                raise AssertionError(f"task {task_uuid} not done within {budget} s: {answer.body}")
+            if answer.errors or len(done) >= count:
+                return answer
+            if time.monotonic() > deadline:
+                raise AssertionError(f"task {task_uuid} not settled within {budget} s: {answer.body}")
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
+
+    def wait_for_results(self, task_uuid: str, count: int, budget: float = 30.0) -> list[dict[str, Any]]:
+        """The success items of a task once `count` results are done, in the order the target lists them."""
+        answer = self.wait_until_settled(task_uuid, count, budget)
+        if answer.errors:
+            raise AssertionError(f"task {task_uuid} failed: {answer.errors}")
+        return [item for item in answer.data if item.get("status") == "success"]
 
     def download(self, url: str) -> tuple[int, str, bytes]:
         """(status, content type, bytes) of a result file, wherever it is hosted."""

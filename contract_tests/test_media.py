@@ -1,0 +1,91 @@
+"""Results built from the inputs: their length follows syncMode, uploads can stand for inputs, bad media fails."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from contract_tests.payloads import example_task, with_parameter
+from mock_server.media import probe
+
+# fixtures/media: a 1 s video and a 1 s voice. Segments make the audio longer (2.5 s) or shorter (0.5 s).
+LONGER, SHORTER = 2.5, 0.5
+EXPECTED_SECONDS = {
+    ("bounce", LONGER): 2.5,
+    ("loop", LONGER): 2.5,
+    ("cut_off", LONGER): 1.0,
+    ("silence", LONGER): 1.0,
+    ("remap", LONGER): 2.5,
+    ("bounce", SHORTER): 0.5,
+    ("cut_off", SHORTER): 0.5,
+    ("silence", SHORTER): 1.0,
+    ("remap", SHORTER): 0.5,
+}
+
+
+def audio_lasting(task, seconds):
+    """The task's audio as one segment ending at `seconds`: the voice placed late, or cropped short."""
+    voice = task["inputs"].pop("audio")
+    if seconds > 1:
+        segment = {"startTime": seconds - 1, "endTime": seconds, "audio": voice}
+    else:
+        segment = {"startTime": 0, "endTime": seconds, "audio": voice, "audioStartTime": 0, "audioEndTime": seconds}
+    return with_parameter(task, "providerSettings.sync.segments", [segment])
+
+
+@pytest.mark.parametrize(("mode", "audio_seconds"), sorted(EXPECTED_SECONDS), ids=lambda v: str(v))
+def test_the_output_length_follows_the_sync_mode(api, paid_task, target, mode, audio_seconds):
+    task = audio_lasting(
+        paid_task(with_parameter(example_task(), "providerSettings.sync.syncMode", mode)), audio_seconds
+    )
+    assert api.submit(task).status == 200
+    (result,) = api.wait_for_results(task["taskUUID"], 1, budget=30 if target.is_local else 900)
+    info = probe(api.download(result["videoURL"])[2])
+    assert info.duration == pytest.approx(EXPECTED_SECONDS[(mode, audio_seconds)], abs=0.1)
+
+
+def test_an_upload_can_stand_for_an_input(api, media, paid_task, target):
+    if media is None:
+        pytest.skip("uploading by URL needs --media-base-url")
+    uploads = {}
+    for name, url in (("video", media.video), ("audio", media.audio)):
+        answer = api.post(
+            [{"taskType": "mediaStorage", "taskUUID": str(uuid.uuid4()), "operation": "upload", "media": url}]
+        )
+        assert answer.status == 200, answer.body
+        (item,) = answer.data
+        assert uuid.UUID(item["mediaUUID"]) and item["taskType"] == "mediaStorage"
+        uploads[name] = item["mediaUUID"]
+    task = paid_task()
+    task["inputs"] = uploads
+    assert api.submit(task).status == 200
+    assert api.wait_for_results(task["taskUUID"], 1, budget=30 if target.is_local else 900)
+    for media_uuid in uploads.values():
+        deleted = api.post(
+            [
+                {
+                    "taskType": "mediaStorage",
+                    "taskUUID": str(uuid.uuid4()),
+                    "operation": "delete",
+                    "mediaUUID": media_uuid,
+                }
+            ]
+        )
+        assert deleted.status == 200
+
+
+def test_media_that_cannot_be_fetched_fails_the_task_naming_the_input(api, paid_task, target):
+    task = paid_task()
+    task["inputs"]["video"] = task["inputs"]["video"].rsplit("/", 1)[0] + "/missing.mp4"
+    assert api.submit(task).status == 200
+    answer = api.wait_until_settled(task["taskUUID"], budget=30 if target.is_local else 900)
+    assert "data" not in answer.body
+    (error,) = answer.errors
+    assert (error.get("parameter"), error.get("taskUUID"), error.get("status")) == (
+        "inputs.video",
+        task["taskUUID"],
+        "error",
+    )
+    if target.is_mock:
+        assert error["code"] == "downloadFailed"
