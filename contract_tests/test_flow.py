@@ -102,7 +102,7 @@ def test_a_task_uuid_cannot_be_used_twice(api, paid_task, target):
     assert again.status == 400 and "data" not in again.body
     assert [(e["parameter"], e["taskUUID"]) for e in again.errors] == [("taskUUID", task["taskUUID"])]
     if target.is_mock:
-        assert [e["code"] for e in again.errors] == ["duplicateTaskUUID"]
+        assert [e["code"] for e in again.errors] == ["conflictTaskUUID"]
 
 
 def test_a_task_uuid_twice_in_one_batch_runs_once(api, paid_task):

@@ -6,7 +6,7 @@ import time
 
 from aiohttp import web
 
-from mock_server import responses
+from mock_server import responses, websocket
 from mock_server.config import Settings
 from mock_server.dispatcher import TaskDispatcher
 from mock_server.inputs import MediaLimits, MediaLoader
@@ -29,8 +29,11 @@ def create_app(settings: Settings | None = None) -> web.Application:
     )
     app[responses.DISPATCHER] = TaskDispatcher(store, runner, api_keys=settings.api_keys)
     app[responses.MAX_BODY_BYTES] = settings.max_body_bytes
+    app[websocket.SESSIONS] = websocket.SessionRegistry()
+    app[websocket.IDLE_TIMEOUT] = settings.ws_idle_timeout
     app.on_cleanup.append(_stop_runner)
     app.router.add_post("/v1", responses.post_tasks)
+    app.router.add_get("/v1", websocket.serve_websocket)
     app.router.add_get("/videos/{name}", responses.get_video)
     app.router.add_get("/media/{media_uuid}", responses.get_media)
     app.router.add_get("/health", responses.get_health)

@@ -43,6 +43,12 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         "--max-media-seconds", type=_non_negative, default=defaults.max_media_seconds, help="longest media input"
     )
     parser.add_argument(
+        "--ws-idle-timeout",
+        type=_non_negative,
+        default=defaults.ws_idle_timeout,
+        help="seconds a WebSocket may stay silent before it is closed",
+    )
+    parser.add_argument(
         "--render-workers", type=int, default=defaults.render_workers, help="renders at once; the rest queue"
     )
     args = parser.parse_args(argv)
@@ -56,6 +62,7 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         fetch_timeout=args.fetch_timeout,
         max_media_seconds=args.max_media_seconds,
         render_workers=args.render_workers,
+        ws_idle_timeout=args.ws_idle_timeout,
     )
 
 

@@ -21,6 +21,8 @@ class Settings:
     max_media_bytes: int = 100 * 1024 * 1024
     fetch_timeout: float = 30.0
     max_media_seconds: float = 300.0
+    # A WebSocket with no message for this long is closed.
+    ws_idle_timeout: float = 120.0
     # Renders running at once; more wait in a queue.
     render_workers: int = field(default_factory=lambda: os.cpu_count() or 2)
 

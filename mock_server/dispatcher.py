@@ -128,12 +128,16 @@ class TaskDispatcher:
                 key = first.get("apiKey") if isinstance(first.get("apiKey"), str) else None
         if not key:
             raise exceptions.missing_api_key()
-        if self.api_keys:
-            offered = key.encode()
-            # Compare with every key, so the time taken does not tell which (or how much) matched.
-            matches = [hmac.compare_digest(offered, known) for known in self.api_keys]
-            if not any(matches):
-                raise exceptions.invalid_api_key()
+        if not self.accepts_key(key):
+            raise exceptions.invalid_api_key()
+
+    def accepts_key(self, key: str) -> bool:
+        """Any non-empty key when none is configured; else one of them."""
+        if not self.api_keys:
+            return bool(key)
+        offered = key.encode()
+        # Compare with every key, so the time taken does not tell which (or how much) matched.
+        return any([hmac.compare_digest(offered, known) for known in self.api_keys])
 
     def _submit(self, task: dict[str, Any], data: list[dict[str, Any]], errors: Errors) -> None:
         nsfw = False if _content_check_runs(task) else None
@@ -144,7 +148,7 @@ class TaskDispatcher:
         results = [Result(_uuid4(self.rng), seed, PENDING, None, None, nsfw) for seed in seeds]
         accepted = Task.create(task["taskUUID"], request["outputFormat"], json.dumps(request), self.clock(), results)
         if not self.store.add(accepted):
-            errors.append(_entry(exceptions.duplicate_task_uuid("videoInference", task["taskUUID"])))
+            errors.append(_entry(exceptions.conflicting_task_uuid("videoInference", task["taskUUID"])))
             return
         self.runner.start(accepted)
         data.append({"taskType": "videoInference", "taskUUID": task["taskUUID"]})

@@ -66,9 +66,9 @@ def request_too_large(limit: int) -> RunwareError:
     return RunwareError("requestTooLarge", f"The request body is larger than the limit of {limit} bytes.", status=413)
 
 
-def duplicate_task_uuid(task_type: str, task_uuid: str) -> RunwareError:
+def conflicting_task_uuid(task_type: str, task_uuid: str) -> RunwareError:
     return RunwareError(
-        "duplicateTaskUUID",
+        "conflictTaskUUID",
         "This taskUUID was already used; every task needs a new UUID v4.",
         parameter="taskUUID",
         task_type=task_type,

@@ -1,0 +1,139 @@
+"""The WebSocket transport: `GET /v1` upgraded, speaking the platform's session protocol.
+
+The session part lives here — the `authentication` handshake (a `connectionSessionUUID`, resumable),
+`ping` → `pong`, the idle timeout, bad frames. Every other task goes to the same dispatcher REST uses,
+authenticated with the session's key.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from mock_server import exceptions
+from mock_server.dispatcher import TaskDispatcher
+from mock_server.exceptions import RunwareError
+from mock_server.responses import DISPATCHER, MAX_BODY_BYTES
+
+SESSION_TASKS = ("authentication", "ping")
+
+
+@dataclass
+class SessionRegistry:
+    """Sessions a client may resume by their connectionSessionUUID, for `keep_seconds` after they close."""
+
+    keep_seconds: float = 120.0
+    _closed_at: dict[str, float] = field(default_factory=dict)
+
+    def resume(self, session_uuid: Any) -> str:
+        """The session to continue: the one named if it is known and recent, else a new one."""
+        now = time.monotonic()
+        self._closed_at = {s: t for s, t in self._closed_at.items() if now - t < self.keep_seconds}
+        if isinstance(session_uuid, str) and self._closed_at.pop(session_uuid, None) is not None:
+            return session_uuid
+        return str(uuid.uuid4())
+
+    def closed(self, session_uuid: str) -> None:
+        self._closed_at[session_uuid] = time.monotonic()
+
+
+class Session:
+    def __init__(
+        self, socket: web.WebSocketResponse, dispatcher: TaskDispatcher, sessions: SessionRegistry, base_url: str
+    ) -> None:
+        self.socket = socket
+        self.dispatcher = dispatcher
+        self.sessions = sessions
+        self.base_url = base_url
+        self.api_key: str | None = None
+        self.session_uuid: str | None = None
+
+    async def serve(self, idle_timeout: float) -> None:
+        try:
+            while not self.socket.closed:
+                try:
+                    message = await self.socket.receive(timeout=idle_timeout)
+                except TimeoutError:
+                    await self.socket.close(code=1000, message=b"idle timeout")
+                    break
+                if message.type == WSMsgType.TEXT:
+                    await self._answer(message.data.encode())
+                elif message.type == WSMsgType.BINARY:
+                    await self._send_error(
+                        exceptions.invalid_request_body("Binary frames are not read: send the task array as text.")
+                    )
+                elif message.type == WSMsgType.ERROR:
+                    # aiohttp has already closed the socket with a reason (a frame over the size limit, say).
+                    break
+                elif message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+                    break
+        finally:
+            if self.session_uuid is not None:
+                self.sessions.closed(self.session_uuid)
+
+    async def _answer(self, raw: bytes) -> None:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        if not isinstance(body, list):
+            # Not a task array: the dispatcher words the refusal, as it does for REST.
+            await self.socket.send_str((await self._dispatch(raw)).text)
+            return
+        session_items: list[dict[str, Any]] = []
+        for task in body:
+            if isinstance(task, dict) and task.get("taskType") == "authentication":
+                error = self._authenticate(task)
+                if error is not None:
+                    await self._send_error(error)
+                    return
+                session_items.append({"taskType": "authentication", "connectionSessionUUID": self.session_uuid})
+            elif isinstance(task, dict) and task.get("taskType") == "ping":
+                session_items.append({"taskType": "ping", "pong": True})
+        if session_items:
+            await self.socket.send_str(json.dumps({"data": session_items}))
+        rest = [task for task in body if not (isinstance(task, dict) and task.get("taskType") in SESSION_TASKS)]
+        if rest or not session_items:
+            if self.api_key is None:
+                await self._send_error(exceptions.missing_api_key())
+                return
+            await self.socket.send_str((await self._dispatch(json.dumps(rest).encode())).text)
+
+    async def _dispatch(self, raw: bytes) -> Any:
+        return await self.dispatcher.handle(raw, bearer_key=self.api_key or "", base_url=self.base_url)
+
+    def _authenticate(self, task: dict[str, Any]) -> RunwareError | None:
+        key = task.get("apiKey")
+        if not isinstance(key, str) or not key:
+            return exceptions.missing_api_key()
+        if not self.dispatcher.accepts_key(key):
+            return exceptions.invalid_api_key()
+        self.api_key = key
+        if self.session_uuid is None:
+            self.session_uuid = self.sessions.resume(task.get("connectionSessionUUID"))
+        return None
+
+    async def _send_error(self, error: RunwareError) -> None:
+        await self.socket.send_str(json.dumps({"errors": [error.to_json()]}))
+
+
+SESSIONS = web.AppKey("sessions", SessionRegistry)
+IDLE_TIMEOUT = web.AppKey("ws_idle_timeout", float)
+
+
+async def serve_websocket(request: web.Request) -> web.StreamResponse:
+    socket = web.WebSocketResponse(max_msg_size=request.app[MAX_BODY_BYTES])
+    if not socket.can_prepare(request).ok:
+        error = RunwareError(
+            "methodNotAllowed", "GET /v1 is the WebSocket endpoint; send task arrays with POST /v1.", status=405
+        )
+        return web.json_response({"errors": [error.to_json()]}, status=405)
+    await socket.prepare(request)
+    session = Session(socket, request.app[DISPATCHER], request.app[SESSIONS], f"{request.scheme}://{request.host}")
+    await session.serve(request.app[IDLE_TIMEOUT])
+    return socket
