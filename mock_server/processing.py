@@ -37,8 +37,10 @@ class TaskRunner:
         self.processing_rate = processing_rate
         self.clock = clock
         self.max_media_seconds = max_media_seconds
-        # A bounded pool is the render queue: tasks beyond `workers` wait their turn.
+        # A bounded pool renders; a semaphore bounds the jobs fetching or rendering at once, so a flood of
+        # submissions waits as cheap coroutines instead of downloading every input at the same time.
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render")
+        self._active = asyncio.Semaphore(workers * 2)
         self._jobs: dict[str, asyncio.Task[None]] = {}
 
     def start(self, task: Task) -> None:
@@ -66,7 +68,8 @@ class TaskRunner:
 
     async def _run(self, task: Task) -> None:
         try:
-            rendered = await self._render(task.request)
+            async with self._active:
+                rendered = await self._render(task.request)
         except RunwareError as error:
             self.store.replace(task.failed(_task_error(error, task)))
             return
