@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import random
 import time
 
 from aiohttp import web
 
-from mock_server import responses, websocket
+from mock_server import control, responses, websocket
 from mock_server.config import Settings
+from mock_server.delivery import Deliverer, RetryPolicy
 from mock_server.dispatcher import TaskDispatcher
+from mock_server.faults import FaultPlan
 from mock_server.inputs import MediaLimits, MediaLoader
 from mock_server.models import InMemoryTaskStore
 from mock_server.processing import TaskRunner
@@ -26,8 +29,15 @@ def create_app(settings: Settings | None = None) -> web.Application:
         clock=time.monotonic,
         max_media_seconds=settings.max_media_seconds,
         workers=settings.render_workers,
+        deliverer=Deliverer(RetryPolicy(settings.delivery_attempts, settings.delivery_first_delay)),
     )
-    app[responses.DISPATCHER] = TaskDispatcher(store, runner, api_keys=settings.api_keys)
+    app[responses.DISPATCHER] = TaskDispatcher(
+        store,
+        runner,
+        api_keys=settings.api_keys,
+        rng=random.Random(settings.seed),
+        faults=FaultPlan(settings.chaos, settings.seed),
+    )
     app[responses.MAX_BODY_BYTES] = settings.max_body_bytes
     app[websocket.SESSIONS] = websocket.SessionRegistry()
     app[websocket.IDLE_TIMEOUT] = settings.ws_idle_timeout
@@ -38,6 +48,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.router.add_get("/media/{media_uuid}", responses.get_media)
     app.router.add_get("/health", responses.get_health)
     app.router.add_get("/openapi.json", responses.get_openapi)
+    control.add_routes(app)
     return app
 
 

@@ -49,6 +49,16 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         help="seconds a WebSocket may stay silent before it is closed",
     )
     parser.add_argument(
+        "--chaos",
+        type=_non_negative,
+        default=defaults.chaos,
+        help="share of requests (0..1) answered with a random fault: latency, 429, 5xx or a dropped connection",
+    )
+    parser.add_argument("--seed", type=int, help="seed of every random choice: UUIDs, seeds, chaos")
+    parser.add_argument(
+        "--delivery-attempts", type=int, default=defaults.delivery_attempts, help="webhook and upload tries in all"
+    )
+    parser.add_argument(
         "--render-workers", type=int, default=defaults.render_workers, help="renders at once; the rest queue"
     )
     args = parser.parse_args(argv)
@@ -63,6 +73,9 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         max_media_seconds=args.max_media_seconds,
         render_workers=args.render_workers,
         ws_idle_timeout=args.ws_idle_timeout,
+        chaos=args.chaos,
+        seed=args.seed,
+        delivery_attempts=args.delivery_attempts,
     )
 
 

@@ -23,6 +23,12 @@ class Settings:
     max_media_seconds: float = 300.0
     # A WebSocket with no message for this long is closed.
     ws_idle_timeout: float = 120.0
+    # Faults: the share of requests answered with a random fault, and the seed of every random choice.
+    chaos: float = 0.0
+    seed: int | None = None
+    # Webhook and upload deliveries: tries in all, and the wait before the second (doubling after).
+    delivery_attempts: int = 4
+    delivery_first_delay: float = 0.5
     # Renders running at once; more wait in a queue.
     render_workers: int = field(default_factory=lambda: os.cpu_count() or 2)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from mock_server import exceptions
 from mock_server.exceptions import RunwareError
+from mock_server.faults import TASK_KINDS, Fault, FaultPlan
 from mock_server.media import CONTAINERS, ContainerSpec
 from mock_server.models import JournalEntry, Media, RequestJournal, Result, Task, TaskStore
 from mock_server.processing import PENDING, TaskRunner
@@ -20,6 +21,7 @@ from mock_server.schema_registry import fill_defaults
 from mock_server.validation import envelope_errors, task_schema_names, validate_task
 
 Errors = list[tuple[int, dict[str, Any]]]  # (HTTP status when alone, error object)
+NSFW_TRIGGER = "nsfw"
 
 
 @dataclass(frozen=True)
@@ -45,25 +47,33 @@ class TaskDispatcher:
         api_keys: Iterable[str] = (),
         rng: random.Random | None = None,
         journal: RequestJournal | None = None,
+        faults: FaultPlan | None = None,
     ) -> None:
         self.store = store
         self.runner = runner
         self.journal = journal if journal is not None else RequestJournal()
         self.api_keys = tuple(key.encode() for key in api_keys)
         self.rng = rng or random.Random()
+        self.faults = faults if faults is not None else FaultPlan()
+        self.poll_counts: dict[str, int] = {}
 
     @property
     def clock(self) -> Callable[[], float]:
         return self.runner.clock
 
-    async def handle(self, raw: bytes, *, bearer_key: str | None, base_url: str) -> Reply:
-        """Answer one request body. `base_url` is where this server's files are reachable."""
-        status, body = await self._answer(raw, bearer_key, base_url)
+    async def handle(
+        self, raw: bytes, *, bearer_key: str | None, base_url: str, faults: tuple[Fault, ...] = ()
+    ) -> Reply:
+        """Answer one request body. `base_url` is where this server's files are reachable; `faults` (from the
+        request) are injected into the tasks it submits."""
+        status, body = await self._answer(raw, bearer_key, base_url, faults)
         reply = Reply(status, json.dumps(body))
         self.journal.record(JournalEntry(time.time(), raw, reply.status, reply.text))
         return reply
 
-    async def _answer(self, raw: bytes, bearer_key: str | None, base_url: str) -> tuple[int, dict[str, Any]]:
+    async def _answer(
+        self, raw: bytes, bearer_key: str | None, base_url: str, faults: tuple[Fault, ...]
+    ) -> tuple[int, dict[str, Any]]:
         try:
             body = self._parse(raw)
             item_errors: dict[int, RunwareError] = {}
@@ -86,7 +96,7 @@ class TaskDispatcher:
             if problems:
                 errors.extend(map(_entry, problems))
             elif task_type == "videoInference":
-                self._submit(task, data, errors)
+                self._submit(task, base_url, faults, data, errors)
             elif task_type == "getResponse":
                 await self._poll(task, base_url, data, errors)
             elif task_type == "mediaStorage":
@@ -139,14 +149,24 @@ class TaskDispatcher:
         # Compare with every key, so the time taken does not tell which (or how much) matched.
         return any([hmac.compare_digest(offered, known) for known in self.api_keys])
 
-    def _submit(self, task: dict[str, Any], data: list[dict[str, Any]], errors: Errors) -> None:
-        nsfw = False if _content_check_runs(task) else None
+    def _submit(
+        self,
+        task: dict[str, Any],
+        base_url: str,
+        faults: tuple[Fault, ...],
+        data: list[dict[str, Any]],
+        errors: Errors,
+    ) -> None:
+        nsfw = _nsfw_verdict(task)
+        injected = tuple(f.describe() for f in (*faults, *self.faults.for_tasks([task], TASK_KINDS)))
         # The parsed body belongs to this call, so the defaults go straight into it.
         request = task
         fill_defaults(task_schema_names()["videoInference"], request)
         seeds = self.rng.sample(range(1, 2**31), request["numberResults"])
         results = [Result(_uuid4(self.rng), seed, PENDING, None, None, nsfw) for seed in seeds]
-        accepted = Task.create(task["taskUUID"], request["outputFormat"], json.dumps(request), self.clock(), results)
+        accepted = Task.create(
+            task["taskUUID"], request["outputFormat"], json.dumps(request), self.clock(), results, base_url, injected
+        )
         if not self.store.add(accepted):
             errors.append(_entry(exceptions.conflicting_task_uuid("videoInference", task["taskUUID"])))
             return
@@ -162,25 +182,14 @@ class TaskDispatcher:
         if found is None:
             errors.append(_entry(exceptions.task_not_found(task_uuid)))
             return
+        polls = self.poll_counts[task_uuid] = self.poll_counts.get(task_uuid, 0) + 1
+        found = self.runner.after_poll(found, polls)
         if found.error_json is not None:
             errors.append((400, json.loads(found.error_json)))
             return
         now = self.clock()
         extension = CONTAINERS[found.output_format].extension
-        for result in found.results:
-            item: dict[str, Any] = {"taskType": "videoInference", "taskUUID": found.task_uuid}
-            if not result.is_ready(now):
-                item["status"] = "processing"
-            else:
-                item["status"] = "success"
-                item["videoUUID"] = result.video_uuid
-                item["videoURL"] = f"{base_url}/videos/{result.video_uuid}.{extension}"
-                item["seed"] = result.seed
-                if result.cost is not None:
-                    item["cost"] = result.cost
-                if result.nsfw_content is not None:
-                    item["NSFWContent"] = result.nsfw_content
-            data.append(item)
+        data.extend(found.result_item(result, now, extension) for result in found.results)
 
     async def _store_media(
         self, task: dict[str, Any], base_url: str, data: list[dict[str, Any]], errors: Errors
@@ -217,8 +226,11 @@ def _uuid4(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
-def _content_check_runs(task: dict[str, Any]) -> bool:
-    """`safety.mode` decides; without it, `checkContent: true` means the `fast` mode (model page)."""
+def _nsfw_verdict(task: dict[str, Any]) -> bool | None:
+    """NSFWContent for the task's results: None when no content check runs. `safety.mode` decides whether one
+    runs; without it, `checkContent: true` means `fast` (model page). The verdict is True exactly when the
+    video input's reference contains "nsfw" (any case): a trigger a test can rely on."""
     safety = task.get("safety", {})
-    mode = safety.get("mode", "fast" if safety.get("checkContent") else "none")
-    return mode != "none"
+    if safety.get("mode", "fast" if safety.get("checkContent") else "none") == "none":
+        return None
+    return NSFW_TRIGGER in task["inputs"]["video"].lower()

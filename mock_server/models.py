@@ -40,12 +40,22 @@ class Task(NamedTuple):
     created_at: float
     result_rows: tuple[tuple[Any, ...], ...]  # one plain tuple of `Result` fields per result
     error_json: str | None = None  # the error object of a task that failed
+    base_url: str = ""  # where the client reached this server: result URLs are made from it
+    faults: tuple[str, ...] = ()  # faults injected into this task, as written (see faults.py)
 
     @classmethod
     def create(
-        cls, task_uuid: str, output_format: str, request_json: str, created_at: float, results: list[Result]
+        cls,
+        task_uuid: str,
+        output_format: str,
+        request_json: str,
+        created_at: float,
+        results: list[Result],
+        base_url: str = "",
+        faults: tuple[str, ...] = (),
     ) -> Task:
-        return cls(task_uuid, output_format, request_json, created_at, tuple(tuple(r) for r in results))
+        rows = tuple(tuple(r) for r in results)
+        return cls(task_uuid, output_format, request_json, created_at, rows, None, base_url, faults)
 
     @property
     def results(self) -> tuple[Result, ...]:
@@ -60,6 +70,22 @@ class Task(NamedTuple):
     @property
     def request(self) -> dict[str, Any]:
         return json.loads(self.request_json)
+
+    def result_item(self, result: Result, now: float, extension: str) -> dict[str, Any]:
+        """The item a poll (and a webhook) shows for one result."""
+        item: dict[str, Any] = {"taskType": "videoInference", "taskUUID": self.task_uuid}
+        if not result.is_ready(now):
+            item["status"] = "processing"
+            return item
+        item["status"] = "success"
+        item["videoUUID"] = result.video_uuid
+        item["videoURL"] = f"{self.base_url}/videos/{result.video_uuid}.{extension}"
+        item["seed"] = result.seed
+        if result.cost is not None:
+            item["cost"] = result.cost
+        if result.nsfw_content is not None:
+            item["NSFWContent"] = result.nsfw_content
+        return item
 
 
 @dataclass(frozen=True)
@@ -93,6 +119,10 @@ class TaskStore(Protocol):
 
     def delete_media(self, media_uuid: str) -> bool:
         """Remove an upload; False when there was none."""
+        ...
+
+    def clear(self) -> None:
+        """Forget every task, file and upload."""
         ...
 
 
@@ -138,6 +168,10 @@ class InMemoryTaskStore:
     def delete_media(self, media_uuid: str) -> bool:
         return self._media.pop(media_uuid, None) is not None
 
+    def clear(self) -> None:
+        for table in (self._tasks, self._task_of_video, self._files, self._media):
+            table.clear()
+
 
 class JournalEntry(NamedTuple):
     """One request as received (the raw body) and the answer given to it."""
@@ -164,6 +198,9 @@ class RequestJournal:
 
     def record(self, entry: JournalEntry) -> None:
         self._entries.append(entry)
+
+    def clear(self) -> None:
+        self._entries.clear()
 
     def entries(self, task_uuid: str | None = None) -> list[JournalEntry]:
         """All entries, or those with a task naming `task_uuid`."""

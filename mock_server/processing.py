@@ -1,22 +1,40 @@
-"""Runs accepted tasks in the background: loads their media, renders off the event loop, records the outcome."""
+"""Runs accepted tasks in the background: loads their media, renders off the event loop, records the outcome,
+decides when each result is ready (the lifecycle), and announces it to the task's webhook and upload endpoint."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from mock_server.delivery import Deliverer
 from mock_server.exceptions import RunwareError
+from mock_server.faults import parse_fault
 from mock_server.inputs import MediaLoader
-from mock_server.models import Task, TaskStore
+from mock_server.media import CONTAINERS
+from mock_server.models import Result, Task, TaskStore
 from mock_server.render import AudioPart, Rendered, RenderRequest, render
 
 PRICE_PER_AUDIO_SECOND = Decimal("0.044")
-PENDING = math.inf  # the ready time of a result whose file is not rendered yet
+PENDING = math.inf  # the ready time of a result not ready yet, and not due at a known time
+LIFECYCLE_MODES = ("rate", "immediate", "after", "polls", "manual")
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """When results are ready once rendered: at the processing rate (one by one), at once, `seconds` after the
+    submission, on the `polls`-th poll, or only when told (the control API)."""
+
+    mode: str = "rate"
+    seconds: float = 0.0
+    polls: int = 1
+
 
 log = logging.getLogger(__name__)
 
@@ -31,17 +49,24 @@ class TaskRunner:
         clock: Callable[[], float],
         max_media_seconds: float = 300.0,
         workers: int = 2,
+        deliverer: Deliverer | None = None,
     ) -> None:
         self.store = store
         self.loader = loader
         self.processing_rate = processing_rate
         self.clock = clock
         self.max_media_seconds = max_media_seconds
+        self.deliverer = deliverer or Deliverer()
+        self.lifecycle = Lifecycle()
+        self.task_lifecycles: dict[str, Lifecycle] = {}
+        self._complete_when_rendered: set[str] = set()
+        self._announced: set[str] = set()  # video UUIDs (and task UUIDs for failures) already delivered
         # A bounded pool renders; a semaphore bounds the jobs fetching or rendering at once, so a flood of
         # submissions waits as cheap coroutines instead of downloading every input at the same time.
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render")
         self._active = asyncio.Semaphore(workers * 2)
         self._jobs: dict[str, asyncio.Task[None]] = {}
+        self._deliveries: set[asyncio.Task[None]] = set()
 
     def start(self, task: Task) -> None:
         job = asyncio.get_running_loop().create_task(self._run(task))
@@ -60,34 +85,134 @@ class TaskRunner:
             await asyncio.gather(*list(self._jobs.values()), return_exceptions=True)
 
     async def close(self) -> None:
-        for job in list(self._jobs.values()):
+        for job in [*self._jobs.values(), *self._deliveries]:
             job.cancel()
-        await asyncio.gather(*list(self._jobs.values()), return_exceptions=True)
+        await asyncio.gather(*self._jobs.values(), *self._deliveries, return_exceptions=True)
         self._executor.shutdown(wait=False, cancel_futures=True)
         await self.loader.close()
+        await self.deliverer.close()
+
+    def reset(self) -> None:
+        """Forget lifecycle rules and announcements (the control API's reset)."""
+        self.lifecycle = Lifecycle()
+        self.task_lifecycles.clear()
+        self._complete_when_rendered.clear()
+        self._announced.clear()
+
+    def lifecycle_of(self, task_uuid: str) -> Lifecycle:
+        return self.task_lifecycles.get(task_uuid, self.lifecycle)
+
+    def complete(self, task_uuid: str) -> Task | None:
+        """Make every result of a task ready now (or as soon as it is rendered); None for an unknown task."""
+        task = self.store.get(task_uuid)
+        if task is None or task.error_json is not None:
+            return task
+        if self.store.get_file(task_uuid) is None:
+            self._complete_when_rendered.add(task_uuid)
+            return task
+        now = self.clock()
+        ready = task.with_results([r._replace(ready_at=min(r.ready_at, now)) for r in task.results])
+        self.store.replace(ready)
+        self._announce(ready)
+        return ready
+
+    def after_poll(self, task: Task, polls: int) -> Task:
+        """The task as this poll (the `polls`-th) leaves it: failed by an injected fault, or made ready."""
+        for written in task.faults:
+            fault = parse_fault(written)
+            if fault.kind == "fail_after_polls" and polls >= (fault.value or 0) and task.error_json is None:
+                code = fault.params.get("code", "processingFailed")
+                error = RunwareError(code, f"The task failed ({code}), as the injected fault '{written}' asked.")
+                failed = task.failed(_task_error(error, task))
+                self.store.replace(failed)
+                self._announce(failed)
+                return failed
+        life = self.lifecycle_of(task.task_uuid)
+        if life.mode == "polls" and polls >= life.polls:
+            return self.complete(task.task_uuid) or task
+        return task
 
     async def _run(self, task: Task) -> None:
         try:
             async with self._active:
                 rendered = await self._render(task.request)
         except RunwareError as error:
-            self.store.replace(task.failed(_task_error(error, task)))
+            self._fail(task, error)
             return
         except Exception:
             log.exception("rendering task %s failed", task.task_uuid)
-            error = RunwareError("processingFailed", "The mock failed to render this task.")
-            self.store.replace(task.failed(_task_error(error, task)))
+            self._fail(task, RunwareError("processingFailed", "The mock failed to render this task."))
             return
         self.store.put_file(task.task_uuid, rendered.data)
         now = self.clock()
-        cost = cost_of(rendered.audio_seconds)
+        cost = cost_of(rendered.audio_seconds) if task.request["includeCost"] else None
+        ttl = task.request.get("ttl")
         results = []
-        for position, result in enumerate(task.results, start=1):
-            ready_at = max(now, task.created_at + self.processing_rate * rendered.duration * position)
-            expires_at = ready_at + task.request["ttl"] if "ttl" in task.request else None
-            wants_cost = task.request["includeCost"]
-            results.append(result._replace(ready_at=ready_at, expires_at=expires_at, cost=cost if wants_cost else None))
-        self.store.replace(task.with_results(results))
+        for result, ready_at in zip(task.results, self._ready_times(task, rendered.duration, now), strict=True):
+            expires_at = ready_at + ttl if ttl is not None else None
+            results.append(result._replace(ready_at=ready_at, expires_at=expires_at, cost=cost))
+        done = task.with_results(results)
+        self.store.replace(done)
+        self._announce(done)
+
+    def _ready_times(self, task: Task, duration: float, now: float) -> list[float]:
+        count = len(task.result_rows)
+        life = self.lifecycle_of(task.task_uuid)
+        if task.task_uuid in self._complete_when_rendered or life.mode == "immediate":
+            self._complete_when_rendered.discard(task.task_uuid)
+            return [now] * count
+        if life.mode == "after":
+            return [max(now, task.created_at + life.seconds)] * count
+        if life.mode in ("polls", "manual"):
+            return [PENDING] * count
+        return [max(now, task.created_at + self.processing_rate * duration * n) for n in range(1, count + 1)]
+
+    def _fail(self, task: Task, error: RunwareError) -> None:
+        failed = task.failed(_task_error(error, task))
+        self.store.replace(failed)
+        self._announce(failed)
+
+    def _announce(self, task: Task) -> None:
+        """Schedule delivery of what is newly due: each result at its ready time, or the failure now."""
+        request = task.request
+        if not ("webhookURL" in request or "uploadEndpoint" in request):
+            return
+        if task.error_json is not None:
+            due = [] if task.task_uuid in self._announced else [(self.clock(), None)]
+            self._announced.add(task.task_uuid)
+        else:
+            due = [
+                (r.ready_at, r) for r in task.results if r.ready_at != PENDING and r.video_uuid not in self._announced
+            ]
+            self._announced.update(r.video_uuid for _, r in due)
+        if due:
+            job = asyncio.get_running_loop().create_task(self._deliver(task, due))
+            self._deliveries.add(job)
+            job.add_done_callback(self._deliveries.discard)
+
+    async def _deliver(self, task: Task, due: list[tuple[float, Result | None]]) -> None:
+        faults = [parse_fault(written) for written in task.faults]
+        kinds = {fault.kind: fault for fault in faults}
+        if "webhook_reorder" in kinds:
+            due = sorted(due, key=lambda pair: pair[0], reverse=True)
+            await asyncio.sleep(max(0.0, max(at for at, _ in due) - self.clock()))
+        request = task.request
+        for at, result in due:
+            await asyncio.sleep(max(0.0, at - self.clock()))
+            if "webhook_delay" in kinds:
+                await asyncio.sleep((kinds["webhook_delay"].value or 0) / 1000)
+            if result is None:
+                payload: dict[str, Any] = {"errors": [json.loads(task.error_json or "{}")]}
+            else:
+                extension = CONTAINERS[task.output_format].extension
+                payload = {"data": [task.result_item(result, result.ready_at, extension)]}
+            if "webhookURL" in request:
+                for _ in range(2 if "webhook_duplicate" in kinds else 1):
+                    await self.deliverer.post_json(request["webhookURL"], payload, task.task_uuid)
+            data = self.store.get_file(task.task_uuid)
+            if "uploadEndpoint" in request and result is not None and data is not None:
+                spec = CONTAINERS[task.output_format]
+                await self.deliverer.put_file(request["uploadEndpoint"], data, spec.content_type, task.task_uuid)
 
     async def _render(self, request: dict[str, Any]) -> Rendered:
         inputs, sync = request["inputs"], request["providerSettings"]["sync"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -9,9 +11,11 @@ from aiohttp import web
 
 from mock_server.dispatcher import TaskDispatcher
 from mock_server.exceptions import RunwareError, request_too_large
+from mock_server.faults import REQUEST_KINDS, Fault, parse_fault
 from mock_server.openapi import openapi_document
 
 DISPATCHER = web.AppKey("dispatcher", TaskDispatcher)
+FAULT_HEADER = "X-Mock-Fault"
 MAX_BODY_BYTES = web.AppKey("max_body_bytes", int)
 
 log = logging.getLogger(__name__)
@@ -20,15 +24,73 @@ log = logging.getLogger(__name__)
 _HTTP_ERROR_CODES = {404: "notFound", 405: "methodNotAllowed", 413: "requestTooLarge"}
 
 
-async def post_tasks(request: web.Request) -> web.Response:
+async def post_tasks(request: web.Request) -> web.StreamResponse:
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         return _errors(request_too_large(request.app[MAX_BODY_BYTES]))
-    reply = await request.app[DISPATCHER].handle(
-        raw, bearer_key=_bearer_key(request), base_url=f"{request.scheme}://{request.host}"
+    dispatcher = request.app[DISPATCHER]
+    faults = header_faults(request)
+    injected = await _inject_request_faults(request, raw, faults)
+    if injected is not None:
+        return injected
+    reply = await dispatcher.handle(
+        raw,
+        bearer_key=_bearer_key(request),
+        base_url=base_url(request),
+        faults=tuple(f for f in faults if not f.is_request_fault),
     )
     return web.Response(text=reply.text, status=reply.status, content_type="application/json")
+
+
+def base_url(request: web.Request) -> str:
+    return f"{request.scheme}://{request.host}"
+
+
+def header_faults(request: web.Request) -> list[Fault]:
+    """Faults asked for with `X-Mock-Fault` (comma-separated); a malformed one is a 400."""
+    text = request.headers.get(FAULT_HEADER, "")
+    try:
+        return [parse_fault(part) for part in text.split(",") if part.strip()]
+    except ValueError as error:
+        raise RunwareError("invalidMockFault", f"{FAULT_HEADER}: {error}", parameter=FAULT_HEADER) from None
+
+
+async def _inject_request_faults(request: web.Request, raw: bytes, asked: list[Fault]) -> web.StreamResponse | None:
+    """Apply request faults (asked for, set by rule, or drawn by --chaos); an answer replaces the tasks' own."""
+    plan = request.app[DISPATCHER].faults
+    faults = [f for f in asked if f.is_request_fault]
+    if plan.rules:
+        try:
+            tasks = json.loads(raw)
+        except ValueError:
+            tasks = []
+        faults += plan.for_tasks(tasks if isinstance(tasks, list) else [], REQUEST_KINDS)
+    drawn = plan.random_request_fault()
+    if drawn is not None:
+        faults.append(drawn)
+    for fault in faults:
+        if fault.kind == "latency":
+            await asyncio.sleep((fault.value or 0) / 1000)
+        elif fault.kind == "status":
+            status = int(fault.value or 500)
+            error = RunwareError("serverError", f"Injected fault: the server answered {status}.", status=status)
+            return _errors(error)
+        elif fault.kind == "rate_limit":
+            retry_after = fault.params.get("retry_after", "1")
+            error = RunwareError(
+                "rateLimitExceeded", f"Injected fault: too many requests; retry after {retry_after} s.", status=429
+            )
+            response = _errors(error)
+            response.headers["Retry-After"] = retry_after
+            return response
+        elif fault.kind in ("hang", "drop"):
+            if fault.kind == "hang":
+                await asyncio.sleep(fault.value or 0)
+            if request.transport is not None:
+                request.transport.abort()
+            raise asyncio.CancelledError  # nothing more is written: the client sees the connection end
+    return None
 
 
 async def get_video(request: web.Request) -> web.Response:
@@ -62,6 +124,8 @@ async def errors_as_json(
     """Every failure answers in the platform's errors envelope: no HTML pages, no tracebacks."""
     try:
         return await handler(request)
+    except RunwareError as error:
+        return _errors(error)
     except web.HTTPException as error:
         if error.status < 400:
             raise

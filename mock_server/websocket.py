@@ -18,7 +18,8 @@ from aiohttp import WSMsgType, web
 from mock_server import exceptions
 from mock_server.dispatcher import TaskDispatcher
 from mock_server.exceptions import RunwareError
-from mock_server.responses import DISPATCHER, MAX_BODY_BYTES
+from mock_server.faults import Fault
+from mock_server.responses import DISPATCHER, MAX_BODY_BYTES, base_url, header_faults
 
 SESSION_TASKS = ("authentication", "ping")
 
@@ -44,12 +45,18 @@ class SessionRegistry:
 
 class Session:
     def __init__(
-        self, socket: web.WebSocketResponse, dispatcher: TaskDispatcher, sessions: SessionRegistry, base_url: str
+        self,
+        socket: web.WebSocketResponse,
+        dispatcher: TaskDispatcher,
+        sessions: SessionRegistry,
+        base_url: str,
+        faults: tuple[Fault, ...] = (),
     ) -> None:
         self.socket = socket
         self.dispatcher = dispatcher
         self.sessions = sessions
         self.base_url = base_url
+        self.faults = faults  # asked for with X-Mock-Fault on the upgrade request: for every task of the session
         self.api_key: str | None = None
         self.session_uuid: str | None = None
 
@@ -103,9 +110,16 @@ class Session:
                 await self._send_error(exceptions.missing_api_key())
                 return
             await self.socket.send_str((await self._dispatch(json.dumps(rest).encode())).text)
+            closing = [f for f in self.faults if f.kind == "ws_close"] + self.dispatcher.faults.for_tasks(
+                rest, ("ws_close",)
+            )
+            if closing and any(isinstance(t, dict) and t.get("taskType") == "videoInference" for t in rest):
+                await self.socket.close(code=1011, message=b"injected fault: ws_close")
 
     async def _dispatch(self, raw: bytes) -> Any:
-        return await self.dispatcher.handle(raw, bearer_key=self.api_key or "", base_url=self.base_url)
+        return await self.dispatcher.handle(
+            raw, bearer_key=self.api_key or "", base_url=self.base_url, faults=self.faults
+        )
 
     def _authenticate(self, task: dict[str, Any]) -> RunwareError | None:
         key = task.get("apiKey")

@@ -52,7 +52,8 @@ def test_every_kind_of_break_is_found_in_the_schema():
 def test_boundaries_are_reached():
     seen = set()
 
-    @settings(max_examples=400)
+    # Derandomised, so whether the boundaries are reached does not change from run to run.
+    @settings(max_examples=400, derandomize=True, database=None)
     @given(strategies.valid_tasks())
     def collect(task):
         seen.add(("outputQuality", task.get("outputQuality")))
