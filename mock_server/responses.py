@@ -37,13 +37,13 @@ async def post_tasks(request: web.Request) -> web.StreamResponse:
     reply = await dispatcher.handle(
         raw,
         bearer_key=_bearer_key(request),
-        base_url=base_url(request),
+        base_url=server_url(request),
         faults=tuple(f for f in faults if not f.is_request_fault),
     )
     return web.Response(text=reply.text, status=reply.status, content_type="application/json")
 
 
-def base_url(request: web.Request) -> str:
+def server_url(request: web.Request) -> str:
     return f"{request.scheme}://{request.host}"
 
 

@@ -19,7 +19,7 @@ from mock_server import exceptions
 from mock_server.dispatcher import TaskDispatcher
 from mock_server.exceptions import RunwareError
 from mock_server.faults import Fault
-from mock_server.responses import DISPATCHER, MAX_BODY_BYTES, base_url, header_faults
+from mock_server.responses import DISPATCHER, MAX_BODY_BYTES, header_faults, server_url
 
 SESSION_TASKS = ("authentication", "ping")
 
@@ -147,7 +147,8 @@ async def serve_websocket(request: web.Request) -> web.StreamResponse:
             "methodNotAllowed", "GET /v1 is the WebSocket endpoint; send task arrays with POST /v1.", status=405
         )
         return web.json_response({"errors": [error.to_json()]}, status=405)
+    faults = tuple(f for f in header_faults(request) if not f.is_request_fault)
     await socket.prepare(request)
-    session = Session(socket, request.app[DISPATCHER], request.app[SESSIONS], f"{request.scheme}://{request.host}")
+    session = Session(socket, request.app[DISPATCHER], request.app[SESSIONS], server_url(request), faults)
     await session.serve(request.app[IDLE_TIMEOUT])
     return socket
