@@ -114,3 +114,16 @@ async def test_websocket_requests_are_journaled_like_rest(client):
         await exchange(socket, [AUTH])
         await exchange(socket, [task])
     assert client.app[DISPATCHER].journal.entries(task["taskUUID"])[0].tasks() == [task]
+
+
+async def test_the_ws_close_fault_closes_the_socket_after_the_acknowledgment(client):
+    task = with_inline_media(example_task())
+    async with client.ws_connect("/v1", headers={"X-Mock-Fault": "ws_close"}) as socket:
+        await exchange(socket, [AUTH])
+        assert (await exchange(socket, [task]))["data"][0]["taskUUID"] == task["taskUUID"]
+        message = await socket.receive(timeout=10)
+        assert (message.type, message.data) == (WSMsgType.CLOSE, 1011)
+    async with client.ws_connect("/v1") as socket:  # the task lives on: a client can resume and poll
+        await exchange(socket, [AUTH])
+        polled = await exchange(socket, [{"taskType": "getResponse", "taskUUID": task["taskUUID"]}])
+        assert polled["data"][0]["status"] == "success"
