@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -12,6 +13,7 @@ from aiohttp import web
 from mock_server.dispatcher import TaskDispatcher
 from mock_server.exceptions import RunwareError, request_too_large
 from mock_server.faults import REQUEST_KINDS, Fault, parse_fault
+from mock_server.models import JournalEntry, RequestJournal
 from mock_server.openapi import openapi_document
 
 DISPATCHER = web.AppKey("dispatcher", TaskDispatcher)
@@ -69,13 +71,14 @@ async def _inject_request_faults(request: web.Request, raw: bytes, asked: list[F
     drawn = plan.random_request_fault()
     if drawn is not None:
         faults.append(drawn)
+    journal = request.app[DISPATCHER].journal
     for fault in faults:
         if fault.kind == "latency":
             await asyncio.sleep((fault.value or 0) / 1000)
         elif fault.kind == "status":
             status = int(fault.value or 500)
             error = RunwareError("serverError", f"Injected fault: the server answered {status}.", status=status)
-            return _errors(error)
+            return _journaled(journal, raw, _errors(error))
         elif fault.kind == "rate_limit":
             retry_after = fault.params.get("retry_after", "1")
             error = RunwareError(
@@ -83,10 +86,12 @@ async def _inject_request_faults(request: web.Request, raw: bytes, asked: list[F
             )
             response = _errors(error)
             response.headers["Retry-After"] = retry_after
-            return response
+            return _journaled(journal, raw, response)
         elif fault.kind in ("hang", "drop"):
             if fault.kind == "hang":
                 await asyncio.sleep(fault.value or 0)
+            # Journaled with status 0 and no answer: the client saw the connection end.
+            journal.record(JournalEntry(time.time(), raw, 0, "null"))
             if request.transport is not None:
                 request.transport.abort()
             raise asyncio.CancelledError  # nothing more is written: the client sees the connection end
@@ -134,6 +139,11 @@ async def errors_as_json(
     except Exception:
         log.exception("unhandled error answering %s %s", request.method, request.path)
         return _errors(RunwareError("internalError", "The mock failed to answer this request.", status=500))
+
+
+def _journaled(journal: RequestJournal, raw: bytes, response: web.Response) -> web.Response:
+    journal.record(JournalEntry(time.time(), raw, response.status, response.text or ""))
+    return response
 
 
 def _bearer_key(request: web.Request) -> str | None:

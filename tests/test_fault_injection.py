@@ -71,12 +71,18 @@ def test_a_server_error_answers_without_running_the_tasks(mock, api, status):
 
 
 def test_rate_limit_answers_429_with_retry_after(mock):
-    status, headers, body = raw_post(mock.url, [media_task()], "rate_limit; retry_after=2")
+    task = media_task()
+    status, headers, body = raw_post(mock.url, [task], "rate_limit; retry_after=2")
     assert (status, headers["Retry-After"], body["errors"][0]["code"]) == (429, "2", "rateLimitExceeded")
+    (entry,) = MockControl(mock.base_url).requests(task["taskUUID"])
+    assert (entry["status"], entry["response"]) == (429, body)
 
 
 def test_drop_ends_the_connection_without_an_answer(mock):
-    assert isinstance(raw_post(mock.url, [media_task()], "drop"), http.client.RemoteDisconnected | ConnectionResetError)
+    task = media_task()
+    assert isinstance(raw_post(mock.url, [task], "drop"), http.client.RemoteDisconnected | ConnectionResetError)
+    (entry,) = MockControl(mock.base_url).requests(task["taskUUID"])
+    assert (entry["status"], entry["response"]) == (0, None)
 
 
 def test_hang_holds_the_request_then_drops_it(mock):
