@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-PRICE_PER_AUDIO_SECOND = Decimal("0.044")  # the model page's price
+from mock_server import PRICE_PER_AUDIO_SECOND
 
 
 def estimate_cost(task: dict[str, Any], audio_seconds: float) -> Decimal:

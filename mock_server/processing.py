@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from mock_server import PRICE_PER_AUDIO_SECOND
 from mock_server.delivery import Deliverer
 from mock_server.exceptions import RunwareError
 from mock_server.faults import parse_fault
@@ -21,7 +22,6 @@ from mock_server.media import CONTAINERS
 from mock_server.models import Result, Task, TaskStore
 from mock_server.render import AudioPart, Rendered, RenderRequest, render
 
-PRICE_PER_AUDIO_SECOND = Decimal("0.044")
 PENDING = math.inf  # the ready time of a result not ready yet, and not due at a known time
 LIFECYCLE_MODES = ("rate", "immediate", "after", "polls", "manual")
 
