@@ -14,6 +14,7 @@ from mock_server.dispatcher import TaskDispatcher
 from mock_server.faults import FaultPlan
 from mock_server.inputs import MediaLimits, MediaLoader
 from mock_server.models import InMemoryTaskStore
+from mock_server.outbound import HostPolicy
 from mock_server.processing import TaskRunner
 
 
@@ -21,7 +22,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings()
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[responses.errors_as_json])
     store = InMemoryTaskStore()
-    loader = MediaLoader(store.get_media, MediaLimits(settings.max_media_bytes, settings.fetch_timeout))
+    hosts = HostPolicy(settings.allowed_hosts)
+    loader = MediaLoader(store.get_media, MediaLimits(settings.max_media_bytes, settings.fetch_timeout), hosts)
     runner = TaskRunner(
         store,
         loader,
@@ -29,7 +31,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
         clock=time.monotonic,
         max_media_seconds=settings.max_media_seconds,
         workers=settings.render_workers,
-        deliverer=Deliverer(RetryPolicy(settings.delivery_attempts, settings.delivery_first_delay)),
+        deliverer=Deliverer(RetryPolicy(settings.delivery_attempts, settings.delivery_first_delay), hosts),
     )
     app[responses.DISPATCHER] = TaskDispatcher(
         store,
@@ -37,6 +39,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
         api_keys=settings.api_keys,
         rng=random.Random(settings.seed),
         faults=FaultPlan(settings.chaos, settings.seed),
+        max_tasks=settings.max_tasks_per_request,
     )
     app[responses.MAX_BODY_BYTES] = settings.max_body_bytes
     app[websocket.SESSIONS] = websocket.SessionRegistry()
@@ -48,7 +51,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.router.add_get("/media/{media_uuid}", responses.get_media)
     app.router.add_get("/health", responses.get_health)
     app.router.add_get("/openapi.json", responses.get_openapi)
-    control.add_routes(app)
+    if settings.control:
+        app.add_subapp(control.PREFIX, control.control_app(settings.control_token))
     return app
 
 

@@ -59,6 +59,20 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         "--delivery-attempts", type=int, default=defaults.delivery_attempts, help="webhook and upload tries in all"
     )
     parser.add_argument(
+        "--max-tasks-per-request", type=int, default=defaults.max_tasks_per_request, help="tasks in one request"
+    )
+    parser.add_argument("--no-control", action="store_true", help="turn the control API (/__mock/) off")
+    parser.add_argument("--control-token", help="require this token (X-Mock-Control-Token) on the control API")
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        help="a host the mock may fetch media from or deliver to, besides loopback; repeatable; '*' for any",
+    )
+    parser.add_argument(
+        "--retention", type=_non_negative, help="seconds after which tasks, files and uploads are forgotten"
+    )
+    parser.add_argument(
         "--render-workers", type=int, default=defaults.render_workers, help="renders at once; the rest queue"
     )
     args = parser.parse_args(argv)
@@ -76,6 +90,11 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         chaos=args.chaos,
         seed=args.seed,
         delivery_attempts=args.delivery_attempts,
+        max_tasks_per_request=args.max_tasks_per_request,
+        control=not args.no_control,
+        control_token=args.control_token,
+        allowed_hosts=tuple(args.allow_host),
+        retention=args.retention,
     )
 
 

@@ -16,7 +16,8 @@ class Settings:
     api_keys: tuple[str, ...] = field(default_factory=tuple)
     # Seconds of simulated processing per second of output video; 0 finishes tasks at once.
     processing_rate: float = 0.5
-    max_body_bytes: int = 64 * 1024 * 1024
+    max_body_bytes: int = 64 * 1024 * 1024  # also the largest WebSocket frame
+    max_tasks_per_request: int = 100
     # Media inputs: the largest file fetched or decoded, how long a download may take, the longest input.
     max_media_bytes: int = 100 * 1024 * 1024
     fetch_timeout: float = 30.0
@@ -29,6 +30,13 @@ class Settings:
     # Webhook and upload deliveries: tries in all, and the wait before the second (doubling after).
     delivery_attempts: int = 4
     delivery_first_delay: float = 0.5
+    # The control API under /__mock/: off, or guarded by a token sent as X-Mock-Control-Token.
+    control: bool = True
+    control_token: str | None = None
+    # Hosts the mock may fetch media from and deliver to, besides loopback addresses; "*" allows any.
+    allowed_hosts: tuple[str, ...] = ()
+    # Seconds after which tasks, their files and uploads are forgotten; None keeps them (ttl still applies).
+    retention: float | None = None
     # Renders running at once; more wait in a queue.
     render_workers: int = field(default_factory=lambda: os.cpu_count() or 2)
 

@@ -5,8 +5,10 @@ Tests drive the mock through it (see `control_client.py`); it is not part of Run
 
 from __future__ import annotations
 
+import hmac
 import json
 import random
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -17,23 +19,42 @@ from mock_server.processing import LIFECYCLE_MODES, Lifecycle
 from mock_server.responses import DISPATCHER
 
 PREFIX = "/__mock"
+TOKEN_HEADER = "X-Mock-Control-Token"
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_post(f"{PREFIX}/reset", reset)
-    app.router.add_post(f"{PREFIX}/seed", seed)
-    app.router.add_get(f"{PREFIX}/requests", requests)
-    app.router.add_get(f"{PREFIX}/deliveries", deliveries)
-    app.router.add_put(f"{PREFIX}/lifecycle", lifecycle)
-    app.router.add_post(f"{PREFIX}/tasks/{{task_uuid}}/complete", complete)
-    app.router.add_put(f"{PREFIX}/processing-rate", processing_rate)
-    app.router.add_get(f"{PREFIX}/faults", list_faults)
-    app.router.add_post(f"{PREFIX}/faults", add_fault)
-    app.router.add_delete(f"{PREFIX}/faults", clear_faults)
+def control_app(token: str | None) -> web.Application:
+    """The control API, to mount at PREFIX; with a token, every call must carry it in TOKEN_HEADER."""
+    app = web.Application(middlewares=[_token_guard(token)] if token else [])
+    app.router.add_post("/reset", reset)
+    app.router.add_post("/seed", seed)
+    app.router.add_get("/requests", requests)
+    app.router.add_get("/deliveries", deliveries)
+    app.router.add_put("/lifecycle", lifecycle)
+    app.router.add_post("/tasks/{task_uuid}/complete", complete)
+    app.router.add_put("/processing-rate", processing_rate)
+    app.router.add_get("/faults", list_faults)
+    app.router.add_post("/faults", add_fault)
+    app.router.add_delete("/faults", clear_faults)
+    return app
+
+
+def _token_guard(token: str) -> Callable[..., Awaitable[web.StreamResponse]]:
+    @web.middleware
+    async def guard(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        offered = request.headers.get(TOKEN_HEADER, "").encode()
+        if not hmac.compare_digest(offered, token.encode()):
+            raise RunwareError(
+                "invalidControlToken", f"The control API needs {TOKEN_HEADER}.", status=401, parameter=TOKEN_HEADER
+            )
+        return await handler(request)
+
+    return guard
 
 
 async def reset(request: web.Request) -> web.Response:
-    dispatcher = request.app[DISPATCHER]
+    dispatcher = request.config_dict[DISPATCHER]
     dispatcher.store.clear()
     dispatcher.journal.clear()
     dispatcher.poll_counts.clear()
@@ -45,14 +66,14 @@ async def reset(request: web.Request) -> web.Response:
 
 async def seed(request: web.Request) -> web.Response:
     value = _field(await _body(request), "seed", int)
-    dispatcher = request.app[DISPATCHER]
+    dispatcher = request.config_dict[DISPATCHER]
     dispatcher.rng = random.Random(value)
     dispatcher.faults.seed(value)
     return web.json_response({"seed": value})
 
 
 async def requests(request: web.Request) -> web.Response:
-    entries = request.app[DISPATCHER].journal.entries(request.query.get("taskUUID"))
+    entries = request.config_dict[DISPATCHER].journal.entries(request.query.get("taskUUID"))
     return web.json_response(
         [
             {
@@ -67,7 +88,7 @@ async def requests(request: web.Request) -> web.Response:
 
 
 async def deliveries(request: web.Request) -> web.Response:
-    attempts = request.app[DISPATCHER].runner.deliverer.journal(request.query.get("taskUUID"))
+    attempts = request.config_dict[DISPATCHER].runner.deliverer.journal(request.query.get("taskUUID"))
     return web.json_response([attempt.to_json() for attempt in attempts])
 
 
@@ -77,7 +98,7 @@ async def lifecycle(request: web.Request) -> web.Response:
     if mode not in LIFECYCLE_MODES:
         raise _invalid("mode", f"mode must be one of {', '.join(LIFECYCLE_MODES)}")
     life = Lifecycle(mode, float(body.get("seconds", 0)), int(body.get("polls", 1)))
-    runner = request.app[DISPATCHER].runner
+    runner = request.config_dict[DISPATCHER].runner
     task_uuid = body.get("taskUUID")
     if task_uuid is None:
         runner.lifecycle = life
@@ -88,7 +109,7 @@ async def lifecycle(request: web.Request) -> web.Response:
 
 async def complete(request: web.Request) -> web.Response:
     task_uuid = request.match_info["task_uuid"]
-    if request.app[DISPATCHER].runner.complete(task_uuid) is None:
+    if request.config_dict[DISPATCHER].runner.complete(task_uuid) is None:
         raise RunwareError("taskNotFound", "No task with this taskUUID.", status=404, parameter="taskUUID")
     return web.json_response({"taskUUID": task_uuid, "completed": True})
 
@@ -97,12 +118,12 @@ async def processing_rate(request: web.Request) -> web.Response:
     rate = _field(await _body(request), "rate", float)
     if rate < 0:
         raise _invalid("rate", "rate must be at least 0")
-    request.app[DISPATCHER].runner.processing_rate = rate
+    request.config_dict[DISPATCHER].runner.processing_rate = rate
     return web.json_response({"rate": rate})
 
 
 async def list_faults(request: web.Request) -> web.Response:
-    return web.json_response([rule.to_json() for rule in request.app[DISPATCHER].faults.rules])
+    return web.json_response([rule.to_json() for rule in request.config_dict[DISPATCHER].faults.rules])
 
 
 async def add_fault(request: web.Request) -> web.Response:
@@ -115,12 +136,12 @@ async def add_fault(request: web.Request) -> web.Response:
     if times is not None and (not isinstance(times, int) or times < 1):
         raise _invalid("times", "times must be a whole number of at least 1")
     rule = FaultRule(fault, body.get("taskUUID"), body.get("taskType"), times)
-    request.app[DISPATCHER].faults.rules.append(rule)
+    request.config_dict[DISPATCHER].faults.rules.append(rule)
     return web.json_response(rule.to_json(), status=201)
 
 
 async def clear_faults(request: web.Request) -> web.Response:
-    request.app[DISPATCHER].faults.rules.clear()
+    request.config_dict[DISPATCHER].faults.rules.clear()
     return web.json_response([])
 
 

@@ -24,9 +24,10 @@ class ControlError(Exception):
 
 
 class MockControl:
-    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+    def __init__(self, base_url: str, timeout: float = 10.0, token: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.token = token  # for a mock started with --control-token
 
     def reset(self) -> None:
         """Forget every task, upload, journal entry, lifecycle rule and fault rule."""
@@ -73,9 +74,10 @@ class MockControl:
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            f"{self.base_url}/__mock{path}", data=data, method=method, headers={"Content-Type": "application/json"}
-        )
+        headers = {"Content-Type": "application/json"}
+        if self.token is not None:
+            headers["X-Mock-Control-Token"] = self.token
+        request = urllib.request.Request(f"{self.base_url}/__mock{path}", data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return json.load(response)

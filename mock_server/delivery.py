@@ -11,6 +11,8 @@ from typing import Any
 
 import aiohttp
 
+from mock_server.outbound import HostPolicy
+
 
 @dataclass(frozen=True)
 class DeliveryAttempt:
@@ -36,8 +38,11 @@ class RetryPolicy:
 
 
 class Deliverer:
-    def __init__(self, policy: RetryPolicy | None = None, capacity: int = 10_000) -> None:
+    def __init__(
+        self, policy: RetryPolicy | None = None, hosts: HostPolicy | None = None, capacity: int = 10_000
+    ) -> None:
         self.policy = policy or RetryPolicy()
+        self.hosts = hosts or HostPolicy()
         self._journal: deque[DeliveryAttempt] = deque(maxlen=capacity)
         self._session: aiohttp.ClientSession | None = None
 
@@ -60,6 +65,9 @@ class Deliverer:
 
     async def _send(self, kind: str, method: str, url: str, data: bytes, content_type: str, task_uuid: str) -> bool:
         """True once the receiver answered 2xx; False when every try failed."""
+        if not self.hosts.allows(url):
+            self._journal.append(DeliveryAttempt(kind, url, task_uuid, 1, None, self.hosts.refusal(url), time.time()))
+            return False
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.policy.timeout))
         delay = self.policy.first_delay
@@ -67,7 +75,7 @@ class Deliverer:
             status, error = None, None
             try:
                 async with self._session.request(
-                    method, url, data=data, headers={"Content-Type": content_type}
+                    method, url, data=data, headers={"Content-Type": content_type}, allow_redirects=False
                 ) as response:
                     status = response.status
             except (aiohttp.ClientError, TimeoutError) as failure:

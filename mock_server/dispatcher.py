@@ -48,6 +48,7 @@ class TaskDispatcher:
         rng: random.Random | None = None,
         journal: RequestJournal | None = None,
         faults: FaultPlan | None = None,
+        max_tasks: int = 100,
     ) -> None:
         self.store = store
         self.runner = runner
@@ -56,6 +57,7 @@ class TaskDispatcher:
         self.rng = rng or random.Random()
         self.faults = faults if faults is not None else FaultPlan()
         self.poll_counts: dict[str, int] = {}
+        self.max_tasks = max_tasks
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -76,6 +78,8 @@ class TaskDispatcher:
     ) -> tuple[int, dict[str, Any]]:
         try:
             body = self._parse(raw)
+            if isinstance(body, list) and len(body) > self.max_tasks:
+                raise exceptions.too_many_tasks(len(body), self.max_tasks)
             item_errors: dict[int, RunwareError] = {}
             for index, error in envelope_errors(body):
                 if index is None:

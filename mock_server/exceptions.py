@@ -66,6 +66,14 @@ def request_too_large(limit: int) -> RunwareError:
     return RunwareError("requestTooLarge", f"The request body is larger than the limit of {limit} bytes.", status=413)
 
 
+def too_many_tasks(count: int, limit: int) -> RunwareError:
+    return RunwareError(
+        "tooManyTasks",
+        f"The request holds {count} tasks; at most {limit} are accepted in one request.",
+        extra={"max": limit},
+    )
+
+
 def conflicting_task_uuid(task_type: str, task_uuid: str) -> RunwareError:
     return RunwareError(
         "conflictTaskUUID",

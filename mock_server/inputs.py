@@ -6,6 +6,7 @@ A reference is an http(s) URL (fetched, loopback included), a data URI, plain ba
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import re
@@ -13,9 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiohttp
+from yarl import URL
 
 from mock_server.exceptions import RunwareError
 from mock_server.models import Media
+from mock_server.outbound import HostPolicy
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 DATA_URI = re.compile(r"^data:(?P<type>[^;,]*)(?P<params>(;[^;,]*)*),(?P<data>.*)$", re.DOTALL)
@@ -27,10 +30,19 @@ class MediaLimits:
     fetch_timeout: float = 30.0  # seconds for a whole download
 
 
+MAX_REDIRECTS = 5
+
+
 class MediaLoader:
-    def __init__(self, uploads: Callable[[str], Media | None], limits: MediaLimits | None = None) -> None:
+    def __init__(
+        self,
+        uploads: Callable[[str], Media | None],
+        limits: MediaLimits | None = None,
+        hosts: HostPolicy | None = None,
+    ) -> None:
         self.uploads = uploads
         self.limits = limits or MediaLimits()
+        self.hosts = hosts or HostPolicy()
         self._session: aiohttp.ClientSession | None = None
 
     async def load(self, reference: str, parameter: str) -> Media:
@@ -64,23 +76,39 @@ class MediaLoader:
 
     async def _fetch(self, url: str, parameter: str) -> Media:
         if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.limits.fetch_timeout))
+            self._session = aiohttp.ClientSession()
         try:
-            async with self._session.get(url) as response:
-                if response.status != 200:
-                    raise _download_failed(parameter, url, f"HTTP {response.status}")
-                if (response.content_length or 0) > self.limits.max_bytes:
-                    raise _too_large(parameter, self.limits.max_bytes)
-                data = bytearray()
-                async for chunk in response.content.iter_chunked(1 << 16):
-                    data += chunk
-                    if len(data) > self.limits.max_bytes:
-                        raise _too_large(parameter, self.limits.max_bytes)
-                return Media(bytes(data), response.content_type)
+            # One deadline for the whole download, redirects included.
+            async with asyncio.timeout(self.limits.fetch_timeout):
+                return await self._follow(url, parameter, self._session)
         except TimeoutError:
             raise _download_failed(parameter, url, f"no answer within {self.limits.fetch_timeout:g} s") from None
         except aiohttp.ClientError as error:
             raise _download_failed(parameter, url, str(error) or type(error).__name__) from None
+
+    async def _follow(self, url: str, parameter: str, session: aiohttp.ClientSession) -> Media:
+        """GET `url`, following redirects only to hosts the policy allows."""
+        for _ in range(MAX_REDIRECTS + 1):
+            if not self.hosts.allows(url):
+                raise _download_failed(parameter, url, self.hosts.refusal(url))
+            async with session.get(url, allow_redirects=False) as response:
+                if response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
+                    url = str(response.url.join(URL(response.headers["Location"])))
+                    continue
+                return await self._read(response, url, parameter)
+        raise _download_failed(parameter, url, f"more than {MAX_REDIRECTS} redirects")
+
+    async def _read(self, response: aiohttp.ClientResponse, url: str, parameter: str) -> Media:
+        if response.status != 200:
+            raise _download_failed(parameter, url, f"HTTP {response.status}")
+        if (response.content_length or 0) > self.limits.max_bytes:
+            raise _too_large(parameter, self.limits.max_bytes)
+        data = bytearray()
+        async for chunk in response.content.iter_chunked(1 << 16):
+            data += chunk
+            if len(data) > self.limits.max_bytes:
+                raise _too_large(parameter, self.limits.max_bytes)
+        return Media(bytes(data), response.content_type)
 
 
 def _download_failed(parameter: str, url: str, reason: str) -> RunwareError:

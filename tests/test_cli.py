@@ -29,3 +29,16 @@ def test_a_negative_or_non_numeric_rate_is_refused(rate, capsys):
 
 def test_api_keys_from_an_empty_environment():
     assert api_keys_from_env({}) == ()
+
+
+def test_hardening_flags():
+    settings = parse_settings(
+        ["--no-control", "--control-token", "t", "--allow-host", "media.example.com", "--allow-host", "*"]
+        + ["--max-tasks-per-request", "5", "--retention", "3600", "--chaos", "0.1", "--seed", "3"]
+    )
+    assert (settings.control, settings.control_token, settings.allowed_hosts) == (
+        False,
+        "t",
+        ("media.example.com", "*"),
+    )
+    assert (settings.max_tasks_per_request, settings.retention, settings.chaos, settings.seed) == (5, 3600.0, 0.1, 3)

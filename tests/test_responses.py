@@ -80,3 +80,23 @@ async def test_uploaded_media_is_served_back(client):
     assert (response.status, response.content_type) == (200, "audio/wav")
     assert (await response.read())[:4] == b"RIFF"
     assert (await client.get("/media/3c8d2a7e-5f4b-4a1c-9e6d-7b8a9c0d1e2f")).status == 404
+
+
+async def test_too_many_tasks_in_one_request_are_refused(aiohttp_client):
+    client = await aiohttp_client(create_app(Settings(max_tasks_per_request=2)))
+    tasks = [example_task() for _ in range(3)]
+    response = await client.post("/v1", json=tasks, headers=HEADERS)
+    (error,) = (await response.json())["errors"]
+    assert (response.status, error["code"], error["max"]) == (400, "tooManyTasks", 2)
+
+
+async def test_the_control_api_can_be_turned_off(aiohttp_client):
+    client = await aiohttp_client(create_app(Settings(control=False)))
+    assert (await client.post("/__mock/reset")).status == 404
+
+
+async def test_the_control_api_can_require_a_token(aiohttp_client):
+    client = await aiohttp_client(create_app(Settings(control_token="secret")))
+    refused = await client.post("/__mock/reset", headers={"X-Mock-Control-Token": "wrong"})
+    assert (refused.status, (await refused.json())["errors"][0]["code"]) == (401, "invalidControlToken")
+    assert (await client.post("/__mock/reset", headers={"X-Mock-Control-Token": "secret"})).status == 200
