@@ -32,10 +32,9 @@ def test_api_keys_from_an_empty_environment():
 
 
 def test_hardening_flags():
-    settings = parse_settings(
-        ["--no-control", "--control-token", "t", "--allow-host", "media.example.com", "--allow-host", "*"]
-        + ["--max-tasks-per-request", "5", "--retention", "3600", "--chaos", "0.1", "--seed", "3"]
-    )
+    flags = "--no-control --control-token t --allow-host media.example.com --allow-host *"
+    flags += " --max-tasks-per-request 5 --retention 3600 --chaos 0.1 --seed 3"
+    settings = parse_settings(flags.split())
     assert (settings.control, settings.control_token, settings.allowed_hosts) == (
         False,
         "t",
