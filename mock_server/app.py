@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
 import time
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
@@ -44,6 +47,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[responses.MAX_BODY_BYTES] = settings.max_body_bytes
     app[websocket.SESSIONS] = websocket.SessionRegistry()
     app[websocket.IDLE_TIMEOUT] = settings.ws_idle_timeout
+    app[RETENTION] = settings.retention
+    app.cleanup_ctx.append(_sweep_expired)
     app.on_cleanup.append(_stop_runner)
     app.router.add_post("/v1", responses.post_tasks)
     app.router.add_get("/v1", websocket.serve_websocket)
@@ -54,6 +59,26 @@ def create_app(settings: Settings | None = None) -> web.Application:
     if settings.control:
         app.add_subapp(control.PREFIX, control.control_app(settings.control_token))
     return app
+
+
+RETENTION = web.AppKey("retention", float | None)
+
+
+async def _sweep_expired(app: web.Application) -> AsyncIterator[None]:
+    """Drop files past their ttl, and tasks and uploads past the retention, now and then."""
+    retention = app[RETENTION]
+    interval = 60.0 if retention is None else min(60.0, max(0.05, retention / 4))
+
+    async def sweep() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            app[responses.DISPATCHER].expire(retention)
+
+    sweeper = asyncio.get_running_loop().create_task(sweep())
+    yield
+    sweeper.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sweeper
 
 
 async def _stop_runner(app: web.Application) -> None:

@@ -215,11 +215,16 @@ class TaskDispatcher:
             errors.append(_entry(error, **ids))
             return
         media_uuid = _uuid4(self.rng)
-        self.store.add_media(media_uuid, media)
+        self.store.add_media(media_uuid, media, self.clock())
         data.append({**ids, "mediaUUID": media_uuid, "mediaURL": f"{base_url}/media/{media_uuid}"})
 
     def uploaded_media(self, media_uuid: str) -> Media | None:
         return self.store.get_media(media_uuid)
+
+    def expire(self, retention: float | None) -> None:
+        """Drop what is past its ttl or the retention, and the poll counts of tasks dropped."""
+        for task_uuid in self.store.expire(self.clock(), retention):
+            self.poll_counts.pop(task_uuid, None)
 
 
 def _entry(error: RunwareError, **ids: str) -> tuple[int, dict[str, Any]]:

@@ -9,6 +9,7 @@ made from them when asked for.
 from __future__ import annotations
 
 import json
+import math
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
@@ -113,7 +114,7 @@ class TaskStore(Protocol):
 
     def get_file(self, task_uuid: str) -> bytes | None: ...
 
-    def add_media(self, media_uuid: str, media: Media) -> None: ...
+    def add_media(self, media_uuid: str, media: Media, added_at: float) -> None: ...
 
     def get_media(self, media_uuid: str) -> Media | None: ...
 
@@ -125,13 +126,18 @@ class TaskStore(Protocol):
         """Forget every task, file and upload."""
         ...
 
+    def expire(self, now: float, retention: float | None) -> list[str]:
+        """Drop the files whose results are all past their ttl, and — with a retention — the tasks and uploads
+        older than it; the taskUUIDs dropped."""
+        ...
+
 
 class InMemoryTaskStore:
     def __init__(self) -> None:
         self._tasks: dict[str, Task] = {}
         self._task_of_video: dict[str, str] = {}
         self._files: dict[str, bytes] = {}
-        self._media: dict[str, Media] = {}
+        self._media: dict[str, tuple[Media, float]] = {}
 
     def add(self, task: Task) -> bool:
         if task.task_uuid in self._tasks:
@@ -159,11 +165,12 @@ class InMemoryTaskStore:
     def get_file(self, task_uuid: str) -> bytes | None:
         return self._files.get(task_uuid)
 
-    def add_media(self, media_uuid: str, media: Media) -> None:
-        self._media[media_uuid] = media
+    def add_media(self, media_uuid: str, media: Media, added_at: float) -> None:
+        self._media[media_uuid] = (media, added_at)
 
     def get_media(self, media_uuid: str) -> Media | None:
-        return self._media.get(media_uuid)
+        found = self._media.get(media_uuid)
+        return found[0] if found else None
 
     def delete_media(self, media_uuid: str) -> bool:
         return self._media.pop(media_uuid, None) is not None
@@ -171,6 +178,24 @@ class InMemoryTaskStore:
     def clear(self) -> None:
         for table in (self._tasks, self._task_of_video, self._files, self._media):
             table.clear()
+
+    def expire(self, now: float, retention: float | None) -> list[str]:
+        cutoff = now - retention if retention is not None else -math.inf
+        dropped = []
+        for task_uuid, task in list(self._tasks.items()):
+            results = task.results
+            if task.created_at < cutoff:
+                del self._tasks[task_uuid]
+                self._files.pop(task_uuid, None)
+                for result in results:
+                    self._task_of_video.pop(result.video_uuid, None)
+                dropped.append(task_uuid)
+            elif task_uuid in self._files and all(r.expires_at is not None and r.expires_at <= now for r in results):
+                del self._files[task_uuid]
+        for media_uuid, (_, added_at) in list(self._media.items()):
+            if added_at < cutoff:
+                del self._media[media_uuid]
+        return dropped
 
 
 class JournalEntry(NamedTuple):

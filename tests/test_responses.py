@@ -100,3 +100,16 @@ async def test_the_control_api_can_require_a_token(aiohttp_client):
     refused = await client.post("/__mock/reset", headers={"X-Mock-Control-Token": "wrong"})
     assert (refused.status, (await refused.json())["errors"][0]["code"]) == (401, "invalidControlToken")
     assert (await client.post("/__mock/reset", headers={"X-Mock-Control-Token": "secret"})).status == 200
+
+
+async def test_tasks_past_the_retention_are_forgotten(aiohttp_client):
+    import asyncio
+
+    client = await aiohttp_client(create_app(Settings(processing_rate=0, retention=0.2)))
+    task = with_inline_media(example_task())
+    await client.post("/v1", json=[task], headers=HEADERS)
+    poll = [{"taskType": "getResponse", "taskUUID": task["taskUUID"]}]
+    assert (await (await client.post("/v1", json=poll, headers=HEADERS)).json())["data"][0]["status"] == "success"
+    await asyncio.sleep(0.5)
+    gone = await (await client.post("/v1", json=poll, headers=HEADERS)).json()
+    assert gone["errors"][0]["code"] == "taskNotFound"
