@@ -16,22 +16,23 @@ from mock_server.delivery import Deliverer, RetryPolicy
 from mock_server.dispatcher import TaskDispatcher
 from mock_server.faults import FaultPlan
 from mock_server.inputs import MediaLimits, MediaLoader
-from mock_server.models import InMemoryTaskStore
+from mock_server.models import InMemoryTaskStore, TaskStore
 from mock_server.outbound import HostPolicy
 from mock_server.processing import TaskRunner
+from mock_server.sqlite_store import SQLiteTaskStore
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings()
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[responses.errors_as_json])
-    store = InMemoryTaskStore()
+    store: TaskStore = SQLiteTaskStore(settings.data_dir) if settings.data_dir else InMemoryTaskStore()
     hosts = HostPolicy(settings.allowed_hosts)
     loader = MediaLoader(store.get_media, MediaLimits(settings.max_media_bytes, settings.fetch_timeout), hosts)
     runner = TaskRunner(
         store,
         loader,
         processing_rate=settings.processing_rate,
-        clock=time.monotonic,
+        clock=time.time,  # wall time: a persistent store's times must mean the same after a restart
         max_media_seconds=settings.max_media_seconds,
         workers=settings.render_workers,
         deliverer=Deliverer(RetryPolicy(settings.delivery_attempts, settings.delivery_first_delay), hosts),
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[websocket.IDLE_TIMEOUT] = settings.ws_idle_timeout
     app[RETENTION] = settings.retention
     app.cleanup_ctx.append(_sweep_expired)
+    app.on_startup.append(_resume)
     app.on_cleanup.append(_stop_runner)
     app.router.add_post("/v1", responses.post_tasks)
     app.router.add_get("/v1", websocket.serve_websocket)
@@ -79,6 +81,10 @@ async def _sweep_expired(app: web.Application) -> AsyncIterator[None]:
     sweeper.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await sweeper
+
+
+async def _resume(app: web.Application) -> None:
+    app[responses.DISPATCHER].runner.resume()
 
 
 async def _stop_runner(app: web.Application) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 from aiohttp import web
 
@@ -70,6 +71,11 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         help="a host the mock may fetch media from or deliver to, besides loopback; repeatable; '*' for any",
     )
     parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="keep tasks, results and uploads in this folder (SQLite and files), so a restart loses nothing",
+    )
+    parser.add_argument(
         "--retention", type=_non_negative, help="seconds after which tasks, files and uploads are forgotten"
     )
     parser.add_argument(
@@ -95,6 +101,7 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         control_token=args.control_token,
         allowed_hosts=tuple(args.allow_host),
         retention=args.retention,
+        data_dir=args.data_dir,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 API_KEYS_ENV = "LIPSYNC_MOCK_API_KEYS"
 
@@ -35,6 +36,8 @@ class Settings:
     control_token: str | None = None
     # Hosts the mock may fetch media from and deliver to, besides loopback addresses; "*" allows any.
     allowed_hosts: tuple[str, ...] = ()
+    # Where a persistent store keeps its database and files; None keeps everything in memory.
+    data_dir: Path | None = None
     # Seconds after which tasks, their files and uploads are forgotten; None keeps them (ttl still applies).
     retention: float | None = None
     # Renders running at once; more wait in a queue.

@@ -126,6 +126,18 @@ class TaskStore(Protocol):
         """Forget every task, file and upload."""
         ...
 
+    def all_tasks(self) -> list[Task]:
+        """Every task, oldest first (read when a persistent store starts, to resume its work)."""
+        ...
+
+    def has_file(self, task_uuid: str) -> bool: ...
+
+    def mark_delivered(self, key: str) -> None:
+        """Remember that a result (or a failure) was delivered to the task's webhook and upload endpoint."""
+        ...
+
+    def was_delivered(self, key: str) -> bool: ...
+
     def expire(self, now: float, retention: float | None) -> list[str]:
         """Drop the files whose results are all past their ttl, and — with a retention — the tasks and uploads
         older than it; the taskUUIDs dropped."""
@@ -138,6 +150,7 @@ class InMemoryTaskStore:
         self._task_of_video: dict[str, str] = {}
         self._files: dict[str, bytes] = {}
         self._media: dict[str, tuple[Media, float]] = {}
+        self._delivered: set[str] = set()
 
     def add(self, task: Task) -> bool:
         if task.task_uuid in self._tasks:
@@ -176,8 +189,20 @@ class InMemoryTaskStore:
         return self._media.pop(media_uuid, None) is not None
 
     def clear(self) -> None:
-        for table in (self._tasks, self._task_of_video, self._files, self._media):
+        for table in (self._tasks, self._task_of_video, self._files, self._media, self._delivered):
             table.clear()
+
+    def all_tasks(self) -> list[Task]:
+        return sorted(self._tasks.values(), key=lambda task: task.created_at)
+
+    def has_file(self, task_uuid: str) -> bool:
+        return task_uuid in self._files
+
+    def mark_delivered(self, key: str) -> None:
+        self._delivered.add(key)
+
+    def was_delivered(self, key: str) -> bool:
+        return key in self._delivered
 
     def expire(self, now: float, retention: float | None) -> list[str]:
         cutoff = now - retention if retention is not None else -math.inf

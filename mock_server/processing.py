@@ -60,7 +60,7 @@ class TaskRunner:
         self.lifecycle = Lifecycle()
         self.task_lifecycles: dict[str, Lifecycle] = {}
         self._complete_when_rendered: set[str] = set()
-        self._announced: set[str] = set()  # video UUIDs (and task UUIDs for failures) already delivered
+        self._announced: set[str] = set()  # delivery keys (see _announce) scheduled by this process
         # A bounded pool renders; a semaphore bounds the jobs fetching or rendering at once, so a flood of
         # submissions waits as cheap coroutines instead of downloading every input at the same time.
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render")
@@ -91,6 +91,14 @@ class TaskRunner:
         self._executor.shutdown(wait=False, cancel_futures=True)
         await self.loader.close()
         await self.deliverer.close()
+
+    def resume(self) -> None:
+        """After a restart on a persistent store: render what was left unrendered, deliver what was due."""
+        for task in self.store.all_tasks():
+            if task.error_json is None and not self.store.has_file(task.task_uuid):
+                self.start(task)
+            else:
+                self._announce(task)
 
     def reset(self) -> None:
         """Forget lifecycle rules and announcements (the control API's reset)."""
@@ -213,6 +221,7 @@ class TaskRunner:
             if "uploadEndpoint" in request and result is not None and data is not None:
                 spec = CONTAINERS[task.output_format]
                 await self.deliverer.put_file(request["uploadEndpoint"], data, spec.content_type, task.task_uuid)
+            self.store.mark_delivered(_failure_key(task) if result is None else result.video_uuid)
 
     async def _render(self, request: dict[str, Any]) -> Rendered:
         inputs, sync = request["inputs"], request["providerSettings"]["sync"]
@@ -245,6 +254,10 @@ class TaskRunner:
 def cost_of(audio_seconds: float) -> float:
     """USD for a result: the model page's price per second of audio used."""
     return float(round(PRICE_PER_AUDIO_SECOND * Decimal(repr(audio_seconds)), 6))
+
+
+def _failure_key(task: Task) -> str:
+    return f"{task.task_uuid}:failed"
 
 
 def _task_error(error: RunwareError, task: Task) -> dict[str, Any]:

@@ -10,17 +10,6 @@ def make_task(task_uuid: str, video_uuids: list[str]) -> Task:
     return Task.create(task_uuid, "MP4", '{"outputFormat": "MP4"}', 0.0, results)
 
 
-def test_a_task_is_kept_once_and_found_by_its_results():
-    store = InMemoryTaskStore()
-    task = make_task("t1", ["v1", "v2"])
-    assert store.add(task)
-    assert not store.add(make_task("t1", ["v3"]))
-    assert store.get("t1") is task and store.get("t2") is None
-    assert store.get("t1").request == {"outputFormat": "MP4"}
-    assert store.find_result("v2") == (task, task.results[1])
-    assert store.find_result("v3") is None
-
-
 def test_a_result_is_ready_at_its_time_and_served_until_it_expires():
     result = Result("v", 1, ready_at=10.0, expires_at=70.0, cost=None, nsfw_content=None)
     assert [result.is_ready(t) for t in (9.99, 10.0)] == [False, True]
@@ -43,22 +32,3 @@ def test_the_journal_keeps_the_latest_entries():
     for index in range(3):
         journal.record(JournalEntry(float(index), b"[]", 200, "{}"))
     assert [entry.received_at for entry in journal.entries()] == [1.0, 2.0]
-
-
-def test_expire_drops_old_tasks_and_uploads_and_files_past_their_ttl():
-    from mock_server.models import Media
-
-    store = InMemoryTaskStore()
-    old = make_task("old", ["v-old"])._replace(created_at=0.0)
-    fresh = make_task("fresh", ["v-fresh"])._replace(created_at=100.0)
-    for task in (old, fresh):
-        store.add(task)
-        store.put_file(task.task_uuid, b"file")
-    store.add_media("m-old", Media(b"x", "video/mp4"), 0.0)
-    store.add_media("m-new", Media(b"y", "video/mp4"), 100.0)
-    assert store.expire(now=110.0, retention=50.0) == ["old"]
-    assert store.get("old") is None and store.find_result("v-old") is None and store.get_file("old") is None
-    assert store.get_media("m-old") is None and store.get_media("m-new") is not None
-    # make_task's results expire at 70: with no retention, only the file past its ttl goes.
-    assert store.expire(now=110.0, retention=None) == []
-    assert store.get("fresh") is not None and store.get_file("fresh") is None

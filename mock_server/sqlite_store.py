@@ -1,0 +1,192 @@
+"""A persistent TaskStore: SQLite for task state, files on disk beside it for results and uploads.
+
+Every change is committed before the call returns, so a task acknowledged to a client is on disk even if
+the process is killed the next moment (WAL mode: a killed process loses nothing committed).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+from mock_server.models import Media, Result, Task
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    task_uuid TEXT PRIMARY KEY,
+    output_format TEXT NOT NULL,
+    request_json TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    result_rows TEXT NOT NULL,
+    error_json TEXT,
+    base_url TEXT NOT NULL,
+    faults TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tasks_created ON tasks (created_at);
+CREATE TABLE IF NOT EXISTS videos (video_uuid TEXT PRIMARY KEY, task_uuid TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS media (media_uuid TEXT PRIMARY KEY, content_type TEXT NOT NULL, added_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS delivered (key TEXT PRIMARY KEY);
+"""
+
+
+class SQLiteTaskStore:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+        for folder in ("files", "media"):
+            (self.data_dir / folder).mkdir(parents=True, exist_ok=True)
+        # One connection, used from the event loop and render threads alike, behind a lock.
+        self._db = sqlite3.connect(self.data_dir / "mock.sqlite", check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def add(self, task: Task) -> bool:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN")
+                self._db.execute("INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _row(task))
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO videos VALUES (?, ?)",
+                    [(result.video_uuid, task.task_uuid) for result in task.results],
+                )
+                self._db.execute("COMMIT")
+            except sqlite3.IntegrityError:
+                self._db.execute("ROLLBACK")
+                return False
+        return True
+
+    def replace(self, task: Task) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _row(task))
+
+    def get(self, task_uuid: str) -> Task | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM tasks WHERE task_uuid = ?", (task_uuid,)).fetchone()
+        return _task(row) if row else None
+
+    def find_result(self, video_uuid: str) -> tuple[Task, Result] | None:
+        with self._lock:
+            row = self._db.execute("SELECT task_uuid FROM videos WHERE video_uuid = ?", (video_uuid,)).fetchone()
+        task = self.get(row[0]) if row else None
+        if task is None:
+            return None
+        return task, next(result for result in task.results if result.video_uuid == video_uuid)
+
+    def put_file(self, task_uuid: str, data: bytes) -> None:
+        _write_atomically(self._file(task_uuid), data)
+
+    def get_file(self, task_uuid: str) -> bytes | None:
+        path = self._file(task_uuid)
+        return path.read_bytes() if path.exists() else None
+
+    def add_media(self, media_uuid: str, media: Media, added_at: float) -> None:
+        _write_atomically(self._media(media_uuid), media.data)
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO media VALUES (?, ?, ?)", (media_uuid, media.content_type, added_at)
+            )
+
+    def get_media(self, media_uuid: str) -> Media | None:
+        with self._lock:
+            row = self._db.execute("SELECT content_type FROM media WHERE media_uuid = ?", (media_uuid,)).fetchone()
+        path = self._media(media_uuid)
+        return Media(path.read_bytes(), row[0]) if row and path.exists() else None
+
+    def delete_media(self, media_uuid: str) -> bool:
+        with self._lock:
+            deleted = self._db.execute("DELETE FROM media WHERE media_uuid = ?", (media_uuid,)).rowcount
+        self._media(media_uuid).unlink(missing_ok=True)
+        return deleted > 0
+
+    def all_tasks(self) -> list[Task]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM tasks ORDER BY created_at").fetchall()
+        return [_task(row) for row in rows]
+
+    def has_file(self, task_uuid: str) -> bool:
+        return self._file(task_uuid).exists()
+
+    def mark_delivered(self, key: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO delivered VALUES (?)", (key,))
+
+    def was_delivered(self, key: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM delivered WHERE key = ?", (key,)).fetchone() is not None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._db.executescript("DELETE FROM tasks; DELETE FROM videos; DELETE FROM media; DELETE FROM delivered;")
+        for folder in ("files", "media"):
+            for path in (self.data_dir / folder).iterdir():
+                path.unlink(missing_ok=True)
+
+    def expire(self, now: float, retention: float | None) -> list[str]:
+        cutoff = now - retention if retention is not None else -math.inf
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM tasks").fetchall()
+            old_media = [m for (m,) in self._db.execute("SELECT media_uuid FROM media WHERE added_at < ?", (cutoff,))]
+        dropped = []
+        for task in map(_task, rows):
+            results = task.results
+            if task.created_at < cutoff:
+                with self._lock:
+                    self._db.execute("DELETE FROM tasks WHERE task_uuid = ?", (task.task_uuid,))
+                    self._db.execute("DELETE FROM videos WHERE task_uuid = ?", (task.task_uuid,))
+                self._file(task.task_uuid).unlink(missing_ok=True)
+                dropped.append(task.task_uuid)
+            elif all(r.expires_at is not None and r.expires_at <= now for r in results):
+                self._file(task.task_uuid).unlink(missing_ok=True)
+        for media_uuid in old_media:
+            self.delete_media(media_uuid)
+        return dropped
+
+    def _file(self, task_uuid: str) -> Path:
+        # Names come from UUIDs this server made or validated; Path().name keeps any other text in the folder.
+        return self.data_dir / "files" / Path(task_uuid).name
+
+    def _media(self, media_uuid: str) -> Path:
+        return self.data_dir / "media" / Path(media_uuid).name
+
+
+def _row(task: Task) -> tuple[object, ...]:
+    return (
+        task.task_uuid,
+        task.output_format,
+        task.request_json,
+        task.created_at,
+        json.dumps([list(row) for row in task.result_rows]),
+        task.error_json,
+        task.base_url,
+        json.dumps(list(task.faults)),
+    )
+
+
+def _task(row: tuple[object, ...]) -> Task:
+    task_uuid, output_format, request_json, created_at, rows, error_json, base_url, faults = row
+    # json writes math.inf (a result not ready yet) as Infinity and reads it back as a float.
+    results = tuple(tuple(result) for result in json.loads(str(rows)))
+    return Task(
+        str(task_uuid),
+        str(output_format),
+        str(request_json),
+        float(created_at),  # type: ignore[arg-type]
+        results,
+        error_json if error_json is None else str(error_json),
+        str(base_url),
+        tuple(json.loads(str(faults))),
+    )
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    partial = path.with_suffix(".partial")
+    partial.write_bytes(data)
+    os.replace(partial, path)

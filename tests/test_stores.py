@@ -1,0 +1,111 @@
+"""The store test suite: every TaskStore backend passes the same tests."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from mock_server.models import InMemoryTaskStore, Media, Result, Task
+from mock_server.sqlite_store import SQLiteTaskStore
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request, tmp_path):
+    if request.param == "memory":
+        yield InMemoryTaskStore()
+    else:
+        sqlite = SQLiteTaskStore(tmp_path / "data")
+        yield sqlite
+        sqlite.close()
+
+
+def make_task(task_uuid: str, video_uuids: list[str], created_at: float = 0.0, ready_at: float = 10.0) -> Task:
+    results = [Result(v, 7, ready_at, 70.0, 0.044, None) for v in video_uuids]
+    return Task.create(task_uuid, "MP4", '{"outputFormat": "MP4"}', created_at, results, "http://h", ("drop",))
+
+
+def test_a_task_is_kept_once_and_found_by_its_results(store):
+    task = make_task("t1", ["v1", "v2"])
+    assert store.add(task)
+    assert not store.add(make_task("t1", ["v3"]))
+    assert store.get("t1") == task and store.get("t2") is None
+    assert store.get("t1").request == {"outputFormat": "MP4"}
+    assert store.find_result("v2") == (task, task.results[1])
+    assert store.find_result("v3") is None
+
+
+def test_a_replaced_task_keeps_its_new_state(store):
+    task = make_task("t1", ["v1"], ready_at=math.inf)
+    store.add(task)
+    assert store.get("t1").results[0].ready_at == math.inf
+    done = task.with_results([task.results[0]._replace(ready_at=12.5)])
+    store.replace(done)
+    assert store.get("t1") == done
+    failed = done.failed({"code": "processingFailed"})
+    store.replace(failed)
+    assert store.get("t1").error_json == failed.error_json
+
+
+def test_files_and_uploads(store):
+    store.add(make_task("t1", ["v1"]))
+    assert not store.has_file("t1") and store.get_file("t1") is None
+    store.put_file("t1", b"video bytes")
+    assert store.has_file("t1") and store.get_file("t1") == b"video bytes"
+    store.add_media("m1", Media(b"audio", "audio/wav"), 5.0)
+    assert store.get_media("m1") == Media(b"audio", "audio/wav")
+    assert store.delete_media("m1") and not store.delete_media("m1") and store.get_media("m1") is None
+
+
+def test_deliveries_are_remembered(store):
+    assert not store.was_delivered("v1")
+    store.mark_delivered("v1")
+    store.mark_delivered("v1")
+    assert store.was_delivered("v1")
+
+
+def test_all_tasks_come_oldest_first(store):
+    for name, created in (("b", 2.0), ("a", 1.0)):
+        store.add(make_task(name, [f"v{name}"], created_at=created))
+    assert [task.task_uuid for task in store.all_tasks()] == ["a", "b"]
+
+
+def test_expire_drops_old_tasks_and_uploads_and_files_past_their_ttl(store):
+    old, fresh = make_task("old", ["v-old"], created_at=0.0), make_task("fresh", ["v-fresh"], created_at=100.0)
+    for task in (old, fresh):
+        store.add(task)
+        store.put_file(task.task_uuid, b"file")
+    store.add_media("m-old", Media(b"x", "video/mp4"), 0.0)
+    store.add_media("m-new", Media(b"y", "video/mp4"), 100.0)
+    assert store.expire(now=110.0, retention=50.0) == ["old"]
+    assert store.get("old") is None and store.find_result("v-old") is None and store.get_file("old") is None
+    assert store.get_media("m-old") is None and store.get_media("m-new") is not None
+    # The results expire at 70: with no retention, only the file past its ttl goes.
+    assert store.expire(now=110.0, retention=None) == []
+    assert store.get("fresh") is not None and store.get_file("fresh") is None
+
+
+def test_clear_forgets_everything(store):
+    store.add(make_task("t1", ["v1"]))
+    store.put_file("t1", b"f")
+    store.add_media("m1", Media(b"a", "audio/wav"), 1.0)
+    store.mark_delivered("v1")
+    store.clear()
+    assert (store.get("t1"), store.get_file("t1"), store.get_media("m1"), store.was_delivered("v1")) == (
+        None,
+        None,
+        None,
+        False,
+    )
+
+
+def test_the_sqlite_store_keeps_everything_across_a_reopen(tmp_path):
+    first = SQLiteTaskStore(tmp_path)
+    task = make_task("t1", ["v1"])
+    first.add(task)
+    first.put_file("t1", b"video")
+    first.add_media("m1", Media(b"a", "audio/wav"), 1.0)
+    first.close()
+    second = SQLiteTaskStore(tmp_path)
+    assert second.get("t1") == task and second.get_file("t1") == b"video" and second.get_media("m1").data == b"a"
+    second.close()
