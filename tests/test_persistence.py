@@ -1,0 +1,144 @@
+"""A persistent mock, as a real process: restarts, SIGTERM and SIGKILL lose no acknowledged task."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from contract_tests.client import ApiClient
+from contract_tests.payloads import data_uri, example_task, with_inline_media
+from mock_server.control_client import MockControl
+from tests.receiver import Receiver
+
+
+class MockProcess:
+    def __init__(self, data_dir, *flags: str) -> None:
+        self.data_dir = data_dir
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.command = [
+            sys.executable,
+            "-m",
+            "mock_server",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(data_dir),
+            *flags,
+        ]
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> MockProcess:
+        self.log = self.data_dir.with_suffix(".log").open("ab")
+        self.process = subprocess.Popen(self.command, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{self.base_url}/health", timeout=1)
+                return self
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    log = self.data_dir.with_suffix(".log").read_text()[-2000:]
+                    raise RuntimeError(f"the mock did not start: {log}") from None
+                time.sleep(0.05)
+
+    def stop(self, how: int = signal.SIGTERM) -> int:
+        self.process.send_signal(how)
+        code = self.process.wait(timeout=30)
+        self.log.close()
+        return code
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    return tmp_path / "mock-data"
+
+
+def test_a_restart_keeps_tasks_results_and_uploads(data_dir):
+    mock = MockProcess(data_dir, "--processing-rate", "0").start()
+    api = ApiClient(f"{mock.base_url}/v1", "key")
+    upload = api.post(
+        [
+            {
+                "taskType": "mediaStorage",
+                "taskUUID": example_task()["taskUUID"],
+                "operation": "upload",
+                "media": data_uri("voice.wav"),
+            }
+        ]
+    ).data[0]
+    task = {**example_task(), "inputs": {"video": data_uri("speaker.mp4"), "audio": upload["mediaUUID"]}}
+    api.submit(task)
+    (before,) = api.wait_for_results(task["taskUUID"], 1)
+    assert mock.stop(signal.SIGTERM) == 0
+    api.close()
+
+    mock.start()
+    api = ApiClient(f"{mock.base_url}/v1", "key")
+    (after,) = api.wait_for_results(task["taskUUID"], 1)
+    assert after == before
+    assert api.download(after["videoURL"])[0] == 200
+    assert urllib.request.urlopen(upload["mediaURL"]).read()[:4] == b"RIFF"
+    assert api.submit(task).errors[0]["code"] == "conflictTaskUUID"
+    api.close()
+    mock.stop()
+
+
+def test_sigkill_during_a_load_run_loses_no_acknowledged_task(data_dir):
+    mock = MockProcess(data_dir, "--processing-rate", "0.2", "--render-workers", "1").start()
+    tasks = [with_inline_media(example_task()) for _ in range(40)]
+
+    def submit(task):
+        client = ApiClient(f"{mock.base_url}/v1", "key", timeout=10)
+        try:
+            return task["taskUUID"] if client.submit(task).status == 200 else None
+        except OSError:
+            return None  # the kill came first: not acknowledged
+        finally:
+            client.close()
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(submit, task) for task in tasks]
+        time.sleep(0.3)
+        mock.stop(signal.SIGKILL)
+        acknowledged = [uuid for uuid in (f.result() for f in futures) if uuid]
+    assert acknowledged, "the kill came before any acknowledgment: nothing was tested"
+
+    mock.start()
+    api = ApiClient(f"{mock.base_url}/v1", "key")
+    for task_uuid in acknowledged:
+        answer = api.poll(task_uuid)
+        assert answer.data or answer.errors[0]["code"] != "taskNotFound", f"{task_uuid} vanished"
+        api.wait_for_results(task_uuid, 1, budget=60)  # the unrendered ones were resumed
+    api.close()
+    mock.stop()
+
+
+def test_a_webhook_that_was_due_is_delivered_after_a_restart(data_dir):
+    with Receiver() as receiver:
+        mock = MockProcess(data_dir, "--processing-rate", "0").start()
+        control = MockControl(mock.base_url)
+        control.set_lifecycle("after", seconds=1.5)
+        api = ApiClient(f"{mock.base_url}/v1", "key")
+        task = with_inline_media({**example_task(), "webhookURL": receiver.url("/hook")})
+        api.submit(task)
+        time.sleep(0.5)  # rendered, due in a second
+        api.close()
+        mock.stop(signal.SIGKILL)
+        assert receiver.received == []
+        mock.start()
+        (received,) = receiver.wait_for(1, timeout=10)
+        assert task["taskUUID"] in received.body.decode()
+        mock.stop()
