@@ -153,7 +153,10 @@ def _string(schema: dict[str, Any]) -> st.SearchStrategy[str]:
     pattern = schema.get("pattern", "")
     if schema.get("format") == "uuid":
         return st.uuids(version=4).map(str)
-    if schema.get("format") == "uri" and pattern.startswith("^https?"):
+    if schema.get("format") == "uri":
+        if pattern.startswith("^data:"):
+            payload = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", max_size=40)
+            return payload.map(lambda data: f"data:video/mp4;base64,{data}")
         return callback_urls()
     if pattern:
         return st.from_regex(pattern, fullmatch=True)

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from mock_server.app import create_app
 from mock_server.config import API_KEYS_ENV, Settings, api_keys_from_env
@@ -112,7 +113,19 @@ def _non_negative(text: str) -> float:
     return value
 
 
+class _MalformedRequestFilter(logging.Filter):
+    """aiohttp answers a request it cannot parse with 400 by itself, and logs a traceback for it: that is a
+    client's bad input, not the server's fault, so it is logged as one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], BadHttpMessage):
+            record.msg, record.args, record.exc_info = f"refused a malformed request: {record.exc_info[1]}", (), None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def main(argv: list[str] | None = None) -> None:
     settings = parse_settings(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiohttp.server").addFilter(_MalformedRequestFilter())
     web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 DOCS_URL = "https://runware.ai/docs/models/sync-lipsync-2"
 PLATFORM_DOCS_URL = "https://runware.ai/docs/platform/introduction"
@@ -39,7 +40,7 @@ def documentation_url(parameter: str | None) -> str:
     if not parameter or parameter.startswith("["):
         return PLATFORM_DOCS_URL
     plain = "".join(part.split("[", 1)[0] + "-" for part in parameter.split("."))
-    return f"{DOCS_URL}#request-{plain.rstrip('-').lower()}"
+    return f"{DOCS_URL}#request-{quote(plain.rstrip('-').lower(), safe='-')}"
 
 
 def missing_api_key() -> RunwareError:

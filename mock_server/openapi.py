@@ -77,7 +77,15 @@ def openapi_document() -> dict[str, Any]:
                         "404": errors_response("getResponse for a taskUUID this server never received."),
                         "413": errors_response("The body is larger than the server accepts."),
                     },
-                }
+                },
+                "get": {
+                    "operationId": "openWebSocket",
+                    "summary": "Upgrade to a WebSocket carrying the same task arrays",
+                    "responses": {
+                        "101": {"description": "Switching to the WebSocket protocol."},
+                        "405": errors_response("Not a WebSocket upgrade: send task arrays with POST."),
+                    },
+                },
             }
         },
         "components": {

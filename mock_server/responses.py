@@ -135,7 +135,10 @@ async def errors_as_json(
         if error.status < 400:
             raise
         code = _HTTP_ERROR_CODES.get(error.status, "requestFailed")
-        return _errors(RunwareError(code, f"{error.reason}: {request.method} {request.path}", status=error.status))
+        response = _errors(RunwareError(code, f"{error.reason}: {request.method} {request.path}", status=error.status))
+        if "Allow" in error.headers:  # a 405 says which methods the path takes
+            response.headers["Allow"] = error.headers["Allow"]
+        return response
     except Exception:
         log.exception("unhandled error answering %s %s", request.method, request.path)
         return _errors(RunwareError("internalError", "The mock failed to answer this request.", status=500))

@@ -25,7 +25,7 @@ from importlib import resources
 from typing import Any
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator, ValidationError, validators
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 from referencing import Registry, Resource
 
 BASE_URI = "https://lipsync-mock.invalid/schemas/"
@@ -108,6 +108,15 @@ def registry() -> Registry:
     return Registry().with_resources((schema["$id"], Resource.from_contents(schema)) for schema in schemas().values())
 
 
+def _format_checker() -> FormatChecker:
+    """Formats are checked, `uri` and `uuid` by jsonschema-rs's rules, so both validators agree on them."""
+    checker = FormatChecker(formats=())
+    for name in ("uri", "uuid"):
+        rule = jsonschema_rs.validator_for({"format": name}, validate_formats=True)
+        checker.checks(name)(lambda value, rule=rule: not isinstance(value, str) or rule.is_valid(value))
+    return checker
+
+
 @cache
 def validator(name: str) -> Draft202012Validator:
     """A compiled validator for one schema file, or for a `$defs` entry given as `file.json#/$defs/x`."""
@@ -115,7 +124,7 @@ def validator(name: str) -> Draft202012Validator:
     schema: dict[str, Any] = schemas()[file_name]
     if pointer:
         schema = {"$ref": schema["$id"] + "#" + pointer}
-    return StepExactValidator(schema, registry=registry())
+    return StepExactValidator(schema, registry=registry(), format_checker=_format_checker())
 
 
 @cache
@@ -126,6 +135,7 @@ def fast_validator(name: str) -> jsonschema_rs.Validator:
     return jsonschema_rs.Draft202012Validator(
         {"$ref": schemas()[file_name]["$id"] + ("#" + pointer if pointer else "")},
         registry=fast_registry,
+        validate_formats=True,
         keywords={"multipleOf": _FastMultipleOf, "x-greaterThan": _FastGreaterThan},
     )
 
@@ -178,3 +188,22 @@ def _apply(plan: DefaultsPlan, instance: Any) -> None:
                 _apply(rule.plan, item)
         else:
             _apply(rule.plan, instance.setdefault(name, {}))
+
+
+def whole_integers(schema_name: str, instance: Any) -> None:
+    """Turn the integral floats a client may send for integer parameters (JSON Schema takes 2.0 as an integer)
+    into ints, in place, so the server can count with them."""
+    _to_int(schemas()[schema_name], instance)
+
+
+def _to_int(schema: dict[str, Any], instance: Any) -> None:
+    if isinstance(instance, dict):
+        for name, subschema in schema.get("properties", {}).items():
+            value = instance.get(name)
+            if subschema.get("type") == "integer" and isinstance(value, float):
+                instance[name] = int(value)
+            elif value is not None:
+                _to_int(subschema, value)
+    elif isinstance(instance, list) and "items" in schema:
+        for item in instance:
+            _to_int(schema["items"], item)

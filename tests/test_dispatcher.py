@@ -317,3 +317,21 @@ async def test_a_media_storage_task_needs_what_its_operation_needs(clock):
     ]
     for extra, code in cases:
         assert [e["code"] for e in (await send(target, [{**base, **extra}])).body["errors"]] == [code]
+
+
+async def test_integral_floats_count_as_the_integers_they_are(clock):
+    target = dispatcher(clock, rate=0)
+    task = media_task(numberResults=2.0, outputQuality=80.0, ttl=120.0)
+    assert (await send(target, [task])).status == 200
+    assert await statuses(target, task["taskUUID"]) == ["success", "success"]
+    request = target.store.get(task["taskUUID"]).request
+    assert (request["numberResults"], request["outputQuality"], request["ttl"]) == (2, 80, 120)
+    assert all(isinstance(request[k], int) for k in ("numberResults", "outputQuality", "ttl"))
+
+
+async def test_an_authentication_task_is_validated_too(clock):
+    auth = {"taskType": "authentication", "apiKey": "key", "connectionSessionUUID": "not-a-uuid"}
+    reply = await send(dispatcher(clock), [auth], key=None)
+    assert [(e["code"], e["parameter"]) for e in reply.body["errors"]] == [
+        ("invalidConnectionSessionUUID", "connectionSessionUUID")
+    ]

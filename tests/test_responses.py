@@ -113,3 +113,8 @@ async def test_tasks_past_the_retention_are_forgotten(aiohttp_client):
     await asyncio.sleep(0.5)
     gone = await (await client.post("/v1", json=poll, headers=HEADERS)).json()
     assert gone["errors"][0]["code"] == "taskNotFound"
+
+
+async def test_a_wrong_method_says_which_are_allowed(client):
+    response = await client.request("DELETE", "/v1")
+    assert response.status == 405 and set(response.headers["Allow"].split(",")) >= {"POST", "GET"}
