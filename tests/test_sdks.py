@@ -26,7 +26,7 @@ def sdk_python(name: str) -> str:
         return str(python)
     how = (
         f"python3 -m venv .venv-sdk/{name} && .venv-sdk/{name}/bin/pip install "
-        f"-c sdk-constraints/{name}.txt {SDKS[name]}"
+        f"-c tool-constraints/{name}.txt {SDKS[name]}"
     )
     if os.environ.get("LIPSYNC_REQUIRE_SDKS"):
         pytest.fail(f"no {name} environment: {how}")
