@@ -19,7 +19,6 @@ import asyncio
 import json
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,44 +26,17 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import aiohttp
 
+from benchmarks.processes import free_port, mock_command, running
 from contract_tests.payloads import data_uri
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "bench-key"
 HEADERS = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
 UUID_MARK = "00000000-0000-4000-8000-000000000000"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def server(command: list[str], port: int) -> Iterator[str]:
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"{command} did not start") from None
-                time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 NO_SUCH_UPLOAD = "3c8d2a7e-5f4b-4a1c-9e6d-7b8a9c0d1e2f"
@@ -201,10 +173,10 @@ def main() -> None:
     args = parser.parse_args()
 
     mock_port, bare_port = free_port(), free_port()
-    mock = [sys.executable, "-m", "mock_server", "--port", str(mock_port), "--processing-rate", "0", "--api-key", KEY]
+    mock = mock_command(mock_port, "--processing-rate", "0", "--api-key", KEY)
     bare = [sys.executable, "benchmarks/bare_server.py", "--port", str(bare_port)]
     results: dict[tuple[str, str], list[dict[str, float]]] = {}
-    with server(mock, mock_port) as mock_base, server(bare, bare_port) as bare_base:
+    with running(mock, mock_port) as (mock_base, _), running(bare, bare_port) as (bare_base, _):
         targets = {"mock": mock_base, "bare": bare_base}
         for kind in ("poll", "submit"):
             for base in targets.values():

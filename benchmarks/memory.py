@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 import uuid
 from pathlib import Path
 
+from benchmarks.processes import free_port, mock_command, running
 from contract_tests.payloads import data_uri
 
 HEADERS = {"Authorization": "Bearer k", "Content-Type": "application/json"}
@@ -42,22 +40,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", type=int, default=10_000)
     args = parser.parse_args()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    mock = subprocess.Popen(
-        [sys.executable, "-m", "mock_server", "--port", str(port), "--processing-rate", "0"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"{base}/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+    port = free_port()
+    with running(mock_command(port, "--processing-rate", "0"), port) as (base, mock):
         media = {}
         for name in ("speaker.mp4", "voice.wav"):
             upload = {"taskType": "mediaStorage", "taskUUID": str(uuid.uuid4()), "operation": "upload"}
@@ -82,9 +66,6 @@ def main() -> None:
             answer = post(base, polls)
             assert all(item["status"] == "success" for item in answer["data"]), answer
         after = resident_mb(mock.pid)
-    finally:
-        mock.terminate()
-        mock.wait(30)
     growth = after - before
     print(f"{len(uuids)} tasks finished in {time.monotonic() - started:.0f} s")
     print(f"resident memory: {before:.0f} MB before, {after:.0f} MB after: +{growth:.0f} MB")

@@ -15,17 +15,14 @@ import argparse
 import asyncio
 import json
 import random
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 
+from benchmarks.processes import free_port, mock_command, running
 from contract_tests.payloads import data_uri
 
 RETRYABLE = {429, 500, 502, 503}
@@ -167,24 +164,11 @@ def main() -> None:
     parser.add_argument("--chaos", type=float, default=0.05)
     parser.add_argument("--budget", type=float, default=300.0)
     args = parser.parse_args()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "mock_server", "--port", str(port), "--processing-rate", "0.05"]
-    command += ["--chaos", str(args.chaos), "--seed", "1", "--api-key", "soak-key"]
-    mock = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        report = asyncio.run(soak(f"http://127.0.0.1:{port}", args.tasks, args.pollers, args.budget))
+    port = free_port()
+    flags = ["--processing-rate", "0.05", "--chaos", str(args.chaos), "--seed", "1", "--api-key", "soak-key"]
+    with running(mock_command(port, *flags), port) as (base, mock):
+        report = asyncio.run(soak(base, args.tasks, args.pollers, args.budget))
         memory = peak_memory_mb(mock.pid)
-    finally:
-        mock.terminate()
-        mock.wait(30)
     print(f"soak: {args.tasks} tasks, {args.pollers} pollers, chaos {args.chaos}, 1/4 over WebSocket")
     for line in report.lines():
         print(line)

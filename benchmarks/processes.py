@@ -1,0 +1,45 @@
+"""Servers the benchmarks start as processes of their own, on free loopback ports."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running(command: list[str], port: int) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Start `command` (which listens on `port`), wait for its /health, and stop it afterwards."""
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"{command} did not start") from None
+                time.sleep(0.1)
+        yield base, process
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def mock_command(port: int, *flags: str) -> list[str]:
+    return [sys.executable, "-m", "mock_server", "--port", str(port), *flags]
