@@ -1,6 +1,6 @@
 """Throughput and latency of the mock against a bare aiohttp handler, side by side on this machine.
 
-    .venv/bin/python benchmarks/load.py [--seconds 5] [--concurrency 32] [--rounds 3]
+    .venv/bin/python -m benchmarks.load [--seconds 5] [--concurrency 32] [--rounds 3]
 
 Each server runs in its own process. Polls ask for a task whose result is rendered. Submissions name a
 media upload that does not exist, so each background job ends at once: the figures are for the request

@@ -1,6 +1,6 @@
 """Seconds of compute per second of output when rendering results, per input size, syncMode and format.
 
-    taskset -c 0 .venv/bin/python benchmarks/render.py [--seconds 30] [--repeat 3]
+    taskset -c 0 .venv/bin/python -m benchmarks.render [--seconds 30] [--repeat 3]
 
 Run it pinned to one core (taskset) to measure single-core speed. Inputs are made here: a 720p and a 1080p
 video of --seconds at 30 fps, and a voice 1.5 times as long, so modes that loop or stretch the video do.
