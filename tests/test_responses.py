@@ -118,3 +118,17 @@ async def test_tasks_past_the_retention_are_forgotten(aiohttp_client):
 async def test_a_wrong_method_says_which_are_allowed(client):
     response = await client.request("DELETE", "/v1")
     assert response.status == 405 and set(response.headers["Allow"].split(",")) >= {"POST", "GET"}
+
+
+async def test_file_urls_cannot_reach_outside_the_data_directory(aiohttp_client, tmp_path):
+    client = await aiohttp_client(create_app(Settings(data_dir=tmp_path / "data")))
+    (tmp_path / "secret.txt").write_text("not yours")
+    for path in (
+        "/media/..%2F..%2Fsecret.txt",
+        "/media/..%2Fmock.sqlite",
+        "/videos/..%2Fmock.sqlite",
+        "/videos/..%2F..%2Fsecret.txt.mp4",
+    ):
+        response = await client.get(path)
+        assert response.status == 404, path
+        assert "not yours" not in await response.text()
