@@ -15,9 +15,8 @@ import json
 import time
 import urllib.request
 import uuid
-from pathlib import Path
 
-from benchmarks.processes import free_port, mock_command, running
+from benchmarks.processes import free_port, memory_mb, mock_command, running
 from contract_tests.payloads import data_uri
 
 HEADERS = {"Authorization": "Bearer k", "Content-Type": "application/json"}
@@ -27,13 +26,6 @@ def post(base: str, tasks: list[dict]) -> dict:
     request = urllib.request.Request(f"{base}/v1", json.dumps(tasks).encode(), HEADERS)
     with urllib.request.urlopen(request, timeout=120) as response:
         return json.load(response)
-
-
-def resident_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> None:
@@ -46,7 +38,7 @@ def main() -> None:
         for name in ("speaker.mp4", "voice.wav"):
             upload = {"taskType": "mediaStorage", "taskUUID": str(uuid.uuid4()), "operation": "upload"}
             media[name] = post(base, [{**upload, "media": data_uri(name)}])["data"][0]["mediaUUID"]
-        before = resident_mb(mock.pid)
+        before = memory_mb(mock.pid, "VmRSS")
         started = time.monotonic()
         uuids = []
         for _ in range(0, args.tasks, 50):
@@ -65,7 +57,7 @@ def main() -> None:
             polls = [{"taskType": "getResponse", "taskUUID": u} for u in uuids[index : index + 50]]
             answer = post(base, polls)
             assert all(item["status"] == "success" for item in answer["data"]), answer
-        after = resident_mb(mock.pid)
+        after = memory_mb(mock.pid, "VmRSS")
     growth = after - before
     print(f"{len(uuids)} tasks finished in {time.monotonic() - started:.0f} s")
     print(f"resident memory: {before:.0f} MB before, {after:.0f} MB after: +{growth:.0f} MB")

@@ -43,3 +43,11 @@ def running(command: list[str], port: int) -> Iterator[tuple[str, subprocess.Pop
 
 def mock_command(port: int, *flags: str) -> list[str]:
     return [sys.executable, "-m", "mock_server", "--port", str(port), *flags]
+
+
+def memory_mb(pid: int, field: str) -> float:
+    """A memory figure of a process from /proc: `VmRSS` (resident now) or `VmHWM` (peak resident)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")

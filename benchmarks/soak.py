@@ -18,11 +18,10 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import aiohttp
 
-from benchmarks.processes import free_port, mock_command, running
+from benchmarks.processes import free_port, memory_mb, mock_command, running
 from contract_tests.payloads import data_uri
 
 RETRYABLE = {429, 500, 502, 503}
@@ -150,13 +149,6 @@ async def soak(base_url: str, tasks: int, pollers: int, budget: float) -> Report
     return report
 
 
-def peak_memory_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", type=int, default=2000)
@@ -168,7 +160,7 @@ def main() -> None:
     flags = ["--processing-rate", "0.05", "--chaos", str(args.chaos), "--seed", "1", "--api-key", "soak-key"]
     with running(mock_command(port, *flags), port) as (base, mock):
         report = asyncio.run(soak(base, args.tasks, args.pollers, args.budget))
-        memory = peak_memory_mb(mock.pid)
+        memory = memory_mb(mock.pid, "VmHWM")
     print(f"soak: {args.tasks} tasks, {args.pollers} pollers, chaos {args.chaos}, 1/4 over WebSocket")
     for line in report.lines():
         print(line)
