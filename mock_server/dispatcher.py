@@ -17,7 +17,7 @@ from mock_server.faults import TASK_KINDS, Fault, FaultPlan
 from mock_server.media import CONTAINERS, ContainerSpec
 from mock_server.models import JournalEntry, Media, RequestJournal, Result, Task, TaskStore
 from mock_server.processing import PENDING, TaskRunner
-from mock_server.schema_registry import fill_defaults, whole_integers
+from mock_server.schema_registry import complete
 from mock_server.validation import envelope_errors, task_schema_names, validate_task
 
 Errors = list[tuple[int, dict[str, Any]]]  # (HTTP status when alone, error object)
@@ -165,8 +165,7 @@ class TaskDispatcher:
         injected = tuple(f.describe() for f in (*faults, *self.faults.for_tasks([task], TASK_KINDS)))
         # The parsed body belongs to this call, so the defaults go straight into it.
         request = task
-        fill_defaults(task_schema_names()["videoInference"], request)
-        whole_integers(task_schema_names()["videoInference"], request)
+        complete(task_schema_names()["videoInference"], request)
         seeds = self.rng.sample(range(1, 2**31), request["numberResults"])
         results = [Result(_uuid4(self.rng), seed, PENDING, None, None, nsfw) for seed in seeds]
         accepted = Task.create(

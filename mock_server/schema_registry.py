@@ -140,70 +140,57 @@ def fast_validator(name: str) -> jsonschema_rs.Validator:
     )
 
 
-# A schema's defaults, ready to apply: property → default value, or → the plan of an object / array items.
-DefaultsPlan = dict[str, Any]
+_NO_DEFAULT = object()
 
 
 @dataclass(frozen=True)
-class _Nested:
-    plan: DefaultsPlan
-    is_array: bool
+class _Rule:
+    """What completing a task does to one property: fill its default, make it an int, or go inside it."""
+
+    default: Any = _NO_DEFAULT
+    is_integer: bool = False
+    inner: dict[str, _Rule] | None = None  # the rules of an object, or of each item of an array
+    is_array: bool = False
 
 
-def fill_defaults(schema_name: str, instance: Any) -> None:
-    """Fill the `default`s of a schema file into `instance`, in place, where a property is absent.
-
-    An absent object is created when something inside it has a default, so the result spells out
+def complete(schema_name: str, instance: Any) -> None:
+    """Complete a valid task in place: fill in the schema's `default`s where a property is absent, and turn
+    the integral floats a client may send for integer parameters (JSON Schema takes 2.0 as an integer) into
+    ints. An absent object is created when something inside it has a default, so the result spells out
     every setting the task runs with.
     """
-    _apply(_defaults_plan_of(schema_name), instance)
+    _apply(_rules_of(schema_name), instance)
 
 
 @cache
-def _defaults_plan_of(schema_name: str) -> DefaultsPlan:
-    return _defaults_plan(schemas()[schema_name])
+def _rules_of(schema_name: str) -> dict[str, _Rule]:
+    return _rules(schemas()[schema_name])
 
 
-def _defaults_plan(schema: dict[str, Any]) -> DefaultsPlan:
-    plan: DefaultsPlan = {}
-    for name, subschema in schema.get("properties", {}).items():
-        if "default" in subschema:
-            plan[name] = subschema["default"]
-        elif "properties" in subschema and (inner := _defaults_plan(subschema)):
-            plan[name] = _Nested(inner, is_array=False)
-        elif "items" in subschema and (inner := _defaults_plan(subschema["items"])):
-            plan[name] = _Nested(inner, is_array=True)
-    return plan
+def _rules(schema: dict[str, Any]) -> dict[str, _Rule]:
+    rules: dict[str, _Rule] = {}
+    for name, sub in schema.get("properties", {}).items():
+        if "properties" in sub and (inner := _rules(sub)):
+            rules[name] = _Rule(inner=inner)
+        elif "items" in sub and (inner := _rules(sub["items"])):
+            rules[name] = _Rule(inner=inner, is_array=True)
+        elif "default" in sub or sub.get("type") == "integer":
+            rules[name] = _Rule(sub.get("default", _NO_DEFAULT), sub.get("type") == "integer")
+    return rules
 
 
-def _apply(plan: DefaultsPlan, instance: Any) -> None:
+def _apply(rules: dict[str, _Rule], instance: Any) -> None:
     if not isinstance(instance, dict):
         return
-    for name, rule in plan.items():
-        if not isinstance(rule, _Nested):
-            if name not in instance:
-                instance[name] = copy.deepcopy(rule)
+    for name, rule in rules.items():
+        if rule.inner is None:
+            value = instance.get(name)
+            if value is None and rule.default is not _NO_DEFAULT:
+                instance[name] = copy.deepcopy(rule.default)
+            elif rule.is_integer and isinstance(value, float):
+                instance[name] = int(value)
         elif rule.is_array:
             for item in instance.get(name, ()):
-                _apply(rule.plan, item)
+                _apply(rule.inner, item)
         else:
-            _apply(rule.plan, instance.setdefault(name, {}))
-
-
-def whole_integers(schema_name: str, instance: Any) -> None:
-    """Turn the integral floats a client may send for integer parameters (JSON Schema takes 2.0 as an integer)
-    into ints, in place, so the server can count with them."""
-    _to_int(schemas()[schema_name], instance)
-
-
-def _to_int(schema: dict[str, Any], instance: Any) -> None:
-    if isinstance(instance, dict):
-        for name, subschema in schema.get("properties", {}).items():
-            value = instance.get(name)
-            if subschema.get("type") == "integer" and isinstance(value, float):
-                instance[name] = int(value)
-            elif value is not None:
-                _to_int(subschema, value)
-    elif isinstance(instance, list) and "items" in schema:
-        for item in instance:
-            _to_int(schema["items"], item)
+            _apply(rule.inner, instance.setdefault(name, {}))

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from jsonschema import Draft202012Validator
 
-from mock_server.schema_registry import BASE_URI, fast_validator, fill_defaults, registry, schemas, validator
+from mock_server.schema_registry import BASE_URI, complete, fast_validator, registry, schemas, validator
 
 STEP = {"type": "number", "multipleOf": 0.01}
 
@@ -46,19 +46,21 @@ def test_every_reference_resolves():
             assert resolver.lookup(ref).contents is not None, (name, ref)
 
 
-def test_defaults_fill_only_what_is_absent():
+def test_completing_fills_only_what_is_absent_and_makes_integers_ints():
     task = {
-        "outputQuality": 20,
+        "outputQuality": 20.0,
+        "ttl": 60.0,
         "safety": {"mode": "full"},
         "providerSettings": {"sync": {"segments": [{"startTime": 0}, {"audioStartTime": 1.5}]}},
     }
-    fill_defaults("video-inference-task.json", task)
+    complete("video-inference-task.json", task)
     assert task["outputQuality"] == 20 and task["outputFormat"] == "MP4"
+    assert type(task["outputQuality"]) is int and type(task["ttl"]) is int
     assert task["safety"] == {"mode": "full", "checkContent": False}
     sync = task["providerSettings"]["sync"]
     assert [segment["audioStartTime"] for segment in sync["segments"]] == [0, 1.5]
     assert sync["activeSpeakerDetection"] == {"autoDetect": False}
-    assert "inputs" not in task and "ttl" not in task
+    assert "inputs" not in task
 
 
 def test_a_defs_entry_can_be_validated_on_its_own():
