@@ -186,7 +186,8 @@ def _apply(rules: dict[str, _Rule], instance: Any) -> None:
         if rule.inner is None:
             value = instance.get(name)
             if value is None and rule.default is not _NO_DEFAULT:
-                instance[name] = copy.deepcopy(rule.default)
+                default = rule.default  # scalars are shared as they are; containers are copied
+                instance[name] = copy.deepcopy(default) if isinstance(default, dict | list) else default
             elif rule.is_integer and isinstance(value, float):
                 instance[name] = int(value)
         elif rule.is_array:
