@@ -170,10 +170,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5, help="length of one round")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--data-dir", help="run the mock with its persistent store in this folder")
     args = parser.parse_args()
 
     mock_port, bare_port = free_port(), free_port()
     mock = mock_command(mock_port, "--processing-rate", "0", "--api-key", KEY)
+    if args.data_dir:
+        mock += ["--data-dir", args.data_dir]
     bare = [sys.executable, "benchmarks/bare_server.py", "--port", str(bare_port)]
     results: dict[tuple[str, str], list[dict[str, float]]] = {}
     with running(mock, mock_port) as (mock_base, _), running(bare, bare_port) as (bare_base, _):
