@@ -7,7 +7,9 @@ the audio level, so no one mistakes a result for a real render. CPU-bound: run i
 
 from __future__ import annotations
 
+import contextlib
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -81,7 +83,16 @@ def output_seconds(mode: str, video: float, audio: float) -> float:
 
 
 def render(request: RenderRequest) -> Rendered:
-    frames, fps, video_seconds = _decode_video(request.video, request.max_seconds)
+    source = _VideoSource(request.video, request.max_seconds, keep_all=request.sync_mode == "bounce")
+    try:
+        return _render(request, source)
+    finally:
+        source.close()
+
+
+def _render(request: RenderRequest, source: _VideoSource) -> Rendered:
+    fps = min(MAX_FPS, round(source.rate)) or 25
+    video_seconds = source.seconds
     track, used = _assemble_audio(request.audio, request.max_seconds)
     audio_seconds = len(track) / AUDIO_RATE
     if audio_seconds <= 0:
@@ -105,18 +116,16 @@ def render(request: RenderRequest) -> Rendered:
             spec.video_codec, {}
         )
         video = container.add_stream(spec.video_codec, rate=fps, options=options)
-        height, width = frames[0].shape[0] * 2 // 3, frames[0].shape[1]
-        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        video.width, video.height = source.size
+        video.pix_fmt = "yuv420p"
         audio = container.add_stream(spec.audio_codec, rate=AUDIO_RATE, layout="mono")
         per_frame = AUDIO_RATE / fps
         for index in range(total):
-            t = index / fps
-            source = min(
-                int(frame_source_time(request.sync_mode, t, video_seconds, audio_seconds) * fps), len(frames) - 1
-            )
+            shown = frame_source_time(request.sync_mode, index / fps, video_seconds, audio_seconds)
+            picture = source.frame(int(shown * source.rate))
             window = track[int(index * per_frame) : int((index + 1) * per_frame)]
             level = float(np.sqrt(np.mean(window.astype(np.float32) ** 2))) / 32768 if len(window) else 0.0
-            frame = av.VideoFrame.from_ndarray(_with_bar(frames[source], level), format="yuv420p")
+            frame = av.VideoFrame.from_ndarray(_with_bar(picture, level), format="yuv420p")
             frame.pts = index
             container.mux(video.encode(frame))
         container.mux(video.encode())
@@ -149,26 +158,68 @@ def _check_length(container: av.container.InputContainer, limit: float, paramete
         )
 
 
-def _decode_video(data: bytes, max_seconds: float) -> tuple[list[np.ndarray], int, float]:
-    try:
-        with av.open(io.BytesIO(data)) as container:
+class _VideoSource:
+    """The input's frames, scaled down, read in order as the output needs them: only the frame in hand is
+    held, so memory does not grow with the input's length. Asking for an earlier frame starts the decode
+    over (a loop's next pass); `bounce`, which walks backwards, keeps every frame instead (`keep_all`)."""
+
+    def __init__(self, data: bytes, max_seconds: float, keep_all: bool) -> None:
+        self.data = data
+        with _reading_video(), av.open(io.BytesIO(data)) as container:
             _check_length(container, max_seconds, "inputs.video")
             if not container.streams.video:
                 raise RunwareError("unreadableMedia", "inputs.video has no video stream.", parameter="inputs.video")
             stream = container.streams.video[0]
-            fps = min(MAX_FPS, round(float(stream.average_rate or 25))) or 25
-            width, height = _scaled_size(stream.codec_context.width, stream.codec_context.height)
-            frames = [
-                frame.reformat(width=width, height=height, format="yuv420p").to_ndarray()
-                for frame in container.decode(stream)
-            ]
+            self.rate = float(stream.average_rate or 25)
+            self.size = _scaled_size(stream.codec_context.width, stream.codec_context.height)
+            self.count = sum(1 for packet in container.demux(stream) if packet.size)
+        if self.count == 0:
+            raise RunwareError("unreadableMedia", "inputs.video has no frames.", parameter="inputs.video")
+        self.seconds = self.count / self.rate
+        self._kept: list[np.ndarray] | None = [] if keep_all else None
+        self._restart()
+
+    def frame(self, index: int) -> np.ndarray:
+        index = min(index, self.count - 1)
+        if self._kept is not None and index < len(self._kept):
+            return self._kept[index]
+        if index < self._index:
+            self._restart()
+        with _reading_video():
+            while self._index < index:
+                decoded = next(self._frames, None)
+                if decoded is None:  # fewer frames than packets: the last one stands for the rest
+                    break
+                width, height = self.size
+                self._current = decoded.reformat(width=width, height=height, format="yuv420p").to_ndarray()
+                self._index += 1
+                if self._kept is not None:
+                    self._kept.append(self._current)
+        if self._current is None:
+            raise RunwareError("unreadableMedia", "inputs.video has no frames.", parameter="inputs.video")
+        return self._current
+
+    def close(self) -> None:
+        self._container.close()
+
+    def _restart(self) -> None:
+        if hasattr(self, "_container"):
+            self._container.close()
+        with _reading_video():
+            self._container = av.open(io.BytesIO(self.data))
+            self._frames = iter(self._container.decode(self._container.streams.video[0]))
+        self._index = -1
+        self._current: np.ndarray | None = None
+
+
+@contextlib.contextmanager
+def _reading_video() -> Iterator[None]:
+    try:
+        yield
     except av.FFmpegError as error:
         raise RunwareError(
             "unreadableMedia", f"inputs.video is not a readable video file: {error}", parameter="inputs.video"
         ) from None
-    if not frames:
-        raise RunwareError("unreadableMedia", "inputs.video has no frames.", parameter="inputs.video")
-    return frames, fps, len(frames) / fps
 
 
 def _scaled_size(width: int, height: int) -> tuple[int, int]:

@@ -119,3 +119,23 @@ def test_inputs_longer_than_the_cap_are_refused():
     with pytest.raises(RunwareError) as raised:
         render(RenderRequest(VIDEO, [AudioPart(VOICE, "inputs.audio")], "bounce", "MP4", 95, max_seconds=0.5))
     assert (raised.value.code, raised.value.parameter) == ("mediaTooLong", "inputs.video")
+
+
+def test_a_fast_input_keeps_its_timing():
+    video = make_clip(CONTAINERS["MP4"], 1.0, fps=60)  # more frames per second than results have
+    rendered = render(RenderRequest(video, audio_of(0.5), "silence", "MP4", 80))
+    assert rendered.duration == pytest.approx(1.0, abs=1 / 30)
+
+
+def test_memory_does_not_grow_with_the_input_except_for_bounce():
+    import tracemalloc
+
+    video = make_clip(CONTAINERS["MP4"], 10.0, width=480, height=272, fps=30)  # 300 frames of ~196 kB
+    peaks = {}
+    for mode in ("cut_off", "bounce"):
+        tracemalloc.start()
+        render(RenderRequest(video, [AudioPart(VOICE, "inputs.audio", window=(9, 10))], mode, "MP4", 60))
+        peaks[mode] = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
+    assert peaks["cut_off"] < 25, peaks
+    assert peaks["bounce"] > 50, peaks  # bounce walks backwards, so it keeps the frames
