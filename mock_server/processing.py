@@ -202,7 +202,7 @@ class TaskRunner:
         faults = [parse_fault(written) for written in task.faults]
         kinds = {fault.kind: fault for fault in faults}
         if "webhook_reorder" in kinds:
-            due = sorted(due, key=lambda pair: pair[0], reverse=True)
+            due = sorted(due, key=lambda pair: pair[0])[::-1]  # last-first, ties included
             await asyncio.sleep(max(0.0, max(at for at, _ in due) - self.clock()))
         request = task.request
         for at, result in due:
