@@ -115,7 +115,7 @@ class TaskRunner:
         task = self.store.get(task_uuid)
         if task is None or task.error_json is not None:
             return task
-        if self.store.get_file(task_uuid) is None:
+        if not self.store.has_file(task_uuid):
             self._complete_when_rendered.add(task_uuid)
             return task
         now = self.clock()
@@ -185,13 +185,16 @@ class TaskRunner:
         request = task.request
         if not ("webhookURL" in request or "uploadEndpoint" in request):
             return
+
+        def fresh(key: str) -> bool:
+            # Not yet scheduled by this process, nor delivered by an earlier one (a persistent store remembers).
+            return key not in self._announced and not self.store.was_delivered(key)
+
         if task.error_json is not None:
-            due = [] if task.task_uuid in self._announced else [(self.clock(), None)]
-            self._announced.add(task.task_uuid)
+            due = [(self.clock(), None)] if fresh(_failure_key(task)) else []
+            self._announced.add(_failure_key(task))
         else:
-            due = [
-                (r.ready_at, r) for r in task.results if r.ready_at != PENDING and r.video_uuid not in self._announced
-            ]
+            due = [(r.ready_at, r) for r in task.results if r.ready_at != PENDING and fresh(r.video_uuid)]
             self._announced.update(r.video_uuid for _, r in due)
         if due:
             job = asyncio.get_running_loop().create_task(self._deliver(task, due))
@@ -217,8 +220,8 @@ class TaskRunner:
             if "webhookURL" in request:
                 for _ in range(2 if "webhook_duplicate" in kinds else 1):
                     await self.deliverer.post_json(request["webhookURL"], payload, task.task_uuid)
-            data = self.store.get_file(task.task_uuid)
-            if "uploadEndpoint" in request and result is not None and data is not None:
+            data = self.store.get_file(task.task_uuid) if "uploadEndpoint" in request and result else None
+            if data is not None:
                 spec = CONTAINERS[task.output_format]
                 await self.deliverer.put_file(request["uploadEndpoint"], data, spec.content_type, task.task_uuid)
             self.store.mark_delivered(_failure_key(task) if result is None else result.video_uuid)

@@ -142,3 +142,18 @@ def test_a_webhook_that_was_due_is_delivered_after_a_restart(data_dir):
         (received,) = receiver.wait_for(1, timeout=10)
         assert task["taskUUID"] in received.body.decode()
         mock.stop()
+
+
+def test_a_webhook_delivered_before_a_restart_is_not_sent_again(data_dir):
+    with Receiver() as receiver:
+        mock = MockProcess(data_dir, "--processing-rate", "0").start()
+        api = ApiClient(f"{mock.base_url}/v1", "key")
+        task = with_inline_media({**example_task(), "webhookURL": receiver.url("/hook")})
+        api.submit(task)
+        assert len(receiver.wait_for(1)) == 1
+        api.close()
+        assert mock.stop(signal.SIGTERM) == 0
+        mock.start()
+        time.sleep(1.0)  # time enough for a resumed delivery to go out
+        assert len(receiver.received) == 1
+        mock.stop()
