@@ -119,10 +119,10 @@ class TaskDispatcher:
             return None
         task, result = found
         spec = CONTAINERS[task.output_format]
-        data = self.store.get_file(task.task_uuid)
-        if data is None or spec.extension != extension or not result.is_served(self.clock()):
+        if spec.extension != extension or not result.is_served(self.clock()):
             return None
-        return data, spec
+        data = self.store.get_file(task.task_uuid)
+        return None if data is None else (data, spec)
 
     @staticmethod
     def _parse(raw: bytes) -> Any:
