@@ -1,10 +1,20 @@
-"""The platform's error objects, as raised inside the mock."""
+"""Every error code the mock answers, with its HTTP status, and the one place the errors envelope is built.
+
+A code is declared once, as an `ErrorCode`; calling it makes the `RunwareError` to raise or report:
+
+    raise UNREADABLE_MEDIA("inputs.video has no frames.", parameter="inputs.video")
+
+`CATALOGUE` lists them all (the README's table of codes is checked against it). Validation codes are made
+from the parameter's name (`invalidTemperature`, `missingInputs`, ...) by the families in `VALIDATION_FAMILIES`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
+
+from mock_server.paths import parse_path
 
 DOCS_URL = "https://runware.ai/docs/models/sync-lipsync-2"
 PLATFORM_DOCS_URL = "https://runware.ai/docs/platform/introduction"
@@ -35,49 +45,138 @@ class RunwareError(Exception):
         return body
 
 
+@dataclass(frozen=True)
+class ErrorCode:
+    """A code the mock can answer, the status it answers with, and when."""
+
+    code: str
+    status: int
+    meaning: str
+
+    def __call__(
+        self,
+        message: str,
+        *,
+        parameter: str | None = None,
+        task_type: str | None = None,
+        task_uuid: str | None = None,
+        status: int | None = None,
+        **extra: Any,
+    ) -> RunwareError:
+        return RunwareError(self.code, message, status or self.status, parameter, task_type, task_uuid, extra)
+
+
+CATALOGUE: dict[str, ErrorCode] = {}
+
+
+def _declare(code: str, status: int, meaning: str) -> ErrorCode:
+    CATALOGUE[code] = ErrorCode(code, status, meaning)
+    return CATALOGUE[code]
+
+
+# The request as a whole.
+MISSING_API_KEY = _declare("missingApiKey", 401, "no key in the Authorization header nor an authentication task")
+INVALID_API_KEY = _declare("invalidApiKey", 401, "a key that is not configured")
+INVALID_REQUEST_BODY = _declare("invalidRequestBody", 400, "not JSON, not a non-empty array, or an item not an object")
+REQUEST_TOO_LARGE = _declare("requestTooLarge", 413, "a body (or WebSocket frame) over --max-body-bytes")
+TOO_MANY_TASKS = _declare("tooManyTasks", 400, "a task array longer than --max-tasks-per-request")
+NOT_FOUND = _declare("notFound", 404, "an unknown path, or a result or upload file that is gone")
+METHOD_NOT_ALLOWED = _declare("methodNotAllowed", 405, "a method the path does not take (plain GET /v1 included)")
+REQUEST_FAILED = _declare("requestFailed", 400, "any other HTTP-level refusal, with its own status")
+INTERNAL_ERROR = _declare("internalError", 500, "a bug in the mock: logged with its traceback, never shown")
+
+# One task.
+CONFLICT_TASK_UUID = _declare("conflictTaskUUID", 400, "a taskUUID already used")
+TASK_NOT_FOUND = _declare("taskNotFound", 404, "getResponse (or the control API) for a taskUUID never received")
+MEDIA_NOT_FOUND = _declare("mediaNotFound", 404, "a mediaUUID with no upload: deleted, expired or never made")
+
+# A task that failed while it ran: the poll answers 400 with the task's error (see TASK_FAILED_STATUS).
+DOWNLOAD_FAILED = _declare("downloadFailed", 400, "a media URL unreachable, not 200, refused or too slow")
+MEDIA_TOO_LARGE = _declare("mediaTooLarge", 400, "a media input over --max-media-bytes")
+MEDIA_TOO_LONG = _declare("mediaTooLong", 400, "a media input over --max-media-seconds")
+UNREADABLE_MEDIA = _declare("unreadableMedia", 400, "not media, or without the stream or samples needed")
+MISSING_AUDIO = _declare("missingAudio", 400, "neither inputs.audio nor segments: nothing to sync to")
+PROCESSING_FAILED = _declare("processingFailed", 400, "the render failed (or the fault fail_after_polls)")
+TIMEOUT_PROVIDER = _declare("timeoutProvider", 400, "only injected: fail_after_polls=N; code=timeoutProvider")
+PROVIDER_TIMEOUT = _declare("providerTimeout", 400, "only injected: fail_after_polls=N; code=providerTimeout")
+CONTENT_POLICY_VIOLATION = _declare(
+    "contentPolicyViolation", 400, "only injected: fail_after_polls=N; code=contentPolicyViolation"
+)
+
+# Injected faults and the mock's own API.
+SERVER_ERROR = _declare("serverError", 500, "injected status=500, 502 or 503 (with that status)")
+RATE_LIMIT_EXCEEDED = _declare("rateLimitExceeded", 429, "injected rate_limit, with Retry-After")
+INVALID_MOCK_FAULT = _declare("invalidMockFault", 400, "an X-Mock-Fault header the mock cannot read")
+INVALID_CONTROL_TOKEN = _declare("invalidControlToken", 401, "a control call without the --control-token")
+INVALID_CONTROL_REQUEST = _declare("invalidControlRequest", 400, "a control call with a bad body")
+
+# Codes made from a parameter's own name when a task breaks its schema (see validation.py).
+VALIDATION_FAMILIES: dict[str, str] = {
+    "missing": "a required parameter is absent (missingInputs, missingEndTime, ...)",
+    "unsupported": "a value outside the parameter's list (unsupportedOutputFormat, ...)",
+    "invalid": "any other broken rule: type, range, step, format, order (invalidTemperature, ...)",
+}
+UNKNOWN_PARAMETER = _declare("unknownParameter", 400, "a parameter the model does not take")
+
+# A failed task answers a poll with this status, whatever its code.
+TASK_FAILED_STATUS = 400
+
+
+def validation_error(prefix: str, name: str, message: str, **fields: Any) -> RunwareError:
+    """A schema refusal: `prefix` one of VALIDATION_FAMILIES, `name` the parameter's own name."""
+    assert prefix in VALIDATION_FAMILIES
+    return RunwareError(prefix + name[0].upper() + name[1:], message, 400, **fields)
+
+
+def envelope(data: list[dict[str, Any]] | None, errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """The platform's answer body: `data` (items of what ran), `errors`, or both in a batch."""
+    body: dict[str, Any] = {}
+    if data is not None:
+        body["data"] = data
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def errors_body(*errors: RunwareError) -> dict[str, Any]:
+    """The body of a request refused as a whole."""
+    return envelope(None, [error.to_json() for error in errors])
+
+
 def documentation_url(parameter: str | None) -> str:
     """The model page anchor of a parameter, as the page names them (`#request-providersettings-sync-...`)."""
-    if not parameter or parameter.startswith("["):
+    names = [part for part in parse_path(parameter or "") if isinstance(part, str)]
+    if not names or (parameter or "").startswith("["):  # an item of the task array, not a parameter
         return PLATFORM_DOCS_URL
-    plain = "".join(part.split("[", 1)[0] + "-" for part in parameter.split("."))
-    return f"{DOCS_URL}#request-{quote(plain.rstrip('-').lower(), safe='-')}"
+    return f"{DOCS_URL}#request-{quote('-'.join(names).lower(), safe='-')}"
 
 
 def missing_api_key() -> RunwareError:
-    return RunwareError(
-        "missingApiKey",
+    return MISSING_API_KEY(
         "No API key: send 'Authorization: Bearer <key>' or an authentication task first in the array.",
-        status=401,
         parameter="apiKey",
         task_type="authentication",
     )
 
 
 def invalid_api_key() -> RunwareError:
-    return RunwareError(
-        "invalidApiKey", "The API key is not valid.", status=401, parameter="apiKey", task_type="authentication"
-    )
+    return INVALID_API_KEY("The API key is not valid.", parameter="apiKey", task_type="authentication")
 
 
 def invalid_request_body(message: str, parameter: str | None = None) -> RunwareError:
-    return RunwareError("invalidRequestBody", message, parameter=parameter)
+    return INVALID_REQUEST_BODY(message, parameter=parameter)
 
 
 def request_too_large(limit: int) -> RunwareError:
-    return RunwareError("requestTooLarge", f"The request body is larger than the limit of {limit} bytes.", status=413)
+    return REQUEST_TOO_LARGE(f"The request body is larger than the limit of {limit} bytes.")
 
 
 def too_many_tasks(count: int, limit: int) -> RunwareError:
-    return RunwareError(
-        "tooManyTasks",
-        f"The request holds {count} tasks; at most {limit} are accepted in one request.",
-        extra={"max": limit},
-    )
+    return TOO_MANY_TASKS(f"The request holds {count} tasks; at most {limit} are accepted in one request.", max=limit)
 
 
 def conflicting_task_uuid(task_type: str, task_uuid: str) -> RunwareError:
-    return RunwareError(
-        "conflictTaskUUID",
+    return CONFLICT_TASK_UUID(
         "This taskUUID was already used; every task needs a new UUID v4.",
         parameter="taskUUID",
         task_type=task_type,
@@ -85,12 +184,10 @@ def conflicting_task_uuid(task_type: str, task_uuid: str) -> RunwareError:
     )
 
 
-def task_not_found(task_uuid: str) -> RunwareError:
-    return RunwareError(
-        "taskNotFound",
+def task_not_found(task_uuid: str, task_type: str = "getResponse") -> RunwareError:
+    return TASK_NOT_FOUND(
         "No task with this taskUUID was submitted to this server.",
-        status=404,
         parameter="taskUUID",
-        task_type="getResponse",
+        task_type=task_type,
         task_uuid=task_uuid,
     )
