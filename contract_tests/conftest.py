@@ -15,8 +15,8 @@ from contract_tests.conformance import Conformance
 from contract_tests.payloads import example_task
 from contract_tests.spending import SpendGuard
 from contract_tests.targets import UNREACHABLE_MEDIA, MediaServer, MediaSet, Target, describe_target
-from mock_server.background import BackgroundServer
 from mock_server.config import Settings
+from mock_server.testing import BackgroundServer
 
 LOCAL_KEY = "contract-test-key"
 CONFORMANCE = pytest.StashKey[Conformance]()

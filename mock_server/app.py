@@ -1,4 +1,4 @@
-"""Builds the aiohttp application."""
+"""Builds the aiohttp application: the owners of state, wired once, and the routes in front of them."""
 
 from __future__ import annotations
 
@@ -6,38 +6,40 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from mock_server import control, responses, websocket
 from mock_server.config import Settings
-from mock_server.delivery import Deliverer, RetryPolicy
+from mock_server.delivery import Deliverer, DeliveryScheduler, RetryPolicy
 from mock_server.dispatcher import TaskDispatcher
 from mock_server.faults import FaultPlan
+from mock_server.http import control, rest, websocket
+from mock_server.http.keys import DISPATCHER, IDLE_TIMEOUT, MAX_BODY_BYTES, RETENTION, SESSIONS
+from mock_server.http.sessions import SessionRegistry
 from mock_server.inputs import MediaLimits, MediaLoader
-from mock_server.models import InMemoryTaskStore, TaskStore
+from mock_server.lifecycle import LifecyclePlan
 from mock_server.outbound import HostPolicy
 from mock_server.processing import TaskRunner
-from mock_server.sqlite_store import SQLiteTaskStore
+from mock_server.store import InMemoryTaskStore, SQLiteTaskStore, TaskStore
 
 
-def create_app(settings: Settings | None = None) -> web.Application:
-    settings = settings or Settings()
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[responses.errors_as_json])
+def create_dispatcher(settings: Settings, clock: Callable[[], float] = time.time) -> TaskDispatcher:
+    """The dispatcher and everything it owns, configured by `settings`. The clock is wall time, so a persistent
+    store's times mean the same after a restart."""
     store: TaskStore = SQLiteTaskStore(settings.data_dir) if settings.data_dir else InMemoryTaskStore()
     hosts = HostPolicy(settings.allowed_hosts)
-    loader = MediaLoader(store.get_media, MediaLimits(settings.max_media_bytes, settings.fetch_timeout), hosts)
+    deliverer = Deliverer(RetryPolicy(settings.delivery_attempts, settings.delivery_first_delay), hosts)
     runner = TaskRunner(
         store,
-        loader,
-        processing_rate=settings.processing_rate,
-        clock=time.time,  # wall time: a persistent store's times must mean the same after a restart
+        MediaLoader(store.get_media, MediaLimits(settings.max_media_bytes, settings.fetch_timeout), hosts),
+        lifecycle=LifecyclePlan(settings.processing_rate),
+        deliveries=DeliveryScheduler(store, deliverer, clock),
+        clock=clock,
         max_media_seconds=settings.max_media_seconds,
         workers=settings.render_workers,
-        deliverer=Deliverer(RetryPolicy(settings.delivery_attempts, settings.delivery_first_delay), hosts),
     )
-    app[responses.DISPATCHER] = TaskDispatcher(
+    return TaskDispatcher(
         store,
         runner,
         api_keys=settings.api_keys,
@@ -45,25 +47,28 @@ def create_app(settings: Settings | None = None) -> web.Application:
         faults=FaultPlan(settings.chaos, settings.seed),
         max_tasks=settings.max_tasks_per_request,
     )
-    app[responses.MAX_BODY_BYTES] = settings.max_body_bytes
-    app[websocket.SESSIONS] = websocket.SessionRegistry()
-    app[websocket.IDLE_TIMEOUT] = settings.ws_idle_timeout
+
+
+def create_app(settings: Settings | None = None) -> web.Application:
+    settings = settings or Settings()
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[rest.errors_as_json])
+    app[DISPATCHER] = create_dispatcher(settings)
+    app[MAX_BODY_BYTES] = settings.max_body_bytes
+    app[SESSIONS] = SessionRegistry()
+    app[IDLE_TIMEOUT] = settings.ws_idle_timeout
     app[RETENTION] = settings.retention
     app.cleanup_ctx.append(_sweep_expired)
     app.on_startup.append(_resume)
-    app.on_cleanup.append(_stop_runner)
-    app.router.add_post("/v1", responses.post_tasks)
+    app.on_cleanup.append(_close)
+    app.router.add_post("/v1", rest.post_tasks)
     app.router.add_get("/v1", websocket.serve_websocket)
-    app.router.add_get("/videos/{name}", responses.get_video)
-    app.router.add_get("/media/{media_uuid}", responses.get_media)
-    app.router.add_get("/health", responses.get_health)
-    app.router.add_get("/openapi.json", responses.get_openapi)
+    app.router.add_get("/videos/{name}", rest.get_video)
+    app.router.add_get("/media/{media_uuid}", rest.get_media)
+    app.router.add_get("/health", rest.get_health)
+    app.router.add_get("/openapi.json", rest.get_openapi)
     if settings.control:
         app.add_subapp(control.PREFIX, control.control_app(settings.control_token))
     return app
-
-
-RETENTION = web.AppKey("retention", float | None)
 
 
 async def _sweep_expired(app: web.Application) -> AsyncIterator[None]:
@@ -74,7 +79,7 @@ async def _sweep_expired(app: web.Application) -> AsyncIterator[None]:
     async def sweep() -> None:
         while True:
             await asyncio.sleep(interval)
-            app[responses.DISPATCHER].expire(retention)
+            app[DISPATCHER].expire(retention)
 
     sweeper = asyncio.get_running_loop().create_task(sweep())
     yield
@@ -84,8 +89,9 @@ async def _sweep_expired(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _resume(app: web.Application) -> None:
-    app[responses.DISPATCHER].runner.resume()
+    app[DISPATCHER].runner.resume()
 
 
-async def _stop_runner(app: web.Application) -> None:
-    await app[responses.DISPATCHER].runner.close()
+async def _close(app: web.Application) -> None:
+    await app[DISPATCHER].runner.close()
+    app[DISPATCHER].store.close()

@@ -1,117 +1,95 @@
-"""`lipsync-mock` / `python -m mock_server`: start the mock."""
+"""`lipsync-mock` / `python -m mock_server`: start the mock.
+
+Every option is also read from the environment: LIPSYNC_MOCK_<OPTION> (e.g. LIPSYNC_MOCK_PORT=9000); a flag
+wins over the environment, and list options (keys, hosts) take both.
+"""
 
 from __future__ import annotations
 
 import argparse
 import gc
 import logging
-from pathlib import Path
+import sys
+from dataclasses import MISSING, Field
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage
 
 from mock_server.app import create_app
-from mock_server.config import API_KEYS_ENV, Settings, api_keys_from_env
+from mock_server.config import Settings, env_var, from_environment, settings_fields
 
 
-def parse_settings(argv: list[str] | None = None) -> Settings:
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lipsync-mock",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     defaults = Settings()
-    parser = argparse.ArgumentParser(prog="lipsync-mock", description=__doc__)
-    parser.add_argument("--host", default=defaults.host, help="address to bind (default %(default)s)")
-    parser.add_argument("--port", type=int, default=defaults.port, help="port to bind (default %(default)s)")
-    parser.add_argument(
-        "--api-key",
-        action="append",
-        default=[],
-        help=f"an accepted API key; repeatable; also read from {API_KEYS_ENV} (comma-separated). "
-        "With none, any non-empty key is accepted.",
-    )
-    parser.add_argument(
-        "--processing-rate",
-        type=_non_negative,
-        default=defaults.processing_rate,
-        help="seconds of simulated processing per second of output video; 0 = done at the first poll "
-        "(default %(default)s)",
-    )
-    parser.add_argument(
-        "--max-body-bytes", type=int, default=defaults.max_body_bytes, help="largest request body accepted"
-    )
-    parser.add_argument(
-        "--max-media-bytes", type=int, default=defaults.max_media_bytes, help="largest media input, fetched or inline"
-    )
-    parser.add_argument(
-        "--fetch-timeout", type=_non_negative, default=defaults.fetch_timeout, help="seconds a media download may take"
-    )
-    parser.add_argument(
-        "--max-media-seconds", type=_non_negative, default=defaults.max_media_seconds, help="longest media input"
-    )
-    parser.add_argument(
-        "--ws-idle-timeout",
-        type=_non_negative,
-        default=defaults.ws_idle_timeout,
-        help="seconds a WebSocket may stay silent before it is closed",
-    )
-    parser.add_argument(
-        "--chaos",
-        type=_non_negative,
-        default=defaults.chaos,
-        help="share of requests (0..1) answered with a random fault: latency, 429, 5xx or a dropped connection",
-    )
-    parser.add_argument("--seed", type=int, help="seed of every random choice: UUIDs, seeds, chaos")
-    parser.add_argument(
-        "--delivery-attempts", type=int, default=defaults.delivery_attempts, help="webhook and upload tries in all"
-    )
-    parser.add_argument(
-        "--max-tasks-per-request", type=int, default=defaults.max_tasks_per_request, help="tasks in one request"
-    )
-    parser.add_argument("--no-control", action="store_true", help="turn the control API (/__mock/) off")
-    parser.add_argument("--control-token", help="require this token (X-Mock-Control-Token) on the control API")
-    parser.add_argument(
-        "--allow-host",
-        action="append",
-        default=[],
-        help="a host the mock may fetch media from or deliver to, besides loopback; repeatable; '*' for any",
-    )
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        help="keep tasks, results and uploads in this folder (SQLite and files), so a restart loses nothing",
-    )
-    parser.add_argument(
-        "--retention", type=_non_negative, help="seconds after which tasks, files and uploads are forgotten"
-    )
-    parser.add_argument(
-        "--render-workers", type=int, default=defaults.render_workers, help="renders at once; the rest queue"
-    )
-    args = parser.parse_args(argv)
-    return Settings(
-        host=args.host,
-        port=args.port,
-        api_keys=(*args.api_key, *api_keys_from_env()),
-        processing_rate=args.processing_rate,
-        max_body_bytes=args.max_body_bytes,
-        max_media_bytes=args.max_media_bytes,
-        fetch_timeout=args.fetch_timeout,
-        max_media_seconds=args.max_media_seconds,
-        render_workers=args.render_workers,
-        ws_idle_timeout=args.ws_idle_timeout,
-        chaos=args.chaos,
-        seed=args.seed,
-        delivery_attempts=args.delivery_attempts,
-        max_tasks_per_request=args.max_tasks_per_request,
-        control=not args.no_control,
-        control_token=args.control_token,
-        allowed_hosts=tuple(args.allow_host),
-        retention=args.retention,
-        data_dir=args.data_dir,
-    )
+    for item in settings_fields():
+        flag = item.metadata["flag"] or "--" + item.name.replace("_", "-")
+        default = getattr(defaults, item.name)
+        if item.default_factory is not MISSING:  # a default computed at start-up: the help says which
+            help_text = f"{item.metadata['help']} (env {env_var(item)})"
+        else:
+            shown = "none" if default in (None, ()) else default
+            help_text = f"{item.metadata['help']} (default: {shown}; env {env_var(item)})"
+        if isinstance(default, bool):
+            action = "store_false" if flag.startswith("--no-") else "store_true"
+            parser.add_argument(flag, dest=item.name, action=action, default=None, help=help_text)
+        elif isinstance(default, tuple):
+            parser.add_argument(
+                flag, dest=item.name, action="append", metavar=item.metadata["metavar"], help=help_text, default=None
+            )
+        else:
+            parser.add_argument(
+                flag,
+                dest=item.name,
+                type=_checked(item),
+                metavar=item.metadata["metavar"],
+                help=help_text,
+                default=None,
+            )
+    return parser
 
 
-def _non_negative(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError("must be a number of at least 0")
-    return value
+def _checked(item: Field[Any]) -> Any:
+    def parse(text: str) -> Any:
+        try:
+            return item.metadata["parse"](text)
+        except ValueError as error:
+            reason = str(error) if "must" in str(error) else "not a valid value"
+            raise argparse.ArgumentTypeError(f"{text!r}: {reason}") from None
+
+    return parse
+
+
+def parse_settings(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Settings from the command line over the environment over the defaults; exit 2 with one line when wrong."""
+    parser = build_parser()
+    args = vars(parser.parse_args(argv))
+    try:
+        values = from_environment(environ)
+    except ValueError as error:
+        parser.error(str(error))
+    for name, given in args.items():
+        if given is None:
+            continue
+        if isinstance(given, list):
+            values[name] = (*given, *values.get(name, ()))
+        else:
+            values[name] = given
+    return Settings(**values)
+
+
+def _version() -> str:
+    try:
+        return version("lipsync-mock")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 class _MalformedRequestFilter(logging.Filter):
@@ -134,4 +112,8 @@ def main(argv: list[str] | None = None) -> None:
     # garbage collector's reach, it no longer lengthens every full collection. Measured: submit p99 at 32
     # connections from about 24 ms to about 9 ms (benchmarks/load.py, wrk).
     gc.freeze()
-    web.run_app(app, host=settings.host, port=settings.port, access_log=None)
+    try:
+        web.run_app(app, host=settings.host, port=settings.port, access_log=None)
+    except OSError as error:
+        print(f"lipsync-mock: cannot listen on {settings.host}:{settings.port}: {error.strerror}", file=sys.stderr)
+        sys.exit(2)

@@ -1,50 +1,179 @@
-"""Server settings, from the command line or the environment."""
+"""Server settings. Each is written once, here: its default, its help, its command-line flag and its
+environment variable (`LIPSYNC_MOCK_` + the name in capitals) all come from the field; `cli.py` builds the
+parser from them."""
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
-API_KEYS_ENV = "LIPSYNC_MOCK_API_KEYS"
+ENV_PREFIX = "LIPSYNC_MOCK_"
+
+
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError("must be a finite number of at least 0")
+    return value
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise ValueError("must be a number from 0 to 1")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError("must be a whole number of at least 1")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise ValueError("must be a port number from 0 to 65535")
+    return value
+
+
+def setting(
+    default: Any = MISSING,
+    *,
+    help: str,
+    parse: Callable[[str], Any] = str,
+    metavar: str | None = None,
+    flag: str | None = None,
+    default_factory: Callable[[], Any] | None = None,
+) -> Any:
+    """A settings field with what the command line needs: `parse` turns the flag's or environment's text
+    into the value (ValueError when it cannot); `flag` replaces the one made from the name."""
+    metadata = {"help": help, "parse": parse, "metavar": metavar, "flag": flag}
+    if default_factory is not None:
+        return field(default_factory=default_factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
 class Settings:
-    host: str = "127.0.0.1"
-    port: int = 8080
-    # With no keys configured, any non-empty key is accepted.
-    api_keys: tuple[str, ...] = field(default_factory=tuple)
-    # Seconds of simulated processing per second of output video; 0 finishes tasks at once.
-    processing_rate: float = 0.5
-    max_body_bytes: int = 64 * 1024 * 1024  # also the largest WebSocket frame
-    max_tasks_per_request: int = 100
-    # Media inputs: the largest file fetched or decoded, how long a download may take, the longest input.
-    max_media_bytes: int = 100 * 1024 * 1024
-    fetch_timeout: float = 30.0
-    max_media_seconds: float = 300.0
-    # A WebSocket with no message for this long is closed.
-    ws_idle_timeout: float = 120.0
-    # Faults: the share of requests answered with a random fault, and the seed of every random choice.
-    chaos: float = 0.0
-    seed: int | None = None
-    # Webhook and upload deliveries: tries in all, and the wait before the second (doubling after).
-    delivery_attempts: int = 4
-    delivery_first_delay: float = 0.5
-    # The control API under /__mock/: off, or guarded by a token sent as X-Mock-Control-Token.
-    control: bool = True
-    control_token: str | None = None
-    # Hosts the mock may fetch media from and deliver to, besides loopback addresses; "*" allows any.
-    allowed_hosts: tuple[str, ...] = ()
-    # Where a persistent store keeps its database and files; None keeps everything in memory.
-    data_dir: Path | None = None
-    # Seconds after which tasks, their files and uploads are forgotten; None keeps them (ttl still applies).
-    retention: float | None = None
-    # Renders running at once; more wait in a queue.
-    render_workers: int = field(default_factory=lambda: os.cpu_count() or 2)
+    host: str = setting(
+        "127.0.0.1", help="address to listen on; 0.0.0.0 exposes the mock to the network", metavar="ADDRESS"
+    )
+    port: int = setting(8080, help="port to listen on (0: any free port)", parse=_port, metavar="PORT")
+    api_keys: tuple[str, ...] = setting(
+        (),
+        help="an accepted API key; repeatable (the variable takes them comma-separated). "
+        "With none, any non-empty key is accepted",
+        flag="--api-key",
+        metavar="KEY",
+    )
+    processing_rate: float = setting(
+        0.5,
+        help="seconds of simulated processing per second of output video; 0 = done at the first poll",
+        parse=_non_negative,
+        metavar="SECONDS",
+    )
+    max_body_bytes: int = setting(
+        64 * 1024 * 1024, help="largest request body, and WebSocket frame", parse=_positive, metavar="BYTES"
+    )
+    max_tasks_per_request: int = setting(100, help="most tasks in one request", parse=_positive, metavar="COUNT")
+    max_media_bytes: int = setting(
+        100 * 1024 * 1024, help="largest media input, fetched or inline", parse=_positive, metavar="BYTES"
+    )
+    fetch_timeout: float = setting(
+        30.0, help="seconds a media download may take", parse=_non_negative, metavar="SECONDS"
+    )
+    max_media_seconds: float = setting(
+        300.0, help="longest media input (the provider caps audio at 300 s)", parse=_non_negative, metavar="SECONDS"
+    )
+    ws_idle_timeout: float = setting(
+        120.0, help="seconds a WebSocket may stay silent before it is closed", parse=_non_negative, metavar="SECONDS"
+    )
+    chaos: float = setting(
+        0.0,
+        help="share of requests (0..1) answered with a random fault: latency, 429, 5xx or a dropped connection",
+        parse=_share,
+        metavar="SHARE",
+    )
+    seed: int | None = setting(None, help="seed of every random choice: UUIDs, seeds, chaos", parse=int, metavar="N")
+    delivery_attempts: int = setting(4, help="webhook and upload tries in all", parse=_positive, metavar="COUNT")
+    delivery_first_delay: float = setting(
+        0.5,
+        help="seconds before a delivery's second try; each later wait doubles",
+        parse=_non_negative,
+        metavar="SECONDS",
+    )
+    control: bool = setting(True, help="turn the control API (/__mock/) off", flag="--no-control")
+    control_token: str | None = setting(
+        None, help="require this token (X-Mock-Control-Token) on the control API", metavar="TOKEN"
+    )
+    allowed_hosts: tuple[str, ...] = setting(
+        (),
+        help="a host the mock may fetch media from or deliver to, besides loopback; repeatable; '*' for any",
+        flag="--allow-host",
+        metavar="HOST",
+    )
+    data_dir: Path | None = setting(
+        None,
+        help="keep tasks, results and uploads in this folder (SQLite and files), so a restart loses nothing",
+        parse=Path,
+        metavar="DIR",
+    )
+    retention: float | None = setting(
+        None, help="seconds after which tasks, files and uploads are forgotten", parse=_non_negative, metavar="SECONDS"
+    )
+    render_workers: int = setting(
+        help="renders at once; the rest wait in a queue (default: the CPU count)",
+        parse=_positive,
+        metavar="COUNT",
+        default_factory=lambda: os.cpu_count() or 2,
+    )
 
 
-def api_keys_from_env(environ: dict[str, str] | None = None) -> tuple[str, ...]:
-    """Comma-separated keys from `LIPSYNC_MOCK_API_KEYS`."""
-    value = (environ if environ is not None else os.environ).get(API_KEYS_ENV, "")
-    return tuple(key.strip() for key in value.split(",") if key.strip())
+def env_var(item: Field[Any]) -> str:
+    return ENV_PREFIX + item.name.upper()
+
+
+def settings_fields() -> tuple[Field[Any], ...]:
+    return fields(Settings)
+
+
+def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """The settings given in the environment, by field name; ValueError naming the variable that is wrong."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for item in settings_fields():
+        text = environ.get(env_var(item))
+        if text is None:
+            continue
+        try:
+            values[item.name] = parse_value(item, text)
+        except ValueError as error:
+            raise ValueError(f"{env_var(item)}={text!r}: {error}") from None
+    return values
+
+
+def parse_value(item: Field[Any], text: str) -> Any:
+    """A field's value from text: a list field takes comma-separated items, a switch yes/no words."""
+    if isinstance(item.default, bool):
+        words = {
+            "1": True,
+            "true": True,
+            "yes": True,
+            "on": True,
+            "0": False,
+            "false": False,
+            "no": False,
+            "off": False,
+        }
+        if text.strip().lower() not in words:
+            raise ValueError("must be one of 1/0, true/false, yes/no, on/off")
+        return words[text.strip().lower()]
+    if isinstance(item.default, tuple):
+        return tuple(part.strip() for part in text.split(",") if part.strip())
+    return item.metadata["parse"](text)

@@ -1,4 +1,8 @@
-"""Delivery of results to the client's own endpoints: webhooks (POST) and uploads (PUT), retried, journaled."""
+"""Delivery of results to the client's own endpoints: webhooks (POST) and uploads (PUT), retried, journaled.
+
+`DeliveryScheduler` decides what is due and when (each result at its ready time, a failure at once, each
+at most once even across restarts); `Deliverer` sends one body with retries and journals every attempt.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,18 @@ import asyncio
 import json
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import aiohttp
 
+from mock_server.exceptions import envelope
+from mock_server.faults import delivery_plan
+from mock_server.lifecycle import PENDING
+from mock_server.media import CONTAINERS
 from mock_server.outbound import HostPolicy
+from mock_server.store import Result, Task, TaskStore
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,9 @@ class RetryPolicy:
 
 
 class Deliverer:
+    """Sends webhooks and uploads to the hosts the policy allows, retrying as the policy says; owns the
+    delivery journal."""
+
     def __init__(
         self, policy: RetryPolicy | None = None, hosts: HostPolicy | None = None, capacity: int = 10_000
     ) -> None:
@@ -87,3 +100,75 @@ class Deliverer:
                 await asyncio.sleep(delay)
                 delay *= 2
         return False
+
+
+class DeliveryScheduler:
+    """Owns what was scheduled for delivery by this process, and the deliveries in flight."""
+
+    def __init__(self, store: TaskStore, deliverer: Deliverer, clock: Callable[[], float]) -> None:
+        self.store = store
+        self.deliverer = deliverer
+        self.clock = clock
+        self._scheduled: set[str] = set()  # delivery keys (see `delivery_key`)
+        self._in_flight: set[asyncio.Task[None]] = set()
+
+    def announce(self, task: Task) -> None:
+        """Schedule delivery of what is newly due: each ready result at its ready time, or the failure now."""
+        request = task.request
+        if not ("webhookURL" in request or "uploadEndpoint" in request):
+            return
+        if task.error_json is not None:
+            due: list[tuple[float, Result | None]] = [(self.clock(), None)]
+        else:
+            due = [(r.ready_at, r) for r in task.results if r.ready_at != PENDING]
+        due = [(at, result) for at, result in due if self._is_new(delivery_key(task, result))]
+        if due:
+            self._scheduled.update(delivery_key(task, result) for _, result in due)
+            job = asyncio.get_running_loop().create_task(self._deliver(task, due))
+            self._in_flight.add(job)
+            job.add_done_callback(self._in_flight.discard)
+
+    async def idle(self) -> None:
+        """Until every scheduled delivery has been sent (or has given up)."""
+        while self._in_flight:
+            await asyncio.gather(*list(self._in_flight), return_exceptions=True)
+
+    def reset(self) -> None:
+        self._scheduled.clear()
+        self.deliverer.clear()
+
+    async def close(self) -> None:
+        for job in self._in_flight:
+            job.cancel()
+        await asyncio.gather(*self._in_flight, return_exceptions=True)
+        await self.deliverer.close()
+
+    def _is_new(self, key: str) -> bool:
+        # Not yet scheduled by this process, nor delivered by an earlier one (a persistent store remembers).
+        return key not in self._scheduled and not self.store.was_delivered(key)
+
+    async def _deliver(self, task: Task, due: list[tuple[float, Result | None]]) -> None:
+        plan = delivery_plan(task.faults)
+        if plan.last_first:
+            due = sorted(due, key=lambda pair: pair[0])[::-1]  # last-first, ties included
+            await asyncio.sleep(max(0.0, max(at for at, _ in due) - self.clock()))
+        request = task.request
+        spec = CONTAINERS[task.output_format]
+        for at, result in due:
+            await asyncio.sleep(max(0.0, at - self.clock()) + plan.delay)
+            if result is None:
+                payload = envelope(None, [json.loads(task.error_json or "{}")])
+            else:
+                payload = envelope([task.result_item(result, result.ready_at, spec.extension)], [])
+            if "webhookURL" in request:
+                for _ in range(plan.copies):
+                    await self.deliverer.post_json(request["webhookURL"], payload, task.task_uuid)
+            data = self.store.get_file(task.task_uuid) if "uploadEndpoint" in request and result else None
+            if data is not None:
+                await self.deliverer.put_file(request["uploadEndpoint"], data, spec.content_type, task.task_uuid)
+            self.store.mark_delivered(delivery_key(task, result))
+
+
+def delivery_key(task: Task, result: Result | None) -> str:
+    """What a delivery is remembered by: the result's videoUUID, or the task's failure."""
+    return f"{task.task_uuid}:failed" if result is None else result.video_uuid

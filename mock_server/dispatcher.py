@@ -9,15 +9,17 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from mock_server import exceptions
-from mock_server.exceptions import RunwareError
-from mock_server.faults import TASK_KINDS, Fault, FaultPlan
+from mock_server.exceptions import RunwareError, envelope
+from mock_server.faults import Fault, FaultPlan
+from mock_server.journal import JournalEntry, RequestJournal
+from mock_server.lifecycle import PENDING
 from mock_server.media import CONTAINERS, ContainerSpec
-from mock_server.models import JournalEntry, Media, RequestJournal, Result, Task, TaskStore
-from mock_server.processing import PENDING, TaskRunner
+from mock_server.processing import TaskRunner
 from mock_server.schema_registry import complete
+from mock_server.store import Media, Result, Task, TaskStore
 from mock_server.validation import envelope_errors, task_schema_names, validate_task
 
 Errors = list[tuple[int, dict[str, Any]]]  # (HTTP status when alone, error object)
@@ -26,19 +28,26 @@ NSFW_TRIGGER = "nsfw"
 
 @dataclass(frozen=True)
 class Reply:
+    """The answer to one task array, as the transport sends it."""
+
     status: int
     text: str  # the JSON body, serialised once for the transport and the journal
+    task_faults: tuple[Fault, ...] = ()  # the faults the acknowledged tasks carry (ws_close acts on the socket)
 
     @property
     def body(self) -> dict[str, Any]:
         return json.loads(self.text)
 
 
-def _refuse_constant(name: str) -> Any:
+def _refuse_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a JSON number")
 
 
 class TaskDispatcher:
+    """Owns the answer to a task array — the envelope, authentication, validation, the outcome of each task —
+    and the request journal. Transports hand it raw bytes and send back its `Reply`; it knows no transport.
+    The background work of a task is the runner's; the rules on injected faults, the fault plan's."""
+
     def __init__(
         self,
         store: TaskStore,
@@ -56,7 +65,6 @@ class TaskDispatcher:
         self.api_keys = tuple(key.encode() for key in api_keys)
         self.rng = rng or random.Random()
         self.faults = faults if faults is not None else FaultPlan()
-        self.poll_counts: dict[str, int] = {}
         self.max_tasks = max_tasks
 
     @property
@@ -68,13 +76,31 @@ class TaskDispatcher:
     ) -> Reply:
         """Answer one request body. `base_url` is where this server's files are reachable; `faults` (from the
         request) are injected into the tasks it submits."""
-        status, body = await self._answer(raw, bearer_key, base_url, faults)
-        reply = Reply(status, json.dumps(body))
+        acknowledged: list[Task] = []
+        status, body = await self._answer(raw, bearer_key, base_url, faults, acknowledged)
+        reply = Reply(status, json.dumps(body), tuple(fault for task in acknowledged for fault in task.faults))
         self.journal.record(JournalEntry(time.time(), raw, reply.status, reply.text))
         return reply
 
+    def reset(self) -> None:
+        """Forget every task, upload, journal entry, fault rule and lifecycle choice."""
+        self.store.clear()
+        self.journal.clear()
+        self.faults.clear()
+        self.runner.reset()
+
+    def seed(self, seed: int) -> None:
+        """Make generated UUIDs, seeds and chaos reproducible from here on."""
+        self.rng = random.Random(seed)
+        self.faults.seed(seed)
+
     async def _answer(
-        self, raw: bytes, bearer_key: str | None, base_url: str, faults: tuple[Fault, ...]
+        self,
+        raw: bytes,
+        bearer_key: str | None,
+        base_url: str,
+        faults: tuple[Fault, ...],
+        acknowledged: list[Task],
     ) -> tuple[int, dict[str, Any]]:
         try:
             body = self._parse(raw)
@@ -87,7 +113,7 @@ class TaskDispatcher:
                 item_errors.setdefault(index, error)
             self._authenticate(bearer_key, body)
         except RunwareError as error:
-            return error.status, {"errors": [error.to_json()]}
+            return error.status, exceptions.errors_body(error)
 
         data: list[dict[str, Any]] = []
         errors: Errors = []
@@ -100,17 +126,15 @@ class TaskDispatcher:
             if problems:
                 errors.extend(map(_entry, problems))
             elif task_type == "videoInference":
-                self._submit(task, base_url, faults, data, errors)
+                accepted = self._submit(task, base_url, faults, data, errors)
+                if accepted is not None:
+                    acknowledged.append(accepted)
             elif task_type == "getResponse":
-                await self._poll(task, base_url, data, errors)
+                await self._poll(task, data, errors)
             elif task_type == "mediaStorage":
                 await self._store_media(task, base_url, data, errors)
-        reply: dict[str, Any] = {}
-        if data or not errors:
-            reply["data"] = data
-        if errors:
-            reply["errors"] = [error for _, error in errors]
-        return (200 if data or not errors else errors[0][0]), reply
+        ran = bool(data) or not errors
+        return (200 if ran else errors[0][0]), envelope(data if ran else None, [error for _, error in errors])
 
     def result_file(self, video_uuid: str, extension: str) -> tuple[bytes, ContainerSpec] | None:
         """The file behind a videoURL, while it is served (ready and not past its ttl)."""
@@ -125,7 +149,7 @@ class TaskDispatcher:
         return None if data is None else (data, spec)
 
     @staticmethod
-    def _parse(raw: bytes) -> Any:
+    def _parse(raw: bytes) -> list[Any]:
         if not raw.strip():
             raise exceptions.invalid_request_body("The request body is empty; send a JSON array of tasks.")
         try:
@@ -160,9 +184,10 @@ class TaskDispatcher:
         faults: tuple[Fault, ...],
         data: list[dict[str, Any]],
         errors: Errors,
-    ) -> None:
+    ) -> Task | None:
+        """Accept a valid task and start its work; None when its taskUUID was already used."""
         nsfw = _nsfw_verdict(task)
-        injected = tuple(f.describe() for f in (*faults, *self.faults.for_tasks([task], TASK_KINDS)))
+        injected = (*faults, *self.faults.task_faults(task))
         # The parsed body belongs to this call, so the defaults go straight into it.
         request = task
         complete(task_schema_names()["videoInference"], request)
@@ -173,23 +198,23 @@ class TaskDispatcher:
         )
         if not self.store.add(accepted):
             errors.append(_entry(exceptions.conflicting_task_uuid("videoInference", task["taskUUID"])))
-            return
+            return None
         self.runner.start(accepted)
         data.append({"taskType": "videoInference", "taskUUID": task["taskUUID"]})
+        return accepted
 
-    async def _poll(self, task: dict[str, Any], base_url: str, data: list[dict[str, Any]], errors: Errors) -> None:
+    async def _poll(self, task: dict[str, Any], data: list[dict[str, Any]], errors: Errors) -> None:
         task_uuid = task["taskUUID"]
-        if self.runner.processing_rate == 0:
+        if self.runner.lifecycle.processing_rate == 0:
             # No simulated delay: the answer waits for the real work, so the first poll sees the outcome.
             await self.runner.wait(task_uuid)
         found = self.store.get(task_uuid)
         if found is None:
             errors.append(_entry(exceptions.task_not_found(task_uuid)))
             return
-        polls = self.poll_counts[task_uuid] = self.poll_counts.get(task_uuid, 0) + 1
-        found = self.runner.after_poll(found, polls)
+        found = self.runner.poll(found)
         if found.error_json is not None:
-            errors.append((400, json.loads(found.error_json)))
+            errors.append((exceptions.TASK_FAILED_STATUS, json.loads(found.error_json)))
             return
         now = self.clock()
         extension = CONTAINERS[found.output_format].extension
@@ -204,9 +229,7 @@ class TaskDispatcher:
             if self.store.delete_media(media_uuid):
                 data.append({**ids, "mediaUUID": media_uuid})
             else:
-                error = RunwareError(
-                    "mediaNotFound", "No uploaded media has this mediaUUID.", status=404, parameter="mediaUUID"
-                )
+                error = exceptions.MEDIA_NOT_FOUND("No uploaded media has this mediaUUID.", parameter="mediaUUID")
                 errors.append(_entry(error, **ids))
             return
         try:
@@ -222,9 +245,8 @@ class TaskDispatcher:
         return self.store.get_media(media_uuid)
 
     def expire(self, retention: float | None) -> None:
-        """Drop what is past its ttl or the retention, and the poll counts of tasks dropped."""
-        for task_uuid in self.store.expire(self.clock(), retention):
-            self.poll_counts.pop(task_uuid, None)
+        """Drop what is past its ttl or the retention, and what is kept for the tasks dropped."""
+        self.runner.forget(self.store.expire(self.clock(), retention))
 
 
 def _entry(error: RunwareError, **ids: str) -> tuple[int, dict[str, Any]]:

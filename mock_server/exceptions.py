@@ -124,7 +124,8 @@ TASK_FAILED_STATUS = 400
 
 def validation_error(prefix: str, name: str, message: str, **fields: Any) -> RunwareError:
     """A schema refusal: `prefix` one of VALIDATION_FAMILIES, `name` the parameter's own name."""
-    assert prefix in VALIDATION_FAMILIES
+    if prefix not in VALIDATION_FAMILIES:
+        raise ValueError(f"no validation codes start with {prefix!r}")
     return RunwareError(prefix + name[0].upper() + name[1:], message, 400, **fields)
 
 

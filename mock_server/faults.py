@@ -12,66 +12,308 @@ A fault is written `kind` or `kind=value`, with `; name=value` parameters:
     webhook_duplicate               send every webhook of the task twice
     webhook_delay=500               send each webhook 500 ms late
     webhook_reorder                 send the task's result webhooks last-first, once all are done
+
+Each kind is one class below, registered in `FAULT_KINDS`, holding its typed parameters and the hooks it
+acts through: `on_request` (before a REST request's tasks run), `on_poll` (when its task is polled),
+`on_delivery` (how its task's webhooks go out), `closes_websocket` (after the acknowledgment). The server
+calls the hooks; it never asks which kind a fault is. Adding a kind touches this file only.
 """
 
 from __future__ import annotations
 
+import asyncio
+import math
 import random
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
 
-REQUEST_KINDS = ("latency", "status", "rate_limit", "hang", "drop")
-TASK_KINDS = ("fail_after_polls", "ws_close", "webhook_duplicate", "webhook_delay", "webhook_reorder")
-FAILURE_CODES = ("timeoutProvider", "processingFailed", "downloadFailed", "providerTimeout", "contentPolicyViolation")
-SERVER_STATUSES = (500, 502, 503)
+from mock_server import exceptions
+from mock_server.exceptions import RunwareError
+
+# The longest wait a fault may ask for, in seconds: long enough to trip any client timeout, short enough
+# that a typo cannot hold a connection for a day.
+MAX_WAIT_SECONDS = 3600.0
+
+
+@dataclass(frozen=True)
+class FaultAnswer:
+    """What a request fault answers instead of the tasks' own answer."""
+
+    error: RunwareError
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class DropConnection(Exception):
+    """The connection is to be closed without an answer."""
+
+
+@dataclass(frozen=True)
+class DeliveryPlan:
+    """How a task's webhooks go out: each `copies` times, `delay` seconds after it is due, and — with
+    `last_first` — in reverse order once all are due."""
+
+    copies: int = 1
+    delay: float = 0.0
+    last_first: bool = False
 
 
 @dataclass(frozen=True)
 class Fault:
-    kind: str
-    value: float | None = None
-    params: dict[str, str] = field(default_factory=dict)
+    """One fault. A kind overrides the hooks it acts through; the rest do nothing."""
 
-    @property
-    def is_request_fault(self) -> bool:
-        return self.kind in REQUEST_KINDS
+    kind: ClassVar[str]
+    is_request_fault: ClassVar[bool] = False
+    closes_websocket: ClassVar[bool] = False
+
+    @classmethod
+    def from_written(cls, value: float | None, params: dict[str, str]) -> Fault:
+        """The fault from its written value and parameters; ValueError saying what is wrong."""
+        if value is not None or params:
+            raise ValueError(f"fault {cls.kind!r} takes no value or parameters")
+        return cls()
 
     def describe(self) -> str:
-        text = self.kind if self.value is None else f"{self.kind}={self.value:g}"
-        return "; ".join([text, *(f"{k}={v}" for k, v in self.params.items())])
+        """The written form, which `parse_fault` reads back."""
+        return self.kind
+
+    async def on_request(self) -> FaultAnswer | None:
+        """Before a request's tasks run: an answer instead of theirs, None to go on; may raise DropConnection."""
+        return None
+
+    def on_poll(self, polls: int) -> RunwareError | None:
+        """When the task is polled for the `polls`-th time: the error it fails with, or None."""
+        return None
+
+    def on_delivery(self, plan: DeliveryPlan) -> DeliveryPlan:
+        return plan
+
+
+FAULT_KINDS: dict[str, type[Fault]] = {}
+
+
+def _kind(cls: type[Fault]) -> type[Fault]:
+    FAULT_KINDS[cls.kind] = cls
+    return cls
+
+
+def _number(kind: str, value: float | None, low: float, high: float) -> float:
+    if value is None or not math.isfinite(value) or not low <= value <= high:
+        raise ValueError(f"fault {kind!r} needs a number from {low:g} to {high:g}: {kind}=N")
+    return value
+
+
+@_kind
+@dataclass(frozen=True)
+class Latency(Fault):
+    milliseconds: float
+    kind: ClassVar[str] = "latency"
+    is_request_fault: ClassVar[bool] = True
+
+    @classmethod
+    def from_written(cls, value: float | None, params: dict[str, str]) -> Fault:
+        return cls(_number(cls.kind, value, 0, MAX_WAIT_SECONDS * 1000))
+
+    def describe(self) -> str:
+        return f"latency={self.milliseconds:g}"
+
+    async def on_request(self) -> FaultAnswer | None:
+        await asyncio.sleep(self.milliseconds / 1000)
+        return None
+
+
+SERVER_STATUSES = (500, 502, 503)
+
+
+@_kind
+@dataclass(frozen=True)
+class ServerStatus(Fault):
+    status: int
+    kind: ClassVar[str] = "status"
+    is_request_fault: ClassVar[bool] = True
+
+    @classmethod
+    def from_written(cls, value: float | None, params: dict[str, str]) -> Fault:
+        if value not in SERVER_STATUSES:
+            raise ValueError(f"status takes one of {', '.join(map(str, SERVER_STATUSES))}")
+        return cls(int(value))
+
+    def describe(self) -> str:
+        return f"status={self.status}"
+
+    async def on_request(self) -> FaultAnswer | None:
+        message = f"Injected fault: the server answered {self.status}."
+        return FaultAnswer(exceptions.SERVER_ERROR(message, status=self.status))
+
+
+@_kind
+@dataclass(frozen=True)
+class RateLimit(Fault):
+    retry_after: float = 1.0
+    kind: ClassVar[str] = "rate_limit"
+    is_request_fault: ClassVar[bool] = True
+
+    @classmethod
+    def from_written(cls, value: float | None, params: dict[str, str]) -> Fault:
+        unknown = set(params) - {"retry_after"}
+        if value is not None or unknown:
+            raise ValueError("rate_limit takes only '; retry_after=S'")
+        try:
+            seconds = float(params.get("retry_after", "1"))
+        except ValueError:
+            raise ValueError("retry_after takes a number of seconds") from None
+        return cls(_number("retry_after", seconds, 0, MAX_WAIT_SECONDS))
+
+    def describe(self) -> str:
+        return f"rate_limit; retry_after={self.retry_after:g}"
+
+    async def on_request(self) -> FaultAnswer | None:
+        retry_after = f"{self.retry_after:g}"
+        error = exceptions.RATE_LIMIT_EXCEEDED(f"Injected fault: too many requests; retry after {retry_after} s.")
+        return FaultAnswer(error, {"Retry-After": retry_after})
+
+
+@_kind
+@dataclass(frozen=True)
+class Hang(Fault):
+    seconds: float
+    kind: ClassVar[str] = "hang"
+    is_request_fault: ClassVar[bool] = True
+
+    @classmethod
+    def from_written(cls, value: float | None, params: dict[str, str]) -> Fault:
+        return cls(_number(cls.kind, value, 0, MAX_WAIT_SECONDS))
+
+    def describe(self) -> str:
+        return f"hang={self.seconds:g}"
+
+    async def on_request(self) -> FaultAnswer | None:
+        await asyncio.sleep(self.seconds)
+        raise DropConnection
+
+
+@_kind
+@dataclass(frozen=True)
+class Drop(Fault):
+    kind: ClassVar[str] = "drop"
+    is_request_fault: ClassVar[bool] = True
+
+    async def on_request(self) -> FaultAnswer | None:
+        raise DropConnection
+
+
+FAILURE_CODES = tuple(
+    code.code
+    for code in (
+        exceptions.TIMEOUT_PROVIDER,
+        exceptions.PROCESSING_FAILED,
+        exceptions.DOWNLOAD_FAILED,
+        exceptions.PROVIDER_TIMEOUT,
+        exceptions.CONTENT_POLICY_VIOLATION,
+    )
+)
+
+
+@_kind
+@dataclass(frozen=True)
+class FailAfterPolls(Fault):
+    polls: int
+    code: str = "processingFailed"
+    kind: ClassVar[str] = "fail_after_polls"
+
+    @classmethod
+    def from_written(cls, value: float | None, params: dict[str, str]) -> Fault:
+        polls = _number(cls.kind, value, 0, 1_000_000)
+        code = params.get("code", "processingFailed")
+        if set(params) - {"code"} or code not in FAILURE_CODES or polls != int(polls):
+            raise ValueError(f"fail_after_polls=N takes a whole N and code= one of {', '.join(FAILURE_CODES)}")
+        return cls(int(polls), code)
+
+    def describe(self) -> str:
+        return f"fail_after_polls={self.polls}; code={self.code}"
+
+    def on_poll(self, polls: int) -> RunwareError | None:
+        if polls < self.polls:
+            return None
+        message = f"The task failed ({self.code}), as the injected fault '{self.describe()}' asked."
+        return exceptions.CATALOGUE[self.code](message)
+
+
+@_kind
+@dataclass(frozen=True)
+class WebSocketClose(Fault):
+    kind: ClassVar[str] = "ws_close"
+    closes_websocket: ClassVar[bool] = True
+
+
+@_kind
+@dataclass(frozen=True)
+class WebhookDuplicate(Fault):
+    kind: ClassVar[str] = "webhook_duplicate"
+
+    def on_delivery(self, plan: DeliveryPlan) -> DeliveryPlan:
+        return replace(plan, copies=plan.copies * 2)
+
+
+@_kind
+@dataclass(frozen=True)
+class WebhookDelay(Fault):
+    milliseconds: float
+    kind: ClassVar[str] = "webhook_delay"
+
+    @classmethod
+    def from_written(cls, value: float | None, params: dict[str, str]) -> Fault:
+        return cls(_number(cls.kind, value, 0, MAX_WAIT_SECONDS * 1000))
+
+    def describe(self) -> str:
+        return f"webhook_delay={self.milliseconds:g}"
+
+    def on_delivery(self, plan: DeliveryPlan) -> DeliveryPlan:
+        return replace(plan, delay=plan.delay + self.milliseconds / 1000)
+
+
+@_kind
+@dataclass(frozen=True)
+class WebhookReorder(Fault):
+    kind: ClassVar[str] = "webhook_reorder"
+
+    def on_delivery(self, plan: DeliveryPlan) -> DeliveryPlan:
+        return replace(plan, last_first=True)
 
 
 def parse_fault(text: str) -> Fault:
     """A fault from its written form; ValueError saying what is wrong otherwise."""
     head, *rest = (part.strip() for part in text.split(";"))
-    kind, _, value = head.partition("=")
-    kind = kind.strip()
-    if kind not in REQUEST_KINDS + TASK_KINDS:
-        raise ValueError(f"unknown fault {kind!r}; known: {', '.join(REQUEST_KINDS + TASK_KINDS)}")
+    name, _, value = head.partition("=")
+    kind = FAULT_KINDS.get(name.strip())
+    if kind is None:
+        raise ValueError(f"unknown fault {name.strip()!r}; known: {', '.join(FAULT_KINDS)}")
     params = {}
     for part in filter(None, rest):
-        name, _, param = part.partition("=")
-        params[name.strip()] = param.strip()
+        key, _, param = part.partition("=")
+        params[key.strip()] = param.strip()
     try:
         number = float(value) if value.strip() else None
     except ValueError:
-        raise ValueError(f"fault {kind!r} takes a number, not {value!r}") from None
-    needs_number = {"latency", "status", "hang", "fail_after_polls", "webhook_delay"}
-    if kind in needs_number and (number is None or number < 0):
-        raise ValueError(f"fault {kind!r} needs a non-negative number: {kind}=N")
-    if kind == "status" and number not in SERVER_STATUSES:
-        raise ValueError(f"status takes one of {', '.join(map(str, SERVER_STATUSES))}")
-    if kind == "fail_after_polls" and params.get("code", "processingFailed") not in FAILURE_CODES:
-        raise ValueError(f"fail_after_polls takes code= one of {', '.join(FAILURE_CODES)}")
-    return Fault(kind, number, params)
+        raise ValueError(f"fault {kind.kind!r} takes a number, not {value!r}") from None
+    return kind.from_written(number, params)
+
+
+def delivery_plan(faults: tuple[Fault, ...]) -> DeliveryPlan:
+    plan = DeliveryPlan()
+    for fault in faults:
+        plan = fault.on_delivery(plan)
+    return plan
 
 
 @dataclass
 class FaultRule:
+    """Inject `fault` into requests holding a task that matches, `times` times (None: every time)."""
+
     fault: Fault
     task_uuid: str | None = None
     task_type: str | None = None
-    times: int | None = None  # how many requests it applies to; None: every one
+    times: int | None = None
 
     def matches(self, tasks: list[Any]) -> bool:
         return any(
@@ -90,37 +332,54 @@ class FaultRule:
         }
 
 
+# What --chaos draws from, each equally often.
+CHAOS_FAULTS: tuple[Callable[[random.Random], Fault], ...] = (
+    lambda rng: Latency(float(rng.randint(50, 500))),
+    lambda rng: ServerStatus(rng.choice(SERVER_STATUSES)),
+    lambda rng: RateLimit(1.0),
+    lambda rng: Drop(),
+)
+
+
 class FaultPlan:
-    """The rules set through the control API, and the random faults of `--chaos`."""
+    """Owns the fault rules set through the control API and the random faults of `--chaos`."""
 
     def __init__(self, chaos: float = 0.0, seed: int | None = None) -> None:
-        self.rules: list[FaultRule] = []
+        self._rules: list[FaultRule] = []
         self.chaos = chaos
-        self.rng = random.Random(seed)
+        self._rng = random.Random(seed)
 
     def seed(self, seed: int) -> None:
-        self.rng = random.Random(seed)
+        self._rng = random.Random(seed)
 
-    def for_tasks(self, tasks: list[Any], kinds: tuple[str, ...]) -> list[Fault]:
-        """Faults of the given kinds that apply to a request holding `tasks`; used-up rules are dropped."""
+    def rules(self) -> list[FaultRule]:
+        return list(self._rules)
+
+    def add_rule(self, rule: FaultRule) -> None:
+        self._rules.append(rule)
+
+    def clear(self) -> None:
+        self._rules.clear()
+
+    def request_faults(self, tasks: list[Any]) -> list[Fault]:
+        """Request faults for a request holding `tasks`: those set by rule, then one drawn by chaos."""
+        found = self._take(tasks, request_faults=True)
+        if self.chaos > 0 and self._rng.random() < self.chaos:
+            found.append(self._rng.choice(CHAOS_FAULTS)(self._rng))
+        return found
+
+    def task_faults(self, task: dict[str, Any]) -> list[Fault]:
+        """Faults set by rule that the submitted `task` carries from now on."""
+        return self._take([task], request_faults=False)
+
+    def _take(self, tasks: list[Any], *, request_faults: bool) -> list[Fault]:
+        """Faults of matching rules, counting each use; a rule used up is dropped."""
         found = []
-        for rule in list(self.rules):
-            if rule.fault.kind in kinds and rule.matches(tasks):
+        for rule in list(self._rules):
+            if rule.fault.is_request_fault == request_faults and rule.matches(tasks):
                 found.append(rule.fault)
                 if rule.times is not None:
                     rule.times -= 1
                     if rule.times <= 0:
-                        self.rules.remove(rule)
+                        self._rules.remove(rule)
         return found
-
-    def random_request_fault(self) -> Fault | None:
-        if self.chaos <= 0 or self.rng.random() >= self.chaos:
-            return None
-        choice = self.rng.choice(["latency", "status", "rate_limit", "drop"])
-        if choice == "latency":
-            return Fault("latency", float(self.rng.randint(50, 500)))
-        if choice == "status":
-            return Fault("status", float(self.rng.choice(SERVER_STATUSES)))
-        if choice == "rate_limit":
-            return Fault("rate_limit", None, {"retry_after": "1"})
-        return Fault("drop")

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import aiohttp
 from yarl import URL
 
+from mock_server import exceptions
 from mock_server.exceptions import RunwareError
-from mock_server.models import Media
 from mock_server.outbound import HostPolicy
+from mock_server.store import Media
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 DATA_URI = re.compile(r"^data:(?P<type>[^;,]*)(?P<params>(;[^;,]*)*),(?P<data>.*)$", re.DOTALL)
@@ -51,8 +52,8 @@ class MediaLoader:
         if UUID.match(reference):
             found = self.uploads(reference.lower())
             if found is None:
-                raise RunwareError(
-                    "mediaNotFound", f"{parameter}: no uploaded media has the UUID {reference}.", parameter=parameter
+                raise exceptions.MEDIA_NOT_FOUND(
+                    f"{parameter}: no uploaded media has the UUID {reference}.", parameter=parameter
                 )
             return found
         if reference.startswith("data:"):
@@ -112,12 +113,12 @@ class MediaLoader:
 
 
 def _download_failed(parameter: str, url: str, reason: str) -> RunwareError:
-    return RunwareError("downloadFailed", f"Could not download {parameter} from {url}: {reason}.", parameter=parameter)
+    return exceptions.DOWNLOAD_FAILED(f"Could not download {parameter} from {url}: {reason}.", parameter=parameter)
 
 
 def _too_large(parameter: str, limit: int) -> RunwareError:
-    return RunwareError("mediaTooLarge", f"{parameter} is larger than the limit of {limit} bytes.", parameter=parameter)
+    return exceptions.MEDIA_TOO_LARGE(f"{parameter} is larger than the limit of {limit} bytes.", parameter=parameter)
 
 
 def _unreadable(parameter: str, reason: str) -> RunwareError:
-    return RunwareError("unreadableMedia", f"{parameter} cannot be read: {reason}.", parameter=parameter)
+    return exceptions.UNREADABLE_MEDIA(f"{parameter} cannot be read: {reason}.", parameter=parameter)

@@ -8,16 +8,16 @@ Codes follow the platform's pattern: `missing<Name>` for an absent required para
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
 from jsonschema import ValidationError
 
-from mock_server.exceptions import RunwareError, invalid_request_body
+from mock_server import exceptions
+from mock_server.exceptions import RunwareError, invalid_request_body, validation_error
+from mock_server.paths import Path, format_path, leaf_name
 from mock_server.schema_registry import fast_validator, schemas, validator
-
-Path = list[str | int]
 
 
 @cache
@@ -28,14 +28,6 @@ def task_schema_names() -> dict[str, str]:
         for name, schema in schemas().items()
         if name.endswith("-task.json")
     }
-
-
-def parameter_path(path: Iterable[str | int]) -> str:
-    """`['providerSettings', 'sync', 'segments', 0, 'endTime']` → `providerSettings.sync.segments[0].endTime`."""
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
-    return text
 
 
 def envelope_errors(body: Any) -> Iterator[tuple[int | None, RunwareError]]:
@@ -69,25 +61,22 @@ def _convert(error: ValidationError, path: Path, task: Any) -> Iterator[RunwareE
     if keyword == "required":
         for name in error.validator_value:
             if name not in instance:
-                yield _missing([*path, name], task, f"Missing required parameter {parameter_path([*path, name])}.")
+                yield _missing([*path, name], task, f"Missing required parameter {format_path([*path, name])}.")
     elif keyword == "dependentRequired":
         for given, needed in error.validator_value.items():
             for name in (n for n in needed if given in instance and n not in instance):
                 yield _missing(
                     [*path, name],
                     task,
-                    f"{parameter_path([*path, name])} is required when {given} is given: "
+                    f"{format_path([*path, name])} is required when {given} is given: "
                     f"{given} and {name} must be used together.",
                 )
     elif keyword == "additionalProperties":
         known = error.schema.get("properties", {})
         for name in (n for n in instance if n not in known):
-            param = parameter_path([*path, name])
-            yield RunwareError(
-                "unknownParameter",
-                f"Unknown parameter {param}: the model does not take it.",
-                parameter=param,
-                **_task_ids(task),
+            param = format_path([*path, name])
+            yield exceptions.UNKNOWN_PARAMETER(
+                f"Unknown parameter {param}: the model does not take it.", parameter=param, **_task_ids(task)
             )
     elif keyword == "anyOf":
         allowed = [sub.validator_value for sub in error.context if sub.validator == "const"]
@@ -140,26 +129,16 @@ def _limits(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _error(prefix: str, path: Path, allowed: str, value: Any, task: Any, extra: dict[str, Any]) -> RunwareError:
-    param = parameter_path(path)
+    param = format_path(path)
     shown = json.dumps(value)
     if len(shown) > 60:
         shown = shown[:57] + "..."
-    return RunwareError(
-        _code(prefix, path),
-        f"Invalid value for {param}: {shown}. It must be {allowed}.",
-        parameter=param,
-        extra=extra,
-        **_task_ids(task),
-    )
+    message = f"Invalid value for {param}: {shown}. It must be {allowed}."
+    return validation_error(prefix, leaf_name(path), message, parameter=param, extra=extra, **_task_ids(task))
 
 
 def _missing(path: Path, task: Any, message: str) -> RunwareError:
-    return RunwareError(_code("missing", path), message, parameter=parameter_path(path), **_task_ids(task))
-
-
-def _code(prefix: str, path: Path) -> str:
-    name = next((part for part in reversed(path) if isinstance(part, str)), "task")
-    return prefix + name[0].upper() + name[1:]
+    return validation_error("missing", leaf_name(path), message, parameter=format_path(path), **_task_ids(task))
 
 
 def _task_ids(task: Any) -> dict[str, str | None]:

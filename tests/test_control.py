@@ -8,9 +8,8 @@ import pytest
 
 from contract_tests.client import ApiClient
 from contract_tests.payloads import example_task, with_inline_media
-from mock_server.background import BackgroundServer
 from mock_server.config import Settings
-from mock_server.control_client import ControlError, MockControl
+from mock_server.testing import BackgroundServer, ControlError, MockControl
 
 
 @pytest.fixture
@@ -44,9 +43,7 @@ def statuses(api, task_uuid):
 
 def settle_render(mock):
     # Lifecycle rules apply once the file is rendered; wait for the render, not for the result.
-    deadline = time.monotonic() + 10
-    while mock.dispatcher.runner._jobs and time.monotonic() < deadline:
-        time.sleep(0.02)
+    mock.wait_idle()
 
 
 def test_immediate_mode_makes_results_ready_once_rendered(api, control, mock):

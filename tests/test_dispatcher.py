@@ -1,15 +1,13 @@
 from __future__ import annotations
 
 import json
-import random
 
 import pytest
 
 from contract_tests.payloads import data_uri, example_task, with_inline_media, with_parameter
+from mock_server.app import create_dispatcher
+from mock_server.config import Settings
 from mock_server.dispatcher import TaskDispatcher
-from mock_server.inputs import MediaLoader
-from mock_server.models import InMemoryTaskStore
-from mock_server.processing import TaskRunner
 
 FIXTURE_SECONDS = 1.0  # fixtures/media: a 1 s video and a 1 s voice
 
@@ -27,10 +25,9 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-def dispatcher(clock, rate: float = 0.5, keys: tuple[str, ...] = ("key",), seed: int = 7) -> TaskDispatcher:
-    store = InMemoryTaskStore()
-    runner = TaskRunner(store, MediaLoader(store.get_media), processing_rate=rate, clock=clock, workers=1)
-    return TaskDispatcher(store, runner, api_keys=keys, rng=random.Random(seed))
+def dispatcher(clock, rate: float = 0.5, keys: tuple[str, ...] = ("key",), seed: int = 7, **settings) -> TaskDispatcher:
+    chosen = Settings(processing_rate=rate, api_keys=keys, seed=seed, render_workers=1, **settings)
+    return create_dispatcher(chosen, clock=clock)
 
 
 async def send(target: TaskDispatcher, tasks, key: str | None = "key"):
@@ -54,7 +51,7 @@ async def test_results_finish_one_by_one_at_the_processing_rate(clock):
     task = media_task(numberResults=3)
     await send(target, [task])
     assert await statuses(target, task["taskUUID"]) == ["processing"] * 3  # still rendering
-    await target.runner.drain()
+    await target.runner.idle()
     per_result = 0.5 * FIXTURE_SECONDS
     expected = {
         per_result - 0.01: ["processing"] * 3,
@@ -102,7 +99,7 @@ async def test_a_file_is_not_served_before_it_is_ready_nor_under_another_extensi
     target = dispatcher(clock, rate=1)
     task = media_task(outputFormat="MOV")
     await send(target, [task])
-    await target.runner.drain()
+    await target.runner.idle()
     video_uuid = target.store.get(task["taskUUID"]).results[0].video_uuid
     assert target.result_file(video_uuid, "mov") is None
     clock.now += FIXTURE_SECONDS
@@ -273,12 +270,7 @@ async def test_bad_media_fails_the_task_with_an_error_naming_the_input(clock, in
 
 
 async def test_media_caps_fail_the_task(clock):
-    store = InMemoryTaskStore()
-    from mock_server.inputs import MediaLimits
-
-    loader = MediaLoader(store.get_media, MediaLimits(max_bytes=20_000))
-    runner = TaskRunner(store, loader, processing_rate=0, clock=clock, max_media_seconds=0.5)
-    target = TaskDispatcher(store, runner, api_keys=("key",))
+    target = dispatcher(clock, rate=0, max_media_bytes=20_000, max_media_seconds=0.5)
     big = media_task()  # the 32 kB voice is over 20 kB
     short_cap = {**example_task(), "inputs": {"video": data_uri("speaker.mp4"), "audio": data_uri("speaker.mp4")}}
     for task, code in [(big, "mediaTooLarge"), (short_cap, "mediaTooLong")]:

@@ -13,10 +13,8 @@ import pytest
 from contract_tests.client import ApiClient
 from contract_tests.payloads import example_task, with_inline_media
 from contract_tests.targets import MediaServer, MediaSet
-from mock_server.background import BackgroundServer
 from mock_server.config import Settings
-from mock_server.control_client import MockControl
-from mock_server.faults import parse_fault
+from mock_server.testing import BackgroundServer, MockControl
 from tests.receiver import Receiver
 
 FAST = Settings(processing_rate=0.05, delivery_first_delay=0.05, seed=7)
@@ -246,26 +244,3 @@ def test_the_nsfw_trigger_reports_nsfw_content():
         assert api.wait_for_results(flagged["taskUUID"], 1)[0]["NSFWContent"] is True
         assert api.wait_for_results(clean["taskUUID"], 1)[0]["NSFWContent"] is False
         api.close()
-
-
-@pytest.mark.parametrize(
-    ("text", "kind", "value", "params"),
-    [
-        ("latency=250", "latency", 250, {}),
-        ("rate_limit; retry_after=3", "rate_limit", None, {"retry_after": "3"}),
-        ("fail_after_polls=2; code=downloadFailed", "fail_after_polls", 2, {"code": "downloadFailed"}),
-        ("drop", "drop", None, {}),
-    ],
-)
-def test_faults_are_read_from_their_written_form(text, kind, value, params):
-    fault = parse_fault(text)
-    assert (fault.kind, fault.value, fault.params) == (kind, value, params)
-    assert parse_fault(fault.describe()) == fault
-
-
-@pytest.mark.parametrize(
-    "text", ["explode", "latency", "latency=-1", "status=404", "hang=soon", "fail_after_polls=1; code=oops"]
-)
-def test_malformed_faults_say_what_is_wrong(text):
-    with pytest.raises(ValueError):
-        parse_fault(text)

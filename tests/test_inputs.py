@@ -8,7 +8,7 @@ from aiohttp import web
 
 from mock_server.exceptions import RunwareError
 from mock_server.inputs import MediaLimits, MediaLoader
-from mock_server.models import Media
+from mock_server.store import Media
 
 UPLOADED = Media(b"uploaded bytes", "video/mp4")
 

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import gc
 
-from mock_server.models import InMemoryTaskStore, JournalEntry, RequestJournal, Result, Task
+from mock_server.journal import JournalEntry, RequestJournal
+from mock_server.store import InMemoryTaskStore, Result, Task
 
 
 def make_task(task_uuid: str, video_uuids: list[str]) -> Task:

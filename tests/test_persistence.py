@@ -14,7 +14,7 @@ import pytest
 
 from contract_tests.client import ApiClient
 from contract_tests.payloads import data_uri, example_task, with_inline_media
-from mock_server.control_client import MockControl
+from mock_server.testing import MockControl
 from tests.receiver import Receiver
 
 

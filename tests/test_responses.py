@@ -7,7 +7,7 @@ import pytest
 from contract_tests.payloads import data_uri, example_task, with_inline_media
 from mock_server.app import create_app
 from mock_server.config import Settings
-from mock_server.responses import DISPATCHER
+from mock_server.http.keys import DISPATCHER
 
 HEADERS = {"Authorization": "Bearer key"}
 
@@ -54,7 +54,7 @@ async def test_an_expired_or_unknown_video_is_404_in_the_errors_envelope(client)
     task = {**with_inline_media(example_task()), "ttl": 60}
     await client.post("/v1", json=[task], headers=HEADERS)
     dispatcher = client.app[DISPATCHER]
-    await dispatcher.runner.drain()
+    await dispatcher.runner.idle()
     video_uuid = dispatcher.store.get(task["taskUUID"]).results[0].video_uuid
     assert (await client.get(f"/videos/{video_uuid}.mp4")).status == 200
     start = dispatcher.clock()

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from contract_tests.targets import MediaServer, MediaSet
-from mock_server.background import BackgroundServer
 from mock_server.config import Settings
 from mock_server.media import probe
+from mock_server.testing import BackgroundServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SDKS = {"runware-sdk": "runware-sdk==1.8.0", "runware": "runware==0.5.24"}

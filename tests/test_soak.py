@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from benchmarks.soak import soak
-from mock_server.background import BackgroundServer
 from mock_server.config import Settings
+from mock_server.testing import BackgroundServer
 
 
 def test_a_soak_run_with_chaos_leaves_no_task_behind():

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from mock_server.models import InMemoryTaskStore, Media, Result, Task
-from mock_server.sqlite_store import SQLiteTaskStore
+from mock_server.faults import Drop
+from mock_server.store import InMemoryTaskStore, Media, Result, SQLiteTaskStore, Task
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -22,7 +22,7 @@ def store(request, tmp_path):
 
 def make_task(task_uuid: str, video_uuids: list[str], created_at: float = 0.0, ready_at: float = 10.0) -> Task:
     results = [Result(v, 7, ready_at, 70.0, 0.044, None) for v in video_uuids]
-    return Task.create(task_uuid, "MP4", '{"outputFormat": "MP4"}', created_at, results, "http://h", ("drop",))
+    return Task.create(task_uuid, "MP4", '{"outputFormat": "MP4"}', created_at, results, "http://h", (Drop(),))
 
 
 def test_a_task_is_kept_once_and_found_by_its_results(store):

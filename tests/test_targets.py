@@ -3,7 +3,7 @@ from __future__ import annotations
 import urllib.request
 
 from contract_tests.targets import MediaServer, MediaSet, describe_target
-from mock_server.background import BackgroundServer
+from mock_server.testing import BackgroundServer
 
 
 def test_loopback_targets_are_local_and_the_mock_is_recognised():

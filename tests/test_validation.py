@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from mock_server.validation import describe, envelope_errors, parameter_path, task_schema_names
+from mock_server.validation import describe, envelope_errors, task_schema_names
 
 
 def test_task_schemas_are_found_from_their_task_type():
@@ -12,19 +12,6 @@ def test_task_schemas_are_found_from_their_task_type():
         "mediaStorage": "media-storage-task.json",
         "videoInference": "video-inference-task.json",
     }
-
-
-@pytest.mark.parametrize(
-    ("path", "text"),
-    [
-        ([], ""),
-        (["ttl"], "ttl"),
-        (["providerSettings", "sync", "segments", 0, "endTime"], "providerSettings.sync.segments[0].endTime"),
-        ([3, "taskType"], "[3].taskType"),
-    ],
-)
-def test_parameter_paths_read_as_the_model_page_writes_them(path, text):
-    assert parameter_path(path) == text
 
 
 @pytest.mark.parametrize(

@@ -13,10 +13,12 @@ from aiohttp import web
 from mock_server.app import create_app
 from mock_server.config import Settings
 from mock_server.dispatcher import TaskDispatcher
-from mock_server.responses import DISPATCHER
+from mock_server.http.keys import DISPATCHER
 
 
 class BackgroundServer:
+    """The whole mock on a free loopback port, its event loop in a daemon thread; a context manager."""
+
     def __init__(self, settings: Settings | None = None) -> None:
         # Port 0: the system picks a free port, so parallel test runs do not collide.
         self.settings = dataclasses.replace(settings or Settings(), port=0)
@@ -47,6 +49,10 @@ class BackgroundServer:
             for task in entry.tasks()
             if task_uuid is None or (isinstance(task, dict) and task.get("taskUUID") == task_uuid)
         ]
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Block until every render has finished and every webhook and upload has been sent."""
+        asyncio.run_coroutine_threadsafe(self.dispatcher.runner.idle(), self._loop).result(timeout=timeout)
 
     def start(self) -> BackgroundServer:
         self._thread.start()

@@ -7,13 +7,13 @@ the process is killed the next moment (WAL mode: a killed process loses nothing 
 from __future__ import annotations
 
 import json
-import math
 import os
 import sqlite3
 import threading
 from pathlib import Path
 
-from mock_server.models import Media, Result, Task
+from mock_server.faults import parse_fault
+from mock_server.store.base import Expiry, Media, Result, Task, expiry, retention_cutoff
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -34,6 +34,8 @@ CREATE TABLE IF NOT EXISTS delivered (key TEXT PRIMARY KEY);
 
 
 class SQLiteTaskStore:
+    """Tasks in `DATA_DIR/mock.sqlite`; result files in `DATA_DIR/files`, uploads in `DATA_DIR/media`."""
+
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
         for folder in ("files", "media"):
@@ -46,7 +48,10 @@ class SQLiteTaskStore:
         self._db.executescript(SCHEMA)
 
     def close(self) -> None:
-        self._db.close()
+        """Fold the write-ahead log into the database file, so the folder is whole without it, and close."""
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._db.close()
 
     def add(self, task: Task) -> bool:
         with self._lock:
@@ -130,22 +135,22 @@ class SQLiteTaskStore:
                 path.unlink(missing_ok=True)
 
     def expire(self, now: float, retention: float | None) -> list[str]:
-        cutoff = now - retention if retention is not None else -math.inf
         with self._lock:
             rows = self._db.execute("SELECT * FROM tasks").fetchall()
-            old_media = [m for (m,) in self._db.execute("SELECT media_uuid FROM media WHERE added_at < ?", (cutoff,))]
+            old_media = self._db.execute(
+                "SELECT media_uuid FROM media WHERE added_at < ?", (retention_cutoff(now, retention),)
+            ).fetchall()
         dropped = []
         for task in map(_task, rows):
-            results = task.results
-            if task.created_at < cutoff:
+            verdict = expiry(task, now, retention)
+            if verdict is Expiry.DROP_TASK:
                 with self._lock:
                     self._db.execute("DELETE FROM tasks WHERE task_uuid = ?", (task.task_uuid,))
                     self._db.execute("DELETE FROM videos WHERE task_uuid = ?", (task.task_uuid,))
-                self._file(task.task_uuid).unlink(missing_ok=True)
                 dropped.append(task.task_uuid)
-            elif all(r.expires_at is not None and r.expires_at <= now for r in results):
+            if verdict is not Expiry.KEEP:
                 self._file(task.task_uuid).unlink(missing_ok=True)
-        for media_uuid in old_media:
+        for (media_uuid,) in old_media:
             self.delete_media(media_uuid)
         return dropped
 
@@ -166,7 +171,7 @@ def _row(task: Task) -> tuple[object, ...]:
         json.dumps([list(row) for row in task.result_rows]),
         task.error_json,
         task.base_url,
-        json.dumps(list(task.faults)),
+        json.dumps([fault.describe() for fault in task.faults]),
     )
 
 
@@ -182,7 +187,7 @@ def _task(row: tuple[object, ...]) -> Task:
         results,
         error_json if error_json is None else str(error_json),
         str(base_url),
-        tuple(json.loads(str(faults))),
+        tuple(parse_fault(text) for text in json.loads(str(faults))),
     )
 
 

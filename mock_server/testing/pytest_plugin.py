@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from mock_server.background import BackgroundServer
 from mock_server.config import Settings
+from mock_server.testing.background import BackgroundServer
 
 
 @pytest.fixture

@@ -8,42 +8,25 @@ authenticated with the session's key.
 from __future__ import annotations
 
 import json
-import time
-import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from mock_server import exceptions
-from mock_server.dispatcher import TaskDispatcher
+from mock_server.dispatcher import Reply, TaskDispatcher
 from mock_server.exceptions import RunwareError
 from mock_server.faults import Fault
-from mock_server.responses import DISPATCHER, MAX_BODY_BYTES, header_faults, server_url
+from mock_server.http.keys import DISPATCHER, IDLE_TIMEOUT, MAX_BODY_BYTES, SESSIONS
+from mock_server.http.rest import header_faults, server_url
+from mock_server.http.sessions import SessionRegistry
 
 SESSION_TASKS = ("authentication", "ping")
 
 
-@dataclass
-class SessionRegistry:
-    """Sessions a client may resume by their connectionSessionUUID, for `keep_seconds` after they close."""
-
-    keep_seconds: float = 120.0
-    _closed_at: dict[str, float] = field(default_factory=dict)
-
-    def resume(self, session_uuid: Any) -> str:
-        """The session to continue: the one named if it is known and recent, else a new one."""
-        now = time.monotonic()
-        self._closed_at = {s: t for s, t in self._closed_at.items() if now - t < self.keep_seconds}
-        if isinstance(session_uuid, str) and self._closed_at.pop(session_uuid, None) is not None:
-            return session_uuid
-        return str(uuid.uuid4())
-
-    def closed(self, session_uuid: str) -> None:
-        self._closed_at[session_uuid] = time.monotonic()
-
-
 class Session:
+    """One WebSocket connection: owns its key and connectionSessionUUID, answers the session tasks itself and
+    hands every other task to the dispatcher. Where the WebSocket differs from REST is here and only here."""
+
     def __init__(
         self,
         socket: web.WebSocketResponse,
@@ -109,14 +92,12 @@ class Session:
             if self.api_key is None:
                 await self._send_error(exceptions.missing_api_key())
                 return
-            await self.socket.send_str((await self._dispatch(json.dumps(rest).encode())).text)
-            closing = [f for f in self.faults if f.kind == "ws_close"] + self.dispatcher.faults.for_tasks(
-                rest, ("ws_close",)
-            )
-            if closing and any(isinstance(t, dict) and t.get("taskType") == "videoInference" for t in rest):
+            reply = await self._dispatch(json.dumps(rest).encode())
+            await self.socket.send_str(reply.text)
+            if any(fault.closes_websocket for fault in reply.task_faults):
                 await self.socket.close(code=1011, message=b"injected fault: ws_close")
 
-    async def _dispatch(self, raw: bytes) -> Any:
+    async def _dispatch(self, raw: bytes) -> Reply:
         return await self.dispatcher.handle(
             raw, bearer_key=self.api_key or "", base_url=self.base_url, faults=self.faults
         )
@@ -133,20 +114,14 @@ class Session:
         return None
 
     async def _send_error(self, error: RunwareError) -> None:
-        await self.socket.send_str(json.dumps({"errors": [error.to_json()]}))
-
-
-SESSIONS = web.AppKey("sessions", SessionRegistry)
-IDLE_TIMEOUT = web.AppKey("ws_idle_timeout", float)
+        await self.socket.send_str(json.dumps(exceptions.errors_body(error)))
 
 
 async def serve_websocket(request: web.Request) -> web.StreamResponse:
     socket = web.WebSocketResponse(max_msg_size=request.app[MAX_BODY_BYTES])
     if not socket.can_prepare(request).ok:
-        error = RunwareError(
-            "methodNotAllowed", "GET /v1 is the WebSocket endpoint; send task arrays with POST /v1.", status=405
-        )
-        return web.json_response({"errors": [error.to_json()]}, status=405)
+        error = exceptions.METHOD_NOT_ALLOWED("GET /v1 is the WebSocket endpoint; send task arrays with POST /v1.")
+        return web.json_response(exceptions.errors_body(error), status=error.status)
     faults = tuple(f for f in header_faults(request) if not f.is_request_fault)
     await socket.prepare(request)
     session = Session(socket, request.app[DISPATCHER], request.app[SESSIONS], server_url(request), faults)

@@ -1,6 +1,6 @@
 """A small client for the control API (`/__mock/`), for tests that drive the mock.
 
-from mock_server.control_client import MockControl
+from mock_server.testing import MockControl
 control = MockControl("http://127.0.0.1:8080")
 control.reset()
 control.add_fault("status=503", task_type="getResponse", times=2)

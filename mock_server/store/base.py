@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections import deque
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, NamedTuple, Protocol
+
+from mock_server.faults import Fault
 
 
 class Result(NamedTuple):
@@ -42,7 +44,7 @@ class Task(NamedTuple):
     result_rows: tuple[tuple[Any, ...], ...]  # one plain tuple of `Result` fields per result
     error_json: str | None = None  # the error object of a task that failed
     base_url: str = ""  # where the client reached this server: result URLs are made from it
-    faults: tuple[str, ...] = ()  # faults injected into this task, as written (see faults.py)
+    faults: tuple[Fault, ...] = ()  # faults injected into this task (see faults.py)
 
     @classmethod
     def create(
@@ -53,7 +55,7 @@ class Task(NamedTuple):
         created_at: float,
         results: list[Result],
         base_url: str = "",
-        faults: tuple[str, ...] = (),
+        faults: tuple[Fault, ...] = (),
     ) -> Task:
         rows = tuple(tuple(r) for r in results)
         return cls(task_uuid, output_format, request_json, created_at, rows, None, base_url, faults)
@@ -96,6 +98,10 @@ class Media:
 
 
 class TaskStore(Protocol):
+    """Owns tasks, their result files and uploads, and what was delivered. Every method is quick and
+    synchronous (an in-memory dict, or a local SQLite file); a store must not decide anything about a task
+    beyond what `expiry` says, nor call back into the server."""
+
     def add(self, task: Task) -> bool:
         """Keep `task`; False (and nothing kept) when its taskUUID is already taken."""
         ...
@@ -139,125 +145,31 @@ class TaskStore(Protocol):
     def was_delivered(self, key: str) -> bool: ...
 
     def expire(self, now: float, retention: float | None) -> list[str]:
-        """Drop the files whose results are all past their ttl, and — with a retention — the tasks and uploads
-        older than it; the taskUUIDs dropped."""
+        """Drop what `expiry` says is over, and — with a retention — uploads older than it; the taskUUIDs
+        dropped."""
+        ...
+
+    def close(self) -> None:
+        """Release what the store holds open (a database connection); called once, at shutdown."""
         ...
 
 
-class InMemoryTaskStore:
-    def __init__(self) -> None:
-        self._tasks: dict[str, Task] = {}
-        self._task_of_video: dict[str, str] = {}
-        self._files: dict[str, bytes] = {}
-        self._media: dict[str, tuple[Media, float]] = {}
-        self._delivered: set[str] = set()
-
-    def add(self, task: Task) -> bool:
-        if task.task_uuid in self._tasks:
-            return False
-        self._tasks[task.task_uuid] = task
-        for result in task.results:
-            self._task_of_video[result.video_uuid] = task.task_uuid
-        return True
-
-    def replace(self, task: Task) -> None:
-        self._tasks[task.task_uuid] = task
-
-    def get(self, task_uuid: str) -> Task | None:
-        return self._tasks.get(task_uuid)
-
-    def find_result(self, video_uuid: str) -> tuple[Task, Result] | None:
-        task = self._tasks.get(self._task_of_video.get(video_uuid, ""))
-        if task is None:
-            return None
-        return task, next(result for result in task.results if result.video_uuid == video_uuid)
-
-    def put_file(self, task_uuid: str, data: bytes) -> None:
-        self._files[task_uuid] = data
-
-    def get_file(self, task_uuid: str) -> bytes | None:
-        return self._files.get(task_uuid)
-
-    def add_media(self, media_uuid: str, media: Media, added_at: float) -> None:
-        self._media[media_uuid] = (media, added_at)
-
-    def get_media(self, media_uuid: str) -> Media | None:
-        found = self._media.get(media_uuid)
-        return found[0] if found else None
-
-    def delete_media(self, media_uuid: str) -> bool:
-        return self._media.pop(media_uuid, None) is not None
-
-    def clear(self) -> None:
-        for table in (self._tasks, self._task_of_video, self._files, self._media, self._delivered):
-            table.clear()
-
-    def all_tasks(self) -> list[Task]:
-        return sorted(self._tasks.values(), key=lambda task: task.created_at)
-
-    def has_file(self, task_uuid: str) -> bool:
-        return task_uuid in self._files
-
-    def mark_delivered(self, key: str) -> None:
-        self._delivered.add(key)
-
-    def was_delivered(self, key: str) -> bool:
-        return key in self._delivered
-
-    def expire(self, now: float, retention: float | None) -> list[str]:
-        cutoff = now - retention if retention is not None else -math.inf
-        dropped = []
-        for task_uuid, task in list(self._tasks.items()):
-            results = task.results
-            if task.created_at < cutoff:
-                del self._tasks[task_uuid]
-                self._files.pop(task_uuid, None)
-                for result in results:
-                    self._task_of_video.pop(result.video_uuid, None)
-                dropped.append(task_uuid)
-            elif task_uuid in self._files and all(r.expires_at is not None and r.expires_at <= now for r in results):
-                del self._files[task_uuid]
-        for media_uuid, (_, added_at) in list(self._media.items()):
-            if added_at < cutoff:
-                del self._media[media_uuid]
-        return dropped
+class Expiry(Enum):
+    KEEP = "keep"
+    DROP_FILE = "drop the result file"
+    DROP_TASK = "drop the task and its file"
 
 
-class JournalEntry(NamedTuple):
-    """One request as received (the raw body) and the answer given to it."""
-
-    received_at: float  # seconds since the epoch
-    request: bytes
-    status: int
-    response: str
-
-    def tasks(self) -> list[Any]:
-        """The tasks of the request; none when the body was not a JSON array."""
-        try:
-            body = json.loads(self.request)
-        except ValueError:
-            return []
-        return body if isinstance(body, list) else []
+def expiry(task: Task, now: float, retention: float | None) -> Expiry:
+    """What a sweep at `now` does with a task: forgotten once older than the retention; its file dropped once
+    every result is past its ttl."""
+    if retention is not None and task.created_at < now - retention:
+        return Expiry.DROP_TASK
+    if all(result.expires_at is not None and result.expires_at <= now for result in task.results):
+        return Expiry.DROP_FILE
+    return Expiry.KEEP
 
 
-class RequestJournal:
-    """The latest requests, oldest first; bounded so a long run keeps a bounded memory."""
-
-    def __init__(self, capacity: int = 10_000) -> None:
-        self._entries: deque[JournalEntry] = deque(maxlen=capacity)
-
-    def record(self, entry: JournalEntry) -> None:
-        self._entries.append(entry)
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-    def entries(self, task_uuid: str | None = None) -> list[JournalEntry]:
-        """All entries, or those with a task naming `task_uuid`."""
-        if task_uuid is None:
-            return list(self._entries)
-        return [
-            entry
-            for entry in self._entries
-            if any(isinstance(t, dict) and t.get("taskUUID") == task_uuid for t in entry.tasks())
-        ]
+def retention_cutoff(now: float, retention: float | None) -> float:
+    """Things made before this moment are past the retention."""
+    return now - retention if retention is not None else -math.inf

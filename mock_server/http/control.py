@@ -1,22 +1,22 @@
 """The control API under /__mock/: reset, seeding, journals, lifecycle, processing rate, fault rules.
 
-Tests drive the mock through it (see `control_client.py`); it is not part of Runware's API.
+Tests drive the mock through it (see `testing/control_client.py`); it is not part of Runware's API.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
-import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
+from mock_server import exceptions
 from mock_server.exceptions import RunwareError
 from mock_server.faults import FaultRule, parse_fault
-from mock_server.processing import LIFECYCLE_MODES, Lifecycle
-from mock_server.responses import DISPATCHER
+from mock_server.http.keys import DISPATCHER
+from mock_server.lifecycle import InvalidValue, Lifecycle, check_processing_rate
 
 PREFIX = "/__mock"
 TOKEN_HEADER = "X-Mock-Control-Token"
@@ -45,85 +45,64 @@ def _token_guard(token: str) -> Callable[..., Awaitable[web.StreamResponse]]:
     ) -> web.StreamResponse:
         offered = request.headers.get(TOKEN_HEADER, "").encode()
         if not hmac.compare_digest(offered, token.encode()):
-            raise RunwareError(
-                "invalidControlToken", f"The control API needs {TOKEN_HEADER}.", status=401, parameter=TOKEN_HEADER
-            )
+            raise exceptions.INVALID_CONTROL_TOKEN(f"The control API needs {TOKEN_HEADER}.", parameter=TOKEN_HEADER)
         return await handler(request)
 
     return guard
 
 
 async def reset(request: web.Request) -> web.Response:
-    dispatcher = request.config_dict[DISPATCHER]
-    dispatcher.store.clear()
-    dispatcher.journal.clear()
-    dispatcher.poll_counts.clear()
-    dispatcher.faults.rules.clear()
-    dispatcher.runner.reset()
-    dispatcher.runner.deliverer.clear()
+    request.config_dict[DISPATCHER].reset()
     return web.json_response({"reset": True})
 
 
 async def seed(request: web.Request) -> web.Response:
     value = _field(await _body(request), "seed", int)
-    dispatcher = request.config_dict[DISPATCHER]
-    dispatcher.rng = random.Random(value)
-    dispatcher.faults.seed(value)
+    request.config_dict[DISPATCHER].seed(value)
     return web.json_response({"seed": value})
 
 
 async def requests(request: web.Request) -> web.Response:
     entries = request.config_dict[DISPATCHER].journal.entries(request.query.get("taskUUID"))
-    return web.json_response(
-        [
-            {
-                "receivedAt": entry.received_at,
-                "request": _as_json(entry.request),
-                "status": entry.status,
-                "response": json.loads(entry.response),
-            }
-            for entry in entries
-        ]
-    )
+    return web.json_response([entry.to_json() for entry in entries])
 
 
 async def deliveries(request: web.Request) -> web.Response:
-    attempts = request.config_dict[DISPATCHER].runner.deliverer.journal(request.query.get("taskUUID"))
+    attempts = request.config_dict[DISPATCHER].runner.deliveries.deliverer.journal(request.query.get("taskUUID"))
     return web.json_response([attempt.to_json() for attempt in attempts])
 
 
 async def lifecycle(request: web.Request) -> web.Response:
     body = await _body(request)
-    mode = _field(body, "mode", str)
-    if mode not in LIFECYCLE_MODES:
-        raise _invalid("mode", f"mode must be one of {', '.join(LIFECYCLE_MODES)}")
-    life = Lifecycle(mode, float(body.get("seconds", 0)), int(body.get("polls", 1)))
-    runner = request.config_dict[DISPATCHER].runner
+    try:
+        life = Lifecycle.from_json(body)
+    except InvalidValue as error:
+        raise _invalid(error.parameter, str(error)) from None
     task_uuid = body.get("taskUUID")
-    if task_uuid is None:
-        runner.lifecycle = life
-    else:
-        runner.task_lifecycles[str(task_uuid)] = life
-    return web.json_response({"mode": life.mode, "seconds": life.seconds, "polls": life.polls, "taskUUID": task_uuid})
+    if task_uuid is not None and not isinstance(task_uuid, str):
+        raise _invalid("taskUUID", "taskUUID must be a string")
+    request.config_dict[DISPATCHER].runner.set_lifecycle(life, task_uuid)
+    return web.json_response({**life.to_json(), "taskUUID": task_uuid})
 
 
 async def complete(request: web.Request) -> web.Response:
     task_uuid = request.match_info["task_uuid"]
     if request.config_dict[DISPATCHER].runner.complete(task_uuid) is None:
-        raise RunwareError("taskNotFound", "No task with this taskUUID.", status=404, parameter="taskUUID")
+        raise exceptions.task_not_found(task_uuid, task_type="complete")
     return web.json_response({"taskUUID": task_uuid, "completed": True})
 
 
 async def processing_rate(request: web.Request) -> web.Response:
-    rate = _field(await _body(request), "rate", float)
-    if rate < 0:
-        raise _invalid("rate", "rate must be at least 0")
-    request.config_dict[DISPATCHER].runner.processing_rate = rate
+    try:
+        rate = check_processing_rate((await _body(request)).get("rate"))
+    except InvalidValue as error:
+        raise _invalid(error.parameter, str(error)) from None
+    request.config_dict[DISPATCHER].runner.set_processing_rate(rate)
     return web.json_response({"rate": rate})
 
 
 async def list_faults(request: web.Request) -> web.Response:
-    return web.json_response([rule.to_json() for rule in request.config_dict[DISPATCHER].faults.rules])
+    return web.json_response([rule.to_json() for rule in request.config_dict[DISPATCHER].faults.rules()])
 
 
 async def add_fault(request: web.Request) -> web.Response:
@@ -133,22 +112,25 @@ async def add_fault(request: web.Request) -> web.Response:
     except ValueError as error:
         raise _invalid("fault", str(error)) from None
     times = body.get("times")
-    if times is not None and (not isinstance(times, int) or times < 1):
+    if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
         raise _invalid("times", "times must be a whole number of at least 1")
+    for name in ("taskUUID", "taskType"):
+        if body.get(name) is not None and not isinstance(body[name], str):
+            raise _invalid(name, f"{name} must be a string")
     rule = FaultRule(fault, body.get("taskUUID"), body.get("taskType"), times)
-    request.config_dict[DISPATCHER].faults.rules.append(rule)
+    request.config_dict[DISPATCHER].faults.add_rule(rule)
     return web.json_response(rule.to_json(), status=201)
 
 
 async def clear_faults(request: web.Request) -> web.Response:
-    request.config_dict[DISPATCHER].faults.rules.clear()
+    request.config_dict[DISPATCHER].faults.clear()
     return web.json_response([])
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
     try:
         body = json.loads(await request.read() or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         raise _invalid(None, "the body must be a JSON object") from None
     if not isinstance(body, dict):
         raise _invalid(None, "the body must be a JSON object")
@@ -157,19 +139,10 @@ async def _body(request: web.Request) -> dict[str, Any]:
 
 def _field(body: dict[str, Any], name: str, kind: type) -> Any:
     value = body.get(name)
-    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
     if not isinstance(value, kind) or isinstance(value, bool):
         raise _invalid(name, f"{name} is required, as a {kind.__name__}")
     return value
 
 
 def _invalid(parameter: str | None, message: str) -> RunwareError:
-    return RunwareError("invalidControlRequest", message, parameter=parameter)
-
-
-def _as_json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw.decode(errors="replace")
+    return exceptions.INVALID_CONTROL_REQUEST(message, parameter=parameter)

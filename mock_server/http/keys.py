@@ -1,0 +1,14 @@
+"""What the HTTP handlers find on the aiohttp application: the dispatcher and the transport settings."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from mock_server.dispatcher import TaskDispatcher
+from mock_server.http.sessions import SessionRegistry
+
+DISPATCHER = web.AppKey("dispatcher", TaskDispatcher)
+MAX_BODY_BYTES = web.AppKey("max_body_bytes", int)
+SESSIONS = web.AppKey("sessions", SessionRegistry)
+IDLE_TIMEOUT = web.AppKey("ws_idle_timeout", float)
+RETENTION = web.AppKey("retention", float | None)

@@ -1,0 +1,143 @@
+"""The REST transport in front of the task dispatcher, and the plain HTTP endpoints (files, health, OpenAPI)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from mock_server import exceptions
+from mock_server.exceptions import RunwareError
+from mock_server.faults import DropConnection, Fault, parse_fault
+from mock_server.http.keys import DISPATCHER, MAX_BODY_BYTES
+from mock_server.journal import JournalEntry
+from mock_server.openapi import openapi_document
+
+FAULT_HEADER = "X-Mock-Fault"
+
+log = logging.getLogger(__name__)
+
+# Codes for failures aiohttp itself raises before a handler runs (unknown path, wrong method, ...).
+_HTTP_ERROR_CODES = {
+    404: exceptions.NOT_FOUND,
+    405: exceptions.METHOD_NOT_ALLOWED,
+    413: exceptions.REQUEST_TOO_LARGE,
+}
+
+
+async def post_tasks(request: web.Request) -> web.StreamResponse:
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return error_response(exceptions.request_too_large(request.app[MAX_BODY_BYTES]))
+    faults = header_faults(request)
+    interrupted = await _apply_request_faults(request, raw, [f for f in faults if f.is_request_fault])
+    if interrupted is not None:
+        return interrupted
+    reply = await request.app[DISPATCHER].handle(
+        raw,
+        bearer_key=_bearer_key(request),
+        base_url=server_url(request),
+        faults=tuple(f for f in faults if not f.is_request_fault),
+    )
+    return web.Response(text=reply.text, status=reply.status, content_type="application/json")
+
+
+def server_url(request: web.Request) -> str:
+    return f"{request.scheme}://{request.host}"
+
+
+def header_faults(request: web.Request) -> list[Fault]:
+    """Faults asked for with `X-Mock-Fault` (comma-separated); a malformed one is a 400."""
+    text = request.headers.get(FAULT_HEADER, "")
+    try:
+        return [parse_fault(part) for part in text.split(",") if part.strip()]
+    except ValueError as error:
+        raise exceptions.INVALID_MOCK_FAULT(f"{FAULT_HEADER}: {error}", parameter=FAULT_HEADER) from None
+
+
+async def _apply_request_faults(request: web.Request, raw: bytes, asked: list[Fault]) -> web.StreamResponse | None:
+    """Run the request faults (asked for, set by rule, or drawn by --chaos); the first that answers replaces the
+    tasks' own answer, and is journaled as theirs would be."""
+    dispatcher = request.app[DISPATCHER]
+    try:
+        tasks = json.loads(raw) if dispatcher.faults.rules() else []
+    except (ValueError, RecursionError):
+        tasks = []
+    journal = dispatcher.journal
+    for fault in [*asked, *dispatcher.faults.request_faults(tasks if isinstance(tasks, list) else [])]:
+        try:
+            answer = await fault.on_request()
+        except DropConnection:
+            # Journaled with status 0 and no answer: the client saw the connection end.
+            journal.record(JournalEntry(time.time(), raw, 0, "null"))
+            if request.transport is not None:
+                request.transport.abort()
+            raise asyncio.CancelledError from None  # nothing more is written
+        if answer is not None:
+            response = error_response(answer.error)
+            response.headers.update(answer.headers)
+            journal.record(JournalEntry(time.time(), raw, response.status, response.text or ""))
+            return response
+    return None
+
+
+async def get_video(request: web.Request) -> web.Response:
+    video_uuid, _, extension = request.match_info["name"].partition(".")
+    found = request.app[DISPATCHER].result_file(video_uuid, extension)
+    if found is None:
+        return error_response(exceptions.NOT_FOUND("No such video, or its ttl has passed."))
+    data, spec = found
+    return web.Response(body=data, content_type=spec.content_type)
+
+
+async def get_media(request: web.Request) -> web.Response:
+    media = request.app[DISPATCHER].uploaded_media(request.match_info["media_uuid"].lower())
+    if media is None:
+        return error_response(exceptions.NOT_FOUND("No uploaded media has this UUID."))
+    return web.Response(body=media.data, content_type=media.content_type)
+
+
+async def get_health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok", "service": "lipsync-mock"})
+
+
+async def get_openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi_document())
+
+
+@web.middleware
+async def errors_as_json(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Every failure answers in the platform's errors envelope: no HTML pages, no tracebacks."""
+    try:
+        return await handler(request)
+    except RunwareError as error:
+        return error_response(error)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        code = _HTTP_ERROR_CODES.get(error.status, exceptions.REQUEST_FAILED)
+        response = error_response(code(f"{error.reason}: {request.method} {request.path}", status=error.status))
+        if "Allow" in error.headers:  # a 405 says which methods the path takes
+            response.headers["Allow"] = error.headers["Allow"]
+        return response
+    except Exception:
+        log.exception("unhandled error answering %s %s", request.method, request.path)
+        return error_response(exceptions.INTERNAL_ERROR("The mock failed to answer this request."))
+
+
+def error_response(error: RunwareError) -> web.Response:
+    return web.json_response(exceptions.errors_body(error), status=error.status)
+
+
+def _bearer_key(request: web.Request) -> str | None:
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return key.strip() or None

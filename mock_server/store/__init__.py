@@ -1,0 +1,7 @@
+"""Task state behind one small interface (`TaskStore`), kept in memory or in SQLite."""
+
+from mock_server.store.base import Expiry, Media, Result, Task, TaskStore, expiry
+from mock_server.store.memory import InMemoryTaskStore
+from mock_server.store.sqlite import SQLiteTaskStore
+
+__all__ = ["Expiry", "InMemoryTaskStore", "Media", "Result", "SQLiteTaskStore", "Task", "TaskStore", "expiry"]

@@ -1,0 +1,86 @@
+"""The in-memory TaskStore: everything in dicts, gone when the process ends."""
+
+from __future__ import annotations
+
+from mock_server.store.base import Expiry, Media, Result, Task, expiry, retention_cutoff
+
+
+class InMemoryTaskStore:
+    def __init__(self) -> None:
+        self._tasks: dict[str, Task] = {}
+        self._task_of_video: dict[str, str] = {}
+        self._files: dict[str, bytes] = {}
+        self._media: dict[str, tuple[Media, float]] = {}
+        self._delivered: set[str] = set()
+
+    def add(self, task: Task) -> bool:
+        if task.task_uuid in self._tasks:
+            return False
+        self._tasks[task.task_uuid] = task
+        for result in task.results:
+            self._task_of_video[result.video_uuid] = task.task_uuid
+        return True
+
+    def replace(self, task: Task) -> None:
+        self._tasks[task.task_uuid] = task
+
+    def get(self, task_uuid: str) -> Task | None:
+        return self._tasks.get(task_uuid)
+
+    def find_result(self, video_uuid: str) -> tuple[Task, Result] | None:
+        task = self._tasks.get(self._task_of_video.get(video_uuid, ""))
+        if task is None:
+            return None
+        return task, next(result for result in task.results if result.video_uuid == video_uuid)
+
+    def put_file(self, task_uuid: str, data: bytes) -> None:
+        self._files[task_uuid] = data
+
+    def get_file(self, task_uuid: str) -> bytes | None:
+        return self._files.get(task_uuid)
+
+    def has_file(self, task_uuid: str) -> bool:
+        return task_uuid in self._files
+
+    def add_media(self, media_uuid: str, media: Media, added_at: float) -> None:
+        self._media[media_uuid] = (media, added_at)
+
+    def get_media(self, media_uuid: str) -> Media | None:
+        found = self._media.get(media_uuid)
+        return found[0] if found else None
+
+    def delete_media(self, media_uuid: str) -> bool:
+        return self._media.pop(media_uuid, None) is not None
+
+    def clear(self) -> None:
+        for table in (self._tasks, self._task_of_video, self._files, self._media, self._delivered):
+            table.clear()
+
+    def all_tasks(self) -> list[Task]:
+        return sorted(self._tasks.values(), key=lambda task: task.created_at)
+
+    def mark_delivered(self, key: str) -> None:
+        self._delivered.add(key)
+
+    def was_delivered(self, key: str) -> bool:
+        return key in self._delivered
+
+    def expire(self, now: float, retention: float | None) -> list[str]:
+        dropped = []
+        for task_uuid, task in list(self._tasks.items()):
+            verdict = expiry(task, now, retention)
+            if verdict is Expiry.DROP_TASK:
+                del self._tasks[task_uuid]
+                for result in task.results:
+                    self._task_of_video.pop(result.video_uuid, None)
+                dropped.append(task_uuid)
+            if verdict is not Expiry.KEEP:
+                self._files.pop(task_uuid, None)
+        cutoff = retention_cutoff(now, retention)
+        for media_uuid, (_, added_at) in list(self._media.items()):
+            if added_at < cutoff:
+                del self._media[media_uuid]
+        return dropped
+
+    def close(self) -> None:
+        """Nothing is held open."""

@@ -1,0 +1,7 @@
+"""For tests that use the mock: a server in a background thread, a client for its control API, and the pytest
+plugin (`mock_server.testing.pytest_plugin`, registered on install) built on them."""
+
+from mock_server.testing.background import BackgroundServer
+from mock_server.testing.control_client import ControlError, MockControl
+
+__all__ = ["BackgroundServer", "ControlError", "MockControl"]
