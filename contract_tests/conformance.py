@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from typing import Any
 
 from contract_tests.client import Answer
-
-
-def parameter_name(path: str) -> str:
-    """`providerSettings.sync.segments[2].endTime` → `providerSettings.sync.segments[].endTime`."""
-    return re.sub(r"\[\d+\]", "[]", path)
+from mock_server.paths import without_indexes
 
 
 def leaf_parameters(task: Any, prefix: str = "") -> list[str]:
@@ -38,7 +33,7 @@ class Conformance:
         self._count(parameter, "refused" if refused else "accepted", surprising=not (refused and named))
 
     def _count(self, parameter: str, outcome: str, *, surprising: bool) -> None:
-        counter = self.counts.setdefault(parameter_name(parameter), Counter())
+        counter = self.counts.setdefault(without_indexes(parameter), Counter())
         counter["tried"] += 1
         counter[outcome] += 1
         counter["unexpected"] += surprising

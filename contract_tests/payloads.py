@@ -9,6 +9,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from mock_server.paths import parse_path
+
 PAYLOAD_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "payloads"
 MISSING = object()
 
@@ -26,7 +28,7 @@ def with_parameter(task: dict[str, Any], path: str, value: Any) -> dict[str, Any
     Objects on the way are created; `MISSING` removes the parameter.
     """
     changed = copy.deepcopy(task)
-    *parents, leaf = _split(path)
+    *parents, leaf = parse_path(path)
     node: Any = changed
     for part in parents:
         node = node.setdefault(part, {}) if isinstance(part, str) else node[part]
@@ -35,15 +37,6 @@ def with_parameter(task: dict[str, Any], path: str, value: Any) -> dict[str, Any
     else:
         node[leaf] = value
     return changed
-
-
-def _split(path: str) -> list[str | int]:
-    parts: list[str | int] = []
-    for name in path.split("."):
-        base, *indexes = name.replace("]", "").split("[")
-        parts.append(base)
-        parts.extend(int(index) for index in indexes)
-    return parts
 
 
 MEDIA_DIR = PAYLOAD_DIR.parent / "media"

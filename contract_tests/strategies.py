@@ -29,10 +29,12 @@ from typing import Any
 
 from hypothesis import assume
 from hypothesis import strategies as st
-from referencing._core import Resolver
 
 from contract_tests.payloads import MISSING, with_parameter
+from mock_server.paths import parse_path
 from mock_server.schema_registry import registry, schemas, validator
+
+Resolver = Any  # referencing's resolver; its class is not part of referencing's public API
 
 TASK_SCHEMA = "video-inference-task.json"
 LOOPBACK_MEDIA = ("http://127.0.0.1:9/media/speaker.mp4", "http://127.0.0.1:9/media/voice.wav")
@@ -230,7 +232,7 @@ class InvalidCase:
 
 
 @dataclass(frozen=True)
-class _Break:
+class Break:
     parent: str  # the object holding the parameter, "" for the task, "[]" where an array index goes
     name: str  # the parameter the refusal must name
     kind: str
@@ -246,10 +248,10 @@ def invalid_tasks(
     a step or outside an enumeration, a malformed UUID or URL, a required parameter left out, one of a pair
     of parameters that go together given alone, an order rule broken, an unknown parameter added.
     """
-    return st.builds(_break_task, valid_tasks(video, audio), st.sampled_from(_breaks()), st.randoms())
+    return st.builds(_break_task, valid_tasks(video, audio), st.sampled_from(schema_breaks()), st.randoms())
 
 
-def _break_task(base: dict[str, Any], breaking: _Break, random: Any) -> InvalidCase:
+def _break_task(base: dict[str, Any], breaking: Break, rng: Any) -> InvalidCase:
     task = copy.deepcopy(base)
     parent_path = breaking.parent
     if "[]" in parent_path:
@@ -258,7 +260,7 @@ def _break_task(base: dict[str, Any], breaking: _Break, random: Any) -> InvalidC
         if items is MISSING or not items:
             items = [_minimal_segment()]
             task = with_parameter(task, array_path, items)
-        parent_path = f"{array_path}[{random.randrange(len(items))}]{rest}"
+        parent_path = f"{array_path}[{rng.randrange(len(items))}]{rest}"
     if parent_path and _get(task, parent_path) is MISSING:
         task = with_parameter(task, parent_path, {})
     breaking.apply(_get(task, parent_path) if parent_path else task)
@@ -274,10 +276,10 @@ def _minimal_segment() -> dict[str, Any]:
 
 def _get(task: dict[str, Any], path: str) -> Any:
     node: Any = task
-    for part in path.replace("]", "").replace("[", ".").split("."):
-        if isinstance(node, list) and int(part) < len(node):
-            node = node[int(part)]
-        elif isinstance(node, dict):
+    for part in parse_path(path):
+        if isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        elif isinstance(node, dict) and isinstance(part, str):
             node = node.get(part, MISSING)
         else:
             return MISSING
@@ -370,14 +372,14 @@ def _not_greater(larger: str, smaller: str) -> Callable[[dict[str, Any]], None]:
     return apply
 
 
-def _breaks() -> list[_Break]:
+def schema_breaks() -> list[Break]:
     """Every way the task schema can be broken, found by walking it."""
-    found: list[_Break] = []
+    found: list[Break] = []
     _walk(_schema_at(""), "", found)
     return found
 
 
-def _walk(schema: dict[str, Any], prefix: str, found: list[_Break]) -> None:
+def _walk(schema: dict[str, Any], prefix: str, found: list[Break]) -> None:
     required = set(schema.get("required", ()))
     for name in schema.get("properties", {}):
         path = f"{prefix}.{name}".lstrip(".")
@@ -393,22 +395,22 @@ def _walk(schema: dict[str, Any], prefix: str, found: list[_Break]) -> None:
             ("range", _above(sub) if "maximum" in sub else MISSING),
             ("format", _malformed(sub) if "format" in sub or sub.get("minLength") else MISSING),
         ]
-        found.extend(_Break(prefix, name, k, _setter(name, value)) for k, value in bad_values if value is not MISSING)
+        found.extend(Break(prefix, name, k, _setter(name, value)) for k, value in bad_values if value is not MISSING)
         if "multipleOf" in sub:
-            found.append(_Break(prefix, name, "step", _off_step(name, sub)))
+            found.append(Break(prefix, name, "step", _off_step(name, sub)))
         if name in required:
-            found.append(_Break(prefix, name, "required", _remove(name)))
+            found.append(Break(prefix, name, "required", _remove(name)))
         if kind == "object":
             _walk(sub, path, found)
         if kind == "array" and sub["items"].get("type") == "object":
             _walk(sub["items"], path + "[]", found)
     for given, partners in schema.get("dependentRequired", {}).items():
         given_value = schema["properties"][given].get("minimum", 0)
-        found.extend(_Break(prefix, partner, "together", _alone(given, partner, given_value)) for partner in partners)
+        found.extend(Break(prefix, partner, "together", _alone(given, partner, given_value)) for partner in partners)
     for larger, smaller in schema.get("x-greaterThan", {}).items():
-        found.append(_Break(prefix, larger, "order", _not_greater(larger, smaller)))
+        found.append(Break(prefix, larger, "order", _not_greater(larger, smaller)))
     if schema.get("additionalProperties") is False:
-        found.append(_Break(prefix, "unknownParameter", "unknown", _setter("unknownParameter", "surprise")))
+        found.append(Break(prefix, "unknownParameter", "unknown", _setter("unknownParameter", "surprise")))
 
 
 # --- answers, for fuzzing a client ------------------------------------------------------------------------

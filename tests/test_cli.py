@@ -25,11 +25,9 @@ def test_flags_and_environment_keys():
 
 
 def test_every_setting_has_a_flag_and_an_environment_variable():
-    parser = build_parser()
-    destinations = {action.dest for action in parser._actions}
-    help_text = parser.format_help()
+    help_text = build_parser().format_help()
     for item in settings_fields():
-        assert item.name in destinations
+        assert (item.metadata["flag"] or "--" + item.name.replace("_", "-")) in help_text
         assert env_var(item) in help_text
 
 

@@ -41,7 +41,7 @@ def test_invalid_tasks_break_exactly_one_rule(case):
 
 
 def test_every_kind_of_break_is_found_in_the_schema():
-    breaks = strategies._breaks()
+    breaks = strategies.schema_breaks()
     kinds = Counter(b.kind for b in breaks)
     text = str(schemas()["video-inference-task.json"])
     assert kinds["range"] == text.count("'minimum'") + text.count("'maximum'")

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import gc
 
-from mock_server.journal import JournalEntry, RequestJournal
-from mock_server.store import InMemoryTaskStore, Result, Task
+from mock_server.store import Expiry, InMemoryTaskStore, Result, Task, expiry
 
 
 def make_task(task_uuid: str, video_uuids: list[str]) -> Task:
@@ -28,8 +27,11 @@ def test_a_stored_task_is_a_single_object_for_the_garbage_collector():
     assert not gc.is_tracked(task.result_rows)
 
 
-def test_the_journal_keeps_the_latest_entries():
-    journal = RequestJournal(capacity=2)
-    for index in range(3):
-        journal.record(JournalEntry(float(index), b"[]", 200, "{}"))
-    assert [entry.received_at for entry in journal.entries()] == [1.0, 2.0]
+def test_expiry_drops_a_file_past_every_ttl_and_a_task_past_the_retention():
+    task = make_task("t", ["v1", "v2"])  # created at 0, results expire at 70
+    assert expiry(task, now=69.9, retention=None) is Expiry.KEEP
+    assert expiry(task, now=70.0, retention=None) is Expiry.DROP_FILE
+    assert expiry(task, now=50.0, retention=49.0) is Expiry.DROP_TASK
+    assert expiry(task, now=50.0, retention=50.0) is Expiry.KEEP
+    kept = task.with_results([task.results[0], task.results[1]._replace(expires_at=None)])
+    assert expiry(kept, now=1e9, retention=None) is Expiry.KEEP

@@ -1,0 +1,39 @@
+"""Guards on the shape of the code: no module reaches into another object's private attributes."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKED = ["mock_server", "contract_tests", "tests", "benchmarks"]
+
+
+def private_reaches(source: str) -> list[str]:
+    """`x._name` where x is not `self` or `cls`: a private attribute read from outside its object."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+            and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+            # NamedTuple's own API is spelled with an underscore (_replace, _make, _fields).
+            and node.attr not in ("_replace", "_make", "_fields", "_asdict")
+        ):
+            found.append(f"{ast.unparse(node)} (line {node.lineno})")
+    return found
+
+
+def test_the_guard_finds_a_private_reach():
+    assert private_reaches("runner._jobs\nself._jobs\nx._replace()") == ["runner._jobs (line 1)"]
+
+
+def test_no_module_reaches_into_another_objects_private_attributes():
+    offenders = {}
+    for folder in CHECKED:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            found = private_reaches(path.read_text())
+            if found:
+                offenders[str(path.relative_to(ROOT))] = found
+    assert offenders == {}
