@@ -10,6 +10,7 @@ import argparse
 import gc
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import MISSING, Field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -56,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _checked(item: Field[Any]) -> Any:
+def _checked(item: Field[Any]) -> Callable[[str], Any]:
     def parse(text: str) -> Any:
         try:
             return item.metadata["parse"](text)
