@@ -92,9 +92,11 @@ class _Builder:
             return self._object(schema, resolver, path)
         if kind == "array":
             items = self.build(schema.get("items", {}), resolver, path + "[]")
-            return st.lists(
+            drawn = st.lists(
                 items, min_size=schema.get("minItems", 0), max_size=schema.get("maxItems", self.limits.array_max)
             )
+            windows = schema.get("x-disjointWindows")
+            return drawn.map(lambda value: _apart(value, *windows)) if windows else drawn
         if kind == "string":
             return _string(schema)
         if kind == "integer":
@@ -193,6 +195,18 @@ def _put_in_order(value: dict[str, Any], order: dict[str, str], steps: dict[str,
             low, high = Decimal(repr(value[smaller])), Decimal(repr(value[larger]))
             value[larger] = float(low + max(step, low - high))
     return value
+
+
+def _apart(items: list[dict[str, Any]], start: str, end: str) -> list[dict[str, Any]]:
+    """Shift windows later, keeping their lengths and the step grid, until none overlaps another."""
+    latest_end: Decimal | None = None
+    for item in sorted(items, key=lambda item: item[start]):
+        low, high = Decimal(repr(item[start])), Decimal(repr(item[end]))
+        if latest_end is not None and low < latest_end:
+            low, high = latest_end, latest_end + (high - low)
+            item[start], item[end] = float(low), float(high)
+        latest_end = high if latest_end is None else max(latest_end, high)
+    return items
 
 
 # --- requests ---------------------------------------------------------------------------------------------
@@ -367,6 +381,7 @@ def _alone(given: str, partner: str, given_value: Any) -> Callable[[dict[str, An
 
 def _not_greater(larger: str, smaller: str) -> Callable[[dict[str, Any]], None]:
     def apply(parent: dict[str, Any]) -> None:
+        parent.setdefault(smaller, 0)  # a pair that goes together (dependentRequired) may be absent
         parent[larger] = parent[smaller]
 
     return apply

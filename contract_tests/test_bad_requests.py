@@ -28,7 +28,7 @@ import pytest
 )
 def test_a_body_that_is_not_a_task_array_is_refused(api, target, body, parameter):
     answer = api.post_raw(body)
-    assert answer.status == 400 and "data" not in answer.body
+    assert answer.status == 400 and not answer.data
     assert answer.errors[0]["message"]
     if target.is_mock:
         (error,) = answer.errors

@@ -86,8 +86,8 @@ REFUSED: list[tuple[str, Any, str]] = [
     ("inputs.video", 5, "invalidVideo"),
     ("inputs.video", "", "invalidVideo"),
     ("inputs.audio", ["a.wav"], "invalidAudio"),
-    ("inputs.image", "x.png", "unknownParameter"),
-    ("positivePrompt", "a face", "unknownParameter"),
+    ("inputs.image", "x.png", "unsupportedParameter"),
+    ("positivePrompt", "a face", "unsupportedParameter"),
     ("providerSettings.sync.activeSpeakerDetection.autoDetect", "true", "invalidAutoDetect"),
     ("providerSettings.sync.occlusionDetectionEnabled", 0, "invalidOcclusionDetectionEnabled"),
     ("providerSettings.sync.segments", {"startTime": 0}, "invalidSegments"),
@@ -96,7 +96,7 @@ REFUSED: list[tuple[str, Any, str]] = [
     ("providerSettings.sync.temperature", 1.01, "invalidTemperature"),
     ("providerSettings.sync.temperature", 0.505, "invalidTemperature"),
     ("providerSettings.sync.temperature", "0.5", "invalidTemperature"),
-    ("providerSettings.sync.lipsyncMode", "x", "unknownParameter"),
+    ("providerSettings.sync.lipsyncMode", "x", "unsupportedParameter"),
 ]
 
 SEGMENT_REFUSED: list[tuple[str, Any, str]] = [
@@ -143,12 +143,36 @@ def test_audio_times_are_refused_alone(api, refused_task, conformance, target, g
         assert "together" in error["message"]
 
 
-@pytest.mark.parametrize(
-    ("start", "end"), [(0, 0), (0, 0.01), (1.25, 0.5), (0.07, 0.29)], ids=["zero", "step", "end-before", "steps"]
-)
+@pytest.mark.parametrize(("start", "end"), [(0, 0.01), (0.07, 0.29), (1.24, 1.25)], ids=["step", "steps", "just-after"])
 def test_audio_times_are_accepted_together(api, paid_task, conformance, start, end):
     task = with_parameter(task_with_segment(), f"{SEGMENT}.audioStartTime", start)
     _assert_accepted(api, conformance, paid_task(with_parameter(task, f"{SEGMENT}.audioEndTime", end)))
+
+
+@pytest.mark.parametrize(("start", "end"), [(0, 0), (1.25, 1.25), (1.25, 0.5)], ids=["zero", "equal", "before"])
+def test_an_audio_crop_that_does_not_end_after_it_starts_is_refused(api, refused_task, conformance, target, start, end):
+    task = with_parameter(with_segment(refused_task()), f"{SEGMENT}.audioStartTime", start)
+    task = with_parameter(task, f"{SEGMENT}.audioEndTime", end)
+    _assert_refused(api, conformance, target, task, f"{SEGMENT}.audioEndTime", "invalidAudioEndTime")
+
+
+def test_segment_windows_may_touch(api, paid_task, conformance):
+    task = task_with_segment()  # a window from 1 to 2
+    segments = task["providerSettings"]["sync"]["segments"]
+    segments.insert(0, {"startTime": 2, "endTime": 2.5, "audio": segments[0]["audio"]})
+    segments.append({"startTime": 0, "endTime": 1, "audio": segments[0]["audio"]})
+    _assert_accepted(api, conformance, paid_task(task))
+
+
+@pytest.mark.parametrize(("start", "end"), [(1.99, 3), (0.5, 1.01), (1.2, 1.8)], ids=["after", "before", "inside"])
+def test_overlapping_segment_windows_are_refused(api, refused_task, conformance, target, start, end):
+    task = with_segment(refused_task())  # a window from 1 to 2
+    segments = task["providerSettings"]["sync"]["segments"]
+    segments.append({"startTime": start, "endTime": end, "audio": segments[0]["audio"]})
+    # The window that starts inside an earlier-starting one is named.
+    overlapping = 1 if start >= 1 else 0
+    parameter = f"providerSettings.sync.segments[{overlapping}].startTime"
+    _assert_refused(api, conformance, target, task, parameter, "invalidStartTime")
 
 
 @pytest.mark.parametrize(
@@ -211,12 +235,12 @@ def _assert_refused(api, conformance, target, task: dict[str, Any], parameter: s
     answer = api.submit(task)
     conformance.expect_refused(parameter, answer)
     assert answer.status == 400, answer.body
-    assert "data" not in answer.body
+    assert not answer.data
     named = [error for error in answer.errors if error.get("parameter") == parameter]
     assert named, f"no error names {parameter}: {answer.errors}"
     error = named[0]
     if target.is_mock:
         assert [(e["code"], e["parameter"]) for e in answer.errors] == [(code, parameter)]
         assert error.get("taskUUID") == task.get("taskUUID")
-        assert parameter.split(".")[-1].split("[")[0] in error["message"] or error["code"] == "unknownParameter"
+        assert parameter.split(".")[-1].split("[")[0] in error["message"] or error["code"] == "unsupportedParameter"
     return error

@@ -99,7 +99,7 @@ def test_a_task_uuid_cannot_be_used_twice(api, paid_task, target):
     task = paid_task()
     assert api.submit(task).status == 200
     again = api.submit(task)
-    assert again.status == 400 and "data" not in again.body
+    assert again.status == 400 and not again.data
     assert [(e["parameter"], e["taskUUID"]) for e in again.errors] == [("taskUUID", task["taskUUID"])]
     if target.is_mock:
         assert [e["code"] for e in again.errors] == ["conflictTaskUUID"]
@@ -115,7 +115,7 @@ def test_a_task_uuid_twice_in_one_batch_runs_once(api, paid_task):
 def test_polling_an_unknown_task_is_an_error(api, target):
     task_uuid = str(uuid.uuid4())
     answer = api.poll(task_uuid)
-    assert 400 <= answer.status < 500 and "data" not in answer.body
+    assert 400 <= answer.status < 500 and not answer.data
     assert [(e.get("parameter"), e.get("taskUUID")) for e in answer.errors] == [("taskUUID", task_uuid)]
     if target.is_mock:
         assert (answer.status, answer.errors[0]["code"]) == (404, "taskNotFound")

@@ -40,7 +40,7 @@ def test_generated_invalid_tasks_are_refused_naming_their_parameter(api, target,
         case.task["taskUUID"] = str(uuid.uuid4())
     answer = api.post([case.task])
     conformance.expect_refused(case.parameter, answer)
-    assert 400 <= answer.status < 500 and "data" not in answer.body, answer.body
+    assert 400 <= answer.status < 500 and not answer.data, answer.body
     named = [error.get("parameter") for error in answer.errors]
     assert case.parameter in named, f"{case.kind} break of {case.parameter}, errors name {named}"
     if target.is_mock:

@@ -80,7 +80,7 @@ def test_media_that_cannot_be_fetched_fails_the_task_naming_the_input(api, paid_
     task["inputs"]["video"] = task["inputs"]["video"].rsplit("/", 1)[0] + "/missing.mp4"
     assert api.submit(task).status == 200
     answer = api.wait_until_settled(task["taskUUID"], budget=30 if target.is_local else 900)
-    assert "data" not in answer.body
+    assert not answer.data
     (error,) = answer.errors
     assert (error.get("parameter"), error.get("taskUUID"), error.get("status")) == (
         "inputs.video",

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from mock_server.config import Settings
+from mock_server.config import Compat, Settings
 from mock_server.delivery import Deliverer, DeliveryScheduler, RetryPolicy
 from mock_server.dispatcher import TaskDispatcher
 from mock_server.faults import FaultPlan
@@ -29,12 +29,13 @@ def create_dispatcher(settings: Settings, clock: Callable[[], float] = time.time
     store's times mean the same after a restart."""
     store: TaskStore = SQLiteTaskStore(settings.data_dir) if settings.data_dir else InMemoryTaskStore()
     hosts = HostPolicy(settings.allowed_hosts)
+    compat = Compat.from_pairs(settings.compat)
     deliverer = Deliverer(RetryPolicy(settings.delivery_attempts, settings.delivery_first_delay), hosts)
     runner = TaskRunner(
         store,
         MediaLoader(store.get_media, MediaLimits(settings.max_media_bytes, settings.fetch_timeout), hosts),
         lifecycle=LifecyclePlan(settings.processing_rate),
-        deliveries=DeliveryScheduler(store, deliverer, clock),
+        deliveries=DeliveryScheduler(store, deliverer, clock, bare_webhooks=compat.webhook_body == "bare"),
         clock=clock,
         max_media_seconds=settings.max_media_seconds,
         workers=settings.render_workers,
@@ -46,6 +47,7 @@ def create_dispatcher(settings: Settings, clock: Callable[[], float] = time.time
         rng=random.Random(settings.seed),
         faults=FaultPlan(settings.chaos, settings.seed),
         max_tasks=settings.max_tasks_per_request,
+        compat=compat,
     )
 
 

@@ -43,7 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
             parser.add_argument(flag, dest=item.name, action=action, default=None, help=help_text)
         elif isinstance(default, tuple):
             parser.add_argument(
-                flag, dest=item.name, action="append", metavar=item.metadata["metavar"], help=help_text, default=None
+                flag,
+                dest=item.name,
+                action="append",
+                type=_checked(item),
+                metavar=item.metadata["metavar"],
+                help=help_text,
+                default=None,
             )
         else:
             parser.add_argument(
@@ -62,8 +68,7 @@ def _checked(item: Field[Any]) -> Callable[[str], Any]:
         try:
             return item.metadata["parse"](text)
         except ValueError as error:
-            reason = str(error) if "must" in str(error) else "not a valid value"
-            raise argparse.ArgumentTypeError(f"{text!r}: {reason}") from None
+            raise argparse.ArgumentTypeError(f"{text!r}: {error}") from None
 
     return parse
 

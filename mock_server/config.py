@@ -42,6 +42,46 @@ def _port(text: str) -> int:
     return value
 
 
+# Where the evidence on the real service is split, the mock's choice is a setting: `--compat KEY=VALUE`.
+# The first value of each is the default; docs/fidelity.md gives the evidence for each side.
+COMPAT_CHOICES: dict[str, tuple[str, ...]] = {
+    # getResponse for a taskUUID never submitted: 404 taskNotFound, or 200 {"data": []} like a task with nothing ready.
+    "unknown-task-poll": ("not-found", "empty"),
+    # A webhook body: {"data": [item]} as a poll shows it, or the bare item.
+    "webhook-body": ("wrapped", "bare"),
+    # A REST request refused before any task ran: "data": [] beside "errors" (seen), or "errors" alone.
+    "refusal-data": ("empty", "absent"),
+}
+
+
+@dataclass(frozen=True)
+class Compat:
+    """The compat choices in force, one attribute per key of COMPAT_CHOICES."""
+
+    unknown_task_poll: str = "not-found"
+    webhook_body: str = "wrapped"
+    refusal_data: str = "empty"
+
+    @classmethod
+    def from_pairs(cls, pairs: tuple[str, ...]) -> Compat:
+        return cls(**{key.replace("-", "_"): value for key, value in map(_compat_pair, pairs)})
+
+
+def _compat_pair(text: str) -> tuple[str, str]:
+    key, _, value = text.partition("=")
+    key, value = key.strip(), value.strip()
+    if key not in COMPAT_CHOICES:
+        raise ValueError(f"unknown compat key {key!r}; known: {', '.join(COMPAT_CHOICES)}")
+    if value not in COMPAT_CHOICES[key]:
+        raise ValueError(f"{key} takes one of {', '.join(COMPAT_CHOICES[key])}")
+    return key, value
+
+
+def _compat_text(text: str) -> str:
+    _compat_pair(text)
+    return text.strip()
+
+
 def setting(
     default: Any = MISSING,
     *,
@@ -127,6 +167,14 @@ class Settings:
     retention: float | None = setting(
         None, help="seconds after which tasks, files and uploads are forgotten", parse=_non_negative, metavar="SECONDS"
     )
+    compat: tuple[str, ...] = setting(
+        (),
+        help="where the real service's behaviour is uncertain, choose: "
+        + "; ".join(f"{key}={'|'.join(values)}" for key, values in COMPAT_CHOICES.items())
+        + " (first is the default); repeatable",
+        parse=_compat_text,
+        metavar="KEY=VALUE",
+    )
     render_workers: int = setting(
         help="renders at once; the rest wait in a queue (default: the CPU count)",
         parse=_positive,
@@ -175,5 +223,5 @@ def parse_value(item: Field[Any], text: str) -> Any:
             raise ValueError("must be one of 1/0, true/false, yes/no, on/off")
         return words[text.strip().lower()]
     if isinstance(item.default, tuple):
-        return tuple(part.strip() for part in text.split(",") if part.strip())
+        return tuple(item.metadata["parse"](part.strip()) for part in text.split(",") if part.strip())
     return item.metadata["parse"](text)

@@ -105,10 +105,13 @@ class Deliverer:
 class DeliveryScheduler:
     """Owns what was scheduled for delivery by this process, and the deliveries in flight."""
 
-    def __init__(self, store: TaskStore, deliverer: Deliverer, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, store: TaskStore, deliverer: Deliverer, clock: Callable[[], float], *, bare_webhooks: bool = False
+    ) -> None:
         self.store = store
         self.deliverer = deliverer
         self.clock = clock
+        self.bare_webhooks = bare_webhooks  # post a result item as it is, not wrapped in {"data": [...]}
         self._scheduled: set[str] = set()  # delivery keys (see `delivery_key`)
         self._in_flight: set[asyncio.Task[None]] = set()
 
@@ -158,6 +161,8 @@ class DeliveryScheduler:
             await asyncio.sleep(max(0.0, at - self.clock()) + plan.delay)
             if result is None:
                 payload = envelope(None, [json.loads(task.error_json or "{}")])
+            elif self.bare_webhooks:
+                payload = task.result_item(result, result.ready_at, spec.extension)
             else:
                 payload = envelope([task.result_item(result, result.ready_at, spec.extension)], [])
             if "webhookURL" in request:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from mock_server import exceptions
+from mock_server.config import Compat
 from mock_server.exceptions import RunwareError, envelope
 from mock_server.faults import Fault, FaultPlan
 from mock_server.journal import JournalEntry, RequestJournal
@@ -58,6 +59,7 @@ class TaskDispatcher:
         journal: RequestJournal | None = None,
         faults: FaultPlan | None = None,
         max_tasks: int = 100,
+        compat: Compat | None = None,
     ) -> None:
         self.store = store
         self.runner = runner
@@ -66,18 +68,28 @@ class TaskDispatcher:
         self.rng = rng or random.Random()
         self.faults = faults if faults is not None else FaultPlan()
         self.max_tasks = max_tasks
+        self.compat = compat or Compat()
 
     @property
     def clock(self) -> Callable[[], float]:
         return self.runner.clock
 
     async def handle(
-        self, raw: bytes, *, bearer_key: str | None, base_url: str, faults: tuple[Fault, ...] = ()
+        self,
+        raw: bytes,
+        *,
+        bearer_key: str | None,
+        base_url: str,
+        faults: tuple[Fault, ...] = (),
+        refusals_carry_data: bool = False,
     ) -> Reply:
         """Answer one request body. `base_url` is where this server's files are reachable; `faults` (from the
-        request) are injected into the tasks it submits."""
+        request) are injected into the tasks it submits; with `refusals_carry_data` (REST), a refused request
+        answers `"data": []` beside its errors, as the real service was seen to."""
         acknowledged: list[Task] = []
         status, body = await self._answer(raw, bearer_key, base_url, faults, acknowledged)
+        if refusals_carry_data and "data" not in body and self.compat.refusal_data == "empty":
+            body = {"data": [], **body}
         reply = Reply(status, json.dumps(body), tuple(fault for task in acknowledged for fault in task.faults))
         self.journal.record(JournalEntry(time.time(), raw, reply.status, reply.text))
         return reply
@@ -210,7 +222,8 @@ class TaskDispatcher:
             await self.runner.wait(task_uuid)
         found = self.store.get(task_uuid)
         if found is None:
-            errors.append(_entry(exceptions.task_not_found(task_uuid)))
+            if self.compat.unknown_task_poll == "not-found":
+                errors.append(_entry(exceptions.task_not_found(task_uuid)))
             return
         found = self.runner.poll(found)
         if found.error_json is not None:

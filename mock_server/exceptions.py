@@ -116,7 +116,9 @@ VALIDATION_FAMILIES: dict[str, str] = {
     "unsupported": "a value outside the parameter's list (unsupportedOutputFormat, ...)",
     "invalid": "any other broken rule: type, range, step, format, order (invalidTemperature, ...)",
 }
-UNKNOWN_PARAMETER = _declare("unknownParameter", 400, "a parameter the model does not take")
+UNSUPPORTED_PARAMETER = _declare(
+    "unsupportedParameter", 400, "a parameter the model does not take; allowedValues lists those it does"
+)
 
 # A failed task answers a poll with this status, whatever its code.
 TASK_FAILED_STATUS = 400

@@ -8,9 +8,11 @@ failing keyword and subschema, which the error messages are made from.
 One liberty is taken with `multipleOf`: jsonschema divides floats (0.07 / 0.01 = 7.000000000000001),
 so both validators check steps with `is_step_multiple`, exact arithmetic on the number as written.
 
-One keyword is added, for the rule plain JSON Schema cannot state: `x-greaterThan`, on an object,
-maps a property to a sibling it must be greater than (`{"endTime": "startTime"}`). Both validators
-enforce it here, so the rule lives in the schema like every other.
+Two keywords are added, for rules plain JSON Schema cannot state: `x-greaterThan`, on an object, maps a
+property to a sibling it must be greater than (`{"endTime": "startTime"}`); `x-disjointWindows`, on an
+array of objects, names the start and end properties of windows that must not overlap
+(`["startTime", "endTime"]`; windows may touch). Both validators enforce them here, so these rules live in
+the schema like every other.
 """
 
 from __future__ import annotations
@@ -66,6 +68,45 @@ class _FastGreaterThan:
             raise ValueError(f"{name} must be {wanted}")
 
 
+class _FastDisjointWindows:
+    """The `x-disjointWindows` keyword for jsonschema-rs."""
+
+    def __init__(self, parent_schema: dict[str, Any], value: list[str], schema_path: list[str | int]) -> None:
+        self.start, self.end = value
+
+    def validate(self, instance: Any) -> None:
+        for index, _ in _overlaps(self.start, self.end, instance):
+            raise ValueError(f"window {index} overlaps another")
+
+
+def _overlaps(start: str, end: str, instance: Any) -> Iterator[tuple[int, Any]]:
+    """(index, window) for each window that starts before an earlier-starting window has ended."""
+    if not isinstance(instance, list):
+        return
+    windows = [
+        (item[start], item[end], index)
+        for index, item in enumerate(instance)
+        if isinstance(item, dict) and _is_number(item.get(start)) and _is_number(item.get(end))
+    ]
+    latest_end: float | None = None
+    for low, high, index in sorted(windows):
+        if latest_end is not None and low < latest_end:
+            yield index, latest_end
+        latest_end = high if latest_end is None else max(latest_end, high)
+
+
+def _disjoint_windows(
+    validator: Any, names: list[str], instance: Any, schema: dict[str, Any]
+) -> Iterator[ValidationError]:
+    start, end = names
+    for index, earlier_end in _overlaps(start, end, instance):
+        yield ValidationError(
+            f"greater than or equal to the end of the window before it ({earlier_end!r}): windows must not overlap",
+            path=[index, start],
+            instance=instance[index][start],
+        )
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -88,7 +129,8 @@ def _greater_than(
 
 
 StepExactValidator = validators.extend(
-    Draft202012Validator, {"multipleOf": _exact_multiple_of, "x-greaterThan": _greater_than}
+    Draft202012Validator,
+    {"multipleOf": _exact_multiple_of, "x-greaterThan": _greater_than, "x-disjointWindows": _disjoint_windows},
 )
 
 
@@ -136,7 +178,11 @@ def fast_validator(name: str) -> jsonschema_rs.Validator:
         {"$ref": schemas()[file_name]["$id"] + ("#" + pointer if pointer else "")},
         registry=fast_registry,
         validate_formats=True,
-        keywords={"multipleOf": _FastMultipleOf, "x-greaterThan": _FastGreaterThan},
+        keywords={
+            "multipleOf": _FastMultipleOf,
+            "x-greaterThan": _FastGreaterThan,
+            "x-disjointWindows": _FastDisjointWindows,
+        },
     )
 
 

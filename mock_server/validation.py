@@ -2,7 +2,8 @@
 
 Codes follow the platform's pattern: `missing<Name>` for an absent required parameter,
 `unsupported<Name>` for a value outside an enumeration, `invalid<Name>` for anything else,
-`unknownParameter` for a parameter the model does not take. `<Name>` is the parameter's own name.
+`unsupportedParameter` for a parameter the model does not take (with the accepted names in
+`allowedValues`, as the real service answers). `<Name>` is the parameter's own name.
 """
 
 from __future__ import annotations
@@ -75,19 +76,28 @@ def _convert(error: ValidationError, path: Path, task: Any) -> Iterator[RunwareE
         known = error.schema.get("properties", {})
         for name in (n for n in instance if n not in known):
             param = format_path([*path, name])
-            yield exceptions.UNKNOWN_PARAMETER(
-                f"Unknown parameter {param}: the model does not take it.", parameter=param, **_task_ids(task)
+            yield exceptions.UNSUPPORTED_PARAMETER(
+                f"Unsupported parameter {param}: the model does not take it.",
+                parameter=param,
+                allowedValues=accepted_names(known),
+                **_task_ids(task),
             )
     elif keyword == "anyOf":
         allowed = [sub.validator_value for sub in error.context if sub.validator == "const"]
         yield _error("unsupported", path, "one of " + ", ".join(allowed), instance, task, {"allowedValues": allowed})
-    elif keyword == "x-greaterThan":
+    elif keyword in ("x-greaterThan", "x-disjointWindows"):
         yield _error("invalid", path, error.message, instance, task, {"type": "number"})
     elif keyword == "enum":
         allowed = list(error.validator_value)
         yield _error("unsupported", path, describe(error.schema), instance, task, {"allowedValues": allowed})
     else:
         yield _error("invalid", path, describe(error.schema), instance, task, _limits(error.schema))
+
+
+def accepted_names(properties: dict[str, Any]) -> str:
+    """The names a level accepts, as the real service lists them: one string of quoted, comma-separated names
+    (seen in a recorded answer), not a JSON array."""
+    return ", ".join(f'"{name}"' for name in properties)
 
 
 def describe(schema: dict[str, Any]) -> str:
@@ -105,7 +115,7 @@ def describe(schema: dict[str, Any]) -> str:
         elif low is not None:
             text += f" of at least {low}"
         if "multipleOf" in schema:
-            text += f" in steps of {schema['multipleOf']}"
+            text += f" in multiples of {schema['multipleOf']}"
         return text
     if kind == "string":
         return {"uuid": "a UUID v4 string", "uri": "an absolute http(s) URL"}.get(
@@ -122,7 +132,12 @@ def _limits(schema: dict[str, Any]) -> dict[str, Any]:
         extra["type"] = schema["type"]
     if "const" in schema:
         extra["allowedValues"] = [schema["const"]]
-    for keyword, field in (("minimum", "min"), ("maximum", "max"), ("default", "default")):
+    for keyword, field in (
+        ("minimum", "min"),
+        ("maximum", "max"),
+        ("multipleOf", "multiplier"),
+        ("default", "default"),
+    ):
         if keyword in schema:
             extra[field] = schema[keyword]
     return extra

@@ -65,6 +65,20 @@ async def test_results_finish_one_by_one_at_the_processing_rate(clock):
         assert await statuses(target, task["taskUUID"]) == wanted, offset
 
 
+async def test_processing_items_show_progress_growing_to_the_ready_time(clock):
+    target = dispatcher(clock, rate=0.5)
+    task = media_task(numberResults=2)
+    await send(target, [task])
+    assert [item["progress"] for item in (await poll(target, task["taskUUID"]))["data"]] == [0, 0]  # rendering
+    await target.runner.idle()
+    start = clock.now  # the results are ready at start + 0.5 s and start + 1 s
+    seen = []
+    for offset in (0.25, 0.499, 0.75, 0.999, 1.0):
+        clock.now = start + offset
+        seen.append([item.get("progress") for item in (await poll(target, task["taskUUID"]))["data"]])
+    assert seen == [[50, 25], [99, 49], [None, 75], [None, 99], [None, None]]
+
+
 async def test_a_rate_of_zero_finishes_at_the_first_poll(clock):
     target = dispatcher(clock, rate=0)
     task = media_task(numberResults=4)

@@ -19,8 +19,11 @@ def test_task_schemas_are_found_from_their_task_type():
     [
         ({"type": "integer", "minimum": 20, "maximum": 99}, "an integer from 20 to 99"),
         ({"type": "integer", "minimum": 60}, "an integer of at least 60"),
-        ({"type": "number", "minimum": 0, "maximum": 1, "multipleOf": 0.01}, "a number from 0 to 1 in steps of 0.01"),
-        ({"type": "number", "multipleOf": 0.01}, "a number in steps of 0.01"),
+        (
+            {"type": "number", "minimum": 0, "maximum": 1, "multipleOf": 0.01},
+            "a number from 0 to 1 in multiples of 0.01",
+        ),
+        ({"type": "number", "multipleOf": 0.01}, "a number in multiples of 0.01"),
         ({"enum": ["MP4", "WEBM"]}, 'one of "MP4", "WEBM"'),
         ({"const": "videoInference"}, 'exactly "videoInference"'),
         ({"type": "string", "format": "uuid"}, "a UUID v4 string"),

@@ -43,6 +43,7 @@ async def post_tasks(request: web.Request) -> web.StreamResponse:
         bearer_key=_bearer_key(request),
         base_url=server_url(request),
         faults=tuple(f for f in faults if not f.is_request_fault),
+        refusals_carry_data=True,
     )
     return web.Response(text=reply.text, status=reply.status, content_type="application/json")
 

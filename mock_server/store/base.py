@@ -74,11 +74,22 @@ class Task(NamedTuple):
     def request(self) -> dict[str, Any]:
         return json.loads(self.request_json)
 
+    def progress(self, result: Result, now: float) -> int:
+        """Percent of a result's simulated processing done: 0 until its ready time is known (it is still
+        rendering, or waits to be completed), then growing with the clock; 100 only once it is ready."""
+        if result.is_ready(now):
+            return 100
+        if math.isinf(result.ready_at):
+            return 0
+        span = result.ready_at - self.created_at
+        return min(99, max(0, math.floor(100 * (now - self.created_at) / span))) if span > 0 else 99
+
     def result_item(self, result: Result, now: float, extension: str) -> dict[str, Any]:
         """The item a poll (and a webhook) shows for one result."""
         item: dict[str, Any] = {"taskType": "videoInference", "taskUUID": self.task_uuid}
         if not result.is_ready(now):
             item["status"] = "processing"
+            item["progress"] = self.progress(result, now)
             return item
         item["status"] = "success"
         item["videoUUID"] = result.video_uuid
