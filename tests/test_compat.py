@@ -1,0 +1,62 @@
+"""`--compat KEY=VALUE`: where the evidence on the real service is split, either behaviour, through the API."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from contract_tests.payloads import example_task, with_inline_media
+from mock_server.app import create_app
+from mock_server.config import Compat, Settings
+from mock_server.testing import BackgroundServer
+from tests.receiver import Receiver
+
+HEADERS = {"Authorization": "Bearer key"}
+NEVER_SUBMITTED = {"taskType": "getResponse", "taskUUID": "3c8d2a7e-5f4b-4a1c-9e6d-7b8a9c0d1e2f"}
+
+
+async def post(aiohttp_client, compat: tuple[str, ...], tasks):
+    client = await aiohttp_client(create_app(Settings(processing_rate=0, compat=compat)))
+    response = await client.post("/v1", json=tasks, headers=HEADERS)
+    return response.status, await response.json()
+
+
+async def test_an_unknown_task_is_not_found_by_default_or_empty_when_asked(aiohttp_client):
+    status, body = await post(aiohttp_client, (), [NEVER_SUBMITTED])
+    assert (status, [e["code"] for e in body["errors"]], body["data"]) == (404, ["taskNotFound"], [])
+    assert await post(aiohttp_client, ("unknown-task-poll=empty",), [NEVER_SUBMITTED]) == (200, {"data": []})
+
+
+async def test_a_refusal_carries_empty_data_by_default_or_none_when_asked(aiohttp_client):
+    bad = {**example_task(), "outputQuality": 10}
+    status, body = await post(aiohttp_client, (), [bad])
+    assert status == 400 and body["data"] == [] and body["errors"][0]["code"] == "invalidOutputQuality"
+    status, body = await post(aiohttp_client, ("refusal-data=absent",), [bad])
+    assert status == 400 and "data" not in body
+
+
+@pytest.mark.parametrize(("compat", "wrapped"), [((), True), (("webhook-body=bare",), False)])
+def test_webhooks_are_wrapped_by_default_or_bare_when_asked(compat, wrapped):
+    with Receiver() as receiver, BackgroundServer(Settings(processing_rate=0, compat=compat)) as mock:
+        task = {**with_inline_media(example_task()), "webhookURL": receiver.url("/hook")}
+        mock_post(mock.url, [task])
+        (hook,) = receiver.wait_for(1)
+    body = json.loads(hook.body)
+    item = body["data"][0] if wrapped else body
+    assert (item["taskUUID"], item["status"]) == (task["taskUUID"], "success")
+    assert ("data" in body) is wrapped
+
+
+def mock_post(url: str, tasks) -> None:
+    import urllib.request
+
+    request = urllib.request.Request(url, json.dumps(tasks).encode(), HEADERS)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+
+
+@pytest.mark.parametrize("pair", ["unknown-task-poll=maybe", "nonsense=1", "webhook-body"])
+def test_a_bad_choice_is_refused(pair):
+    with pytest.raises(ValueError, match=r"\S"):
+        Compat.from_pairs((pair,))
