@@ -14,10 +14,11 @@ from mock_server.config import Compat, Settings
 from mock_server.delivery import Deliverer, DeliveryScheduler, RetryPolicy
 from mock_server.dispatcher import TaskDispatcher
 from mock_server.faults import FaultPlan
-from mock_server.http import control, rest, websocket
-from mock_server.http.keys import DISPATCHER, IDLE_TIMEOUT, MAX_BODY_BYTES, RETENTION, SESSIONS
+from mock_server.http import control, guard, rest, websocket
+from mock_server.http.keys import DISPATCHER, IDLE_TIMEOUT, MAX_BODY_BYTES, RETENTION, SESSIONS, SETTINGS
 from mock_server.http.sessions import SessionRegistry
 from mock_server.inputs import MediaLimits, MediaLoader
+from mock_server.journal import RequestJournal
 from mock_server.lifecycle import LifecyclePlan
 from mock_server.outbound import HostPolicy
 from mock_server.processing import TaskRunner
@@ -43,6 +44,7 @@ def create_dispatcher(settings: Settings, clock: Callable[[], float] = time.time
     return TaskDispatcher(
         store,
         runner,
+        journal=RequestJournal(enabled=settings.control),
         api_keys=settings.api_keys,
         rng=random.Random(settings.seed),
         faults=FaultPlan(settings.chaos, settings.seed),
@@ -53,8 +55,11 @@ def create_dispatcher(settings: Settings, clock: Callable[[], float] = time.time
 
 def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings()
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[rest.errors_as_json])
+    app = web.Application(
+        client_max_size=settings.max_body_bytes, middlewares=[rest.errors_as_json, guard.known_hosts_only]
+    )
     app[DISPATCHER] = create_dispatcher(settings)
+    app[SETTINGS] = settings
     app[MAX_BODY_BYTES] = settings.max_body_bytes
     app[SESSIONS] = SessionRegistry()
     app[IDLE_TIMEOUT] = settings.ws_idle_timeout

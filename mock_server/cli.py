@@ -20,6 +20,7 @@ from aiohttp.http_exceptions import BadHttpMessage
 
 from mock_server.app import create_app
 from mock_server.config import Settings, env_var, from_environment, settings_fields
+from mock_server.store import StoreUnavailable
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,7 +114,11 @@ def main(argv: list[str] | None = None) -> None:
     settings = parse_settings(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiohttp.server").addFilter(_MalformedRequestFilter())
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except StoreUnavailable as error:
+        print(f"lipsync-mock: {error}", file=sys.stderr)
+        sys.exit(2)
     # What start-up made (modules, schemas, validators) lives as long as the process: frozen out of the
     # garbage collector's reach, it no longer lengthens every full collection. Measured: submit p99 at 32
     # connections from about 24 ms to about 9 ms (benchmarks/load.py, wrk).

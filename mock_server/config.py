@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ENV_PREFIX = "LIPSYNC_MOCK_"
 
@@ -33,6 +34,13 @@ def _positive(text: str) -> int:
     if value < 1:
         raise ValueError("must be a whole number of at least 1")
     return value
+
+
+def _http_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/"):
+        raise ValueError("must be an http(s) URL with a host and no path, e.g. http://mock:8080")
+    return text.rstrip("/")
 
 
 def _port(text: str) -> int:
@@ -148,9 +156,19 @@ class Settings:
         parse=_non_negative,
         metavar="SECONDS",
     )
-    control: bool = setting(True, help="turn the control API (/__mock/) off", flag="--no-control")
+    control: bool = setting(
+        True, help="turn the control API (/__mock/), its journal and the X-Mock-Fault header off", flag="--no-control"
+    )
     control_token: str | None = setting(
         None, help="require this token (X-Mock-Control-Token) on the control API", metavar="TOKEN"
+    )
+    public_url: str | None = setting(
+        None,
+        help="the URL clients reach the mock at (e.g. http://mock:8080 in a container network): result and "
+        "media URLs are built from it, and its host is accepted in Host headers. "
+        "Default: the address the client connected to",
+        parse=_http_url,
+        metavar="URL",
     )
     allowed_hosts: tuple[str, ...] = setting(
         (),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hmac
 import json
+import math
 import random
-import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -15,7 +15,7 @@ from mock_server import exceptions
 from mock_server.config import Compat
 from mock_server.exceptions import RunwareError, envelope
 from mock_server.faults import Fault, FaultPlan
-from mock_server.journal import JournalEntry, RequestJournal
+from mock_server.journal import RequestJournal
 from mock_server.lifecycle import PENDING
 from mock_server.media import CONTAINERS, ContainerSpec
 from mock_server.processing import TaskRunner
@@ -42,6 +42,19 @@ class Reply:
 
 def _refuse_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # 1e999: valid JSON, but no parameter can hold it
+        raise ValueError(f"the number {text[:40]} is too large")
+    return value
+
+
+def parse_json(raw: bytes | str) -> Any:
+    """A request body as the mock reads it: JSON with finite numbers only. ValueError or RecursionError when
+    it cannot be read."""
+    return json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
 
 
 class TaskDispatcher:
@@ -91,7 +104,7 @@ class TaskDispatcher:
         if refusals_carry_data and "data" not in body and self.compat.refusal_data == "empty":
             body = {"data": [], **body}
         reply = Reply(status, json.dumps(body), tuple(fault for task in acknowledged for fault in task.faults))
-        self.journal.record(JournalEntry(time.time(), raw, reply.status, reply.text))
+        self.journal.record(raw, reply.status, reply.text)
         return reply
 
     def reset(self) -> None:
@@ -165,7 +178,7 @@ class TaskDispatcher:
         if not raw.strip():
             raise exceptions.invalid_request_body("The request body is empty; send a JSON array of tasks.")
         try:
-            return json.loads(raw, parse_constant=_refuse_constant)
+            return parse_json(raw)
         except (ValueError, RecursionError) as error:
             reason = str(error) if isinstance(error, ValueError) else "nested too deeply"
             raise exceptions.invalid_request_body(f"The request body is not valid JSON: {reason}.") from None

@@ -108,7 +108,9 @@ SERVER_ERROR = _declare("serverError", 500, "injected status=500, 502 or 503 (wi
 RATE_LIMIT_EXCEEDED = _declare("rateLimitExceeded", 429, "injected rate_limit, with Retry-After")
 INVALID_MOCK_FAULT = _declare("invalidMockFault", 400, "an X-Mock-Fault header the mock cannot read")
 INVALID_CONTROL_TOKEN = _declare("invalidControlToken", 401, "a control call without the --control-token")
-INVALID_CONTROL_REQUEST = _declare("invalidControlRequest", 400, "a control call with a bad body")
+INVALID_CONTROL_REQUEST = _declare("invalidControlRequest", 400, "a control call with a bad body, or a write not JSON")
+UNKNOWN_HOST = _declare("unknownHost", 421, "a Host header that is no IP address, loopback name or configured name")
+FORBIDDEN_ORIGIN = _declare("forbiddenOrigin", 403, "a control write from another origin (a web page)")
 
 # Codes made from a parameter's own name when a task breaks its schema (see validation.py).
 VALIDATION_FAMILIES: dict[str, str] = {

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections import deque
 from typing import Any, NamedTuple
 
+# Keys in a body (an authentication task's apiKey) are never kept: the journal is shown to anyone with the
+# control API, and in the dashboard.
+_API_KEY = re.compile(rb'("apiKey"\s*:\s*)"(?:[^"\\]|\\.)*"')
+REDACTED = b'"[redacted]"'
+
 
 class JournalEntry(NamedTuple):
-    """One request as received (the raw body) and the answer given to it."""
+    """One request as received (the raw body, keys redacted, cut at the journal's limit) and the answer."""
 
     received_at: float  # seconds since the epoch
     request: bytes
     status: int
     response: str
+    truncated: bool = False  # the request or the answer was longer than the journal keeps
 
     def to_json(self) -> dict[str, Any]:
         """As the control API shows it: the request as JSON where it was JSON, else as text."""
@@ -21,11 +29,16 @@ class JournalEntry(NamedTuple):
             request: Any = json.loads(self.request)
         except (ValueError, RecursionError):
             request = self.request.decode(errors="replace")
+        try:
+            response: Any = json.loads(self.response)
+        except (ValueError, RecursionError):
+            response = self.response
         return {
             "receivedAt": self.received_at,
             "request": request,
             "status": self.status,
-            "response": json.loads(self.response),
+            "response": response,
+            "truncated": self.truncated,
         }
 
     def tasks(self) -> list[Any]:
@@ -38,16 +51,36 @@ class JournalEntry(NamedTuple):
 
 
 class RequestJournal:
-    """The latest requests, oldest first; bounded so a long run keeps a bounded memory."""
+    """The latest requests, oldest first. Bounded in entries and in bytes, each body cut at `max_body` bytes,
+    so a flood of large or hostile requests costs a bounded memory and reads back quickly. Off (`enabled`
+    False) when nothing may read it."""
 
-    def __init__(self, capacity: int = 10_000) -> None:
+    def __init__(
+        self, capacity: int = 10_000, max_bytes: int = 32 * 1024 * 1024, max_body: int = 64 * 1024, enabled: bool = True
+    ) -> None:
+        self.enabled = enabled
+        self.max_bytes = max_bytes
+        self.max_body = max_body
         self._entries: deque[JournalEntry] = deque(maxlen=capacity)
+        self._bytes = 0
 
-    def record(self, entry: JournalEntry) -> None:
+    def record(self, raw: bytes, status: int, response: str) -> None:
+        """Keep one exchange, now."""
+        if not self.enabled:
+            return
+        request = _API_KEY.sub(rb"\1" + REDACTED, raw[: self.max_body * 2])[: self.max_body]
+        truncated = len(raw) > len(request) or len(response) > self.max_body
+        if len(self._entries) == self._entries.maxlen:
+            self._bytes -= _size(self._entries[0])
+        entry = JournalEntry(time.time(), request, status, response[: self.max_body], truncated)
         self._entries.append(entry)
+        self._bytes += _size(entry)
+        while self._bytes > self.max_bytes and self._entries:
+            self._bytes -= _size(self._entries.popleft())
 
     def clear(self) -> None:
         self._entries.clear()
+        self._bytes = 0
 
     def entries(self, task_uuid: str | None = None) -> list[JournalEntry]:
         """All entries, or those with a task naming `task_uuid`."""
@@ -58,3 +91,7 @@ class RequestJournal:
             for entry in self._entries
             if any(isinstance(t, dict) and t.get("taskUUID") == task_uuid for t in entry.tasks())
         ]
+
+
+def _size(entry: JournalEntry) -> int:
+    return len(entry.request) + len(entry.response)

@@ -157,3 +157,37 @@ def test_a_webhook_delivered_before_a_restart_is_not_sent_again(data_dir):
         time.sleep(1.0)  # time enough for a resumed delivery to go out
         assert len(receiver.received) == 1
         mock.stop()
+
+
+def test_a_corrupt_database_is_one_line_and_exit_2(tmp_path):
+    (tmp_path / "mock.sqlite").write_bytes(b"this is not a database, " * 100)
+    run = subprocess.run(
+        [sys.executable, "-m", "mock_server", "--data-dir", str(tmp_path), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
+    assert f"cannot use {tmp_path / 'mock.sqlite'}" in run.stderr
+
+
+def test_an_empty_database_file_starts_fresh_and_says_so(tmp_path, caplog):
+    from mock_server.store import SQLiteTaskStore
+
+    (tmp_path / "mock.sqlite").write_bytes(b"")
+    store = SQLiteTaskStore(tmp_path)
+    assert store.all_tasks() == []
+    store.close()
+    assert "is empty" in caplog.text
+
+
+def test_closing_the_store_folds_the_log_into_the_database(tmp_path):
+    from mock_server.store import Media, SQLiteTaskStore
+
+    store = SQLiteTaskStore(tmp_path)
+    store.add_media("m", Media(b"x", "audio/wav"), 1.0)
+    store.close()
+    wal = tmp_path / "mock.sqlite-wal"
+    assert not wal.exists() or wal.stat().st_size == 0
+    assert SQLiteTaskStore(tmp_path).get_media("m") == Media(b"x", "audio/wav")

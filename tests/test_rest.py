@@ -97,9 +97,9 @@ async def test_the_control_api_can_be_turned_off(aiohttp_client):
 
 async def test_the_control_api_can_require_a_token(aiohttp_client):
     client = await aiohttp_client(create_app(Settings(control_token="secret")))
-    refused = await client.post("/__mock/reset", headers={"X-Mock-Control-Token": "wrong"})
+    refused = await client.post("/__mock/reset", json={}, headers={"X-Mock-Control-Token": "wrong"})
     assert (refused.status, (await refused.json())["errors"][0]["code"]) == (401, "invalidControlToken")
-    assert (await client.post("/__mock/reset", headers={"X-Mock-Control-Token": "secret"})).status == 200
+    assert (await client.post("/__mock/reset", json={}, headers={"X-Mock-Control-Token": "secret"})).status == 200
 
 
 async def test_tasks_past_the_retention_are_forgotten(aiohttp_client):

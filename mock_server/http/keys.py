@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from mock_server.config import Settings
 from mock_server.dispatcher import TaskDispatcher
 from mock_server.http.sessions import SessionRegistry
 
@@ -12,3 +13,4 @@ MAX_BODY_BYTES = web.AppKey("max_body_bytes", int)
 SESSIONS = web.AppKey("sessions", SessionRegistry)
 IDLE_TIMEOUT = web.AppKey("ws_idle_timeout", float)
 RETENTION = web.AppKey("retention", float | None)
+SETTINGS = web.AppKey("settings", Settings)

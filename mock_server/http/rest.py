@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -13,8 +12,8 @@ from aiohttp import web
 from mock_server import exceptions
 from mock_server.exceptions import RunwareError
 from mock_server.faults import DropConnection, Fault, parse_fault
+from mock_server.http.guard import base_url, may_inject_faults
 from mock_server.http.keys import DISPATCHER, MAX_BODY_BYTES
-from mock_server.journal import JournalEntry
 from mock_server.openapi import openapi_document
 
 FAULT_HEADER = "X-Mock-Fault"
@@ -41,19 +40,18 @@ async def post_tasks(request: web.Request) -> web.StreamResponse:
     reply = await request.app[DISPATCHER].handle(
         raw,
         bearer_key=_bearer_key(request),
-        base_url=server_url(request),
+        base_url=base_url(request),
         faults=tuple(f for f in faults if not f.is_request_fault),
         refusals_carry_data=True,
     )
     return web.Response(text=reply.text, status=reply.status, content_type="application/json")
 
 
-def server_url(request: web.Request) -> str:
-    return f"{request.scheme}://{request.host}"
-
-
 def header_faults(request: web.Request) -> list[Fault]:
-    """Faults asked for with `X-Mock-Fault` (comma-separated); a malformed one is a 400."""
+    """Faults asked for with `X-Mock-Fault` (comma-separated), where faults may be asked for; a malformed one is
+    a 400."""
+    if not may_inject_faults(request):
+        return []
     text = request.headers.get(FAULT_HEADER, "")
     try:
         return [parse_fault(part) for part in text.split(",") if part.strip()]
@@ -75,14 +73,14 @@ async def _apply_request_faults(request: web.Request, raw: bytes, asked: list[Fa
             answer = await fault.on_request()
         except DropConnection:
             # Journaled with status 0 and no answer: the client saw the connection end.
-            journal.record(JournalEntry(time.time(), raw, 0, "null"))
+            journal.record(raw, 0, "null")
             if request.transport is not None:
                 request.transport.abort()
             raise asyncio.CancelledError from None  # nothing more is written
         if answer is not None:
             response = error_response(answer.error)
             response.headers.update(answer.headers)
-            journal.record(JournalEntry(time.time(), raw, response.status, response.text or ""))
+            journal.record(raw, response.status, response.text or "")
             return response
     return None
 

@@ -13,11 +13,12 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from mock_server import exceptions
-from mock_server.dispatcher import Reply, TaskDispatcher
+from mock_server.dispatcher import Reply, TaskDispatcher, parse_json
 from mock_server.exceptions import RunwareError
 from mock_server.faults import Fault
+from mock_server.http.guard import base_url
 from mock_server.http.keys import DISPATCHER, IDLE_TIMEOUT, MAX_BODY_BYTES, SESSIONS
-from mock_server.http.rest import header_faults, server_url
+from mock_server.http.rest import header_faults
 from mock_server.http.sessions import SessionRegistry
 
 SESSION_TASKS = ("authentication", "ping")
@@ -68,8 +69,8 @@ class Session:
 
     async def _answer(self, raw: bytes) -> None:
         try:
-            body = json.loads(raw)
-        except ValueError:
+            body = parse_json(raw)
+        except (ValueError, RecursionError):
             body = None
         if not isinstance(body, list):
             # Not a task array: the dispatcher words the refusal, as it does for REST.
@@ -124,6 +125,6 @@ async def serve_websocket(request: web.Request) -> web.StreamResponse:
         return web.json_response(exceptions.errors_body(error), status=error.status)
     faults = tuple(f for f in header_faults(request) if not f.is_request_fault)
     await socket.prepare(request)
-    session = Session(socket, request.app[DISPATCHER], request.app[SESSIONS], server_url(request), faults)
+    session = Session(socket, request.app[DISPATCHER], request.app[SESSIONS], base_url(request), faults)
     await session.serve(request.app[IDLE_TIMEOUT])
     return socket

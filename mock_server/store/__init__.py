@@ -2,6 +2,16 @@
 
 from mock_server.store.base import Expiry, Media, Result, Task, TaskStore, expiry
 from mock_server.store.memory import InMemoryTaskStore
-from mock_server.store.sqlite import SQLiteTaskStore
+from mock_server.store.sqlite import SQLiteTaskStore, StoreUnavailable
 
-__all__ = ["Expiry", "InMemoryTaskStore", "Media", "Result", "SQLiteTaskStore", "Task", "TaskStore", "expiry"]
+__all__ = [
+    "Expiry",
+    "InMemoryTaskStore",
+    "Media",
+    "Result",
+    "SQLiteTaskStore",
+    "StoreUnavailable",
+    "Task",
+    "TaskStore",
+    "expiry",
+]

@@ -7,6 +7,7 @@ the process is killed the next moment (WAL mode: a killed process loses nothing 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -14,6 +15,8 @@ from pathlib import Path
 
 from mock_server.faults import parse_fault
 from mock_server.store.base import Expiry, Media, Result, Task, expiry, retention_cutoff
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -33,19 +36,29 @@ CREATE TABLE IF NOT EXISTS delivered (key TEXT PRIMARY KEY);
 """
 
 
+class StoreUnavailable(Exception):
+    """The data directory or its database cannot be used (unwritable, corrupt, not a database)."""
+
+
 class SQLiteTaskStore:
     """Tasks in `DATA_DIR/mock.sqlite`; result files in `DATA_DIR/files`, uploads in `DATA_DIR/media`."""
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
-        for folder in ("files", "media"):
-            (self.data_dir / folder).mkdir(parents=True, exist_ok=True)
-        # One connection, used from the event loop and render threads alike, behind a lock.
-        self._db = sqlite3.connect(self.data_dir / "mock.sqlite", check_same_thread=False, isolation_level=None)
+        database = self.data_dir / "mock.sqlite"
+        try:
+            for folder in ("files", "media"):
+                (self.data_dir / folder).mkdir(parents=True, exist_ok=True)
+            if database.exists() and database.stat().st_size == 0:
+                log.warning("%s is empty: starting with no tasks", database)
+            # One connection, used from the event loop and render threads alike, behind a lock.
+            self._db = sqlite3.connect(database, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+        except (sqlite3.Error, OSError) as error:
+            raise StoreUnavailable(f"cannot use {database}: {error}") from None
         self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
 
     def close(self) -> None:
         """Fold the write-ahead log into the database file, so the folder is whole without it, and close."""

@@ -1,0 +1,96 @@
+"""Who may talk to the mock, and where it says it lives.
+
+The mock usually runs on a developer's machine, next to a browser. A web page can send requests to
+127.0.0.1 too, and a DNS-rebinding page can even read the answers under a name of its own. So:
+- a request whose Host is neither an IP address, a loopback name, the name the mock was told to bind to,
+  nor the host of `--public-url` is refused (a rebinding page's Host is its own domain);
+- a write to the control API must be JSON (a page cannot send that cross-origin without a preflight the mock
+  never grants) and carry no Origin, or the mock's own (its dashboard);
+- the URLs the mock hands out are built from `--public-url` or from the address the client connected to,
+  never from the Host header.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from mock_server import exceptions
+from mock_server.config import Settings
+from mock_server.http.control import PREFIX as CONTROL_PREFIX
+from mock_server.http.control import TOKEN_HEADER as CONTROL_TOKEN_HEADER
+from mock_server.http.keys import SETTINGS
+
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def host_is_known(host_header: str, settings: Settings) -> bool:
+    host = urlsplit(f"//{host_header}").hostname or ""
+    if host in ("localhost", settings.host.lower()) or host.endswith(".localhost"):
+        return True
+    if settings.public_url and host == (urlsplit(settings.public_url).hostname or "").lower():
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def is_same_origin(request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    parts = urlsplit(origin)
+    return parts.netloc.lower() == (request.host or "").lower() and parts.scheme in ("http", "https")
+
+
+@web.middleware
+async def known_hosts_only(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    settings = request.app[SETTINGS]
+    if not host_is_known(request.host or "", settings):
+        raise exceptions.UNKNOWN_HOST(
+            "The Host header names a host this mock does not serve; start it with --public-url to add a name.",
+            parameter="Host",
+        )
+    if settings.control and request.path.startswith(CONTROL_PREFIX + "/") and request.method in WRITES:
+        if not is_same_origin(request):
+            raise exceptions.FORBIDDEN_ORIGIN(
+                "The control API takes writes from its own pages only.", parameter="Origin"
+            )
+        if request.content_type != "application/json":
+            raise exceptions.INVALID_CONTROL_REQUEST(
+                "Control API writes must be sent as Content-Type: application/json.", parameter="Content-Type"
+            )
+    return await handler(request)
+
+
+def may_inject_faults(request: web.Request) -> bool:
+    """X-Mock-Fault is a control: honoured only with the control API on, and with its token when one is set."""
+    settings = request.app[SETTINGS]
+    if not settings.control:
+        return False
+    if settings.control_token is None:
+        return True
+    offered = request.headers.get(CONTROL_TOKEN_HEADER, "").encode()
+    return hmac.compare_digest(offered, settings.control_token.encode())
+
+
+def base_url(request: web.Request) -> str:
+    """Where clients reach this server, for the URLs it hands out: `--public-url`, or the local address the
+    client's connection arrived at (its own socket, not a header the client wrote)."""
+    settings = request.app[SETTINGS]
+    if settings.public_url:
+        return settings.public_url
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    if not sockname:
+        return f"http://{settings.host}:{settings.port}"
+    address, port = sockname[0], sockname[1]
+    host = f"[{address}]" if ":" in address else address
+    return f"{request.scheme}://{host}:{port}"
