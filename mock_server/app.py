@@ -50,6 +50,7 @@ def create_dispatcher(settings: Settings, clock: Callable[[], float] = time.time
         faults=FaultPlan(settings.chaos, settings.seed),
         max_tasks=settings.max_tasks_per_request,
         compat=compat,
+        poll_wait=settings.poll_wait,
     )
 
 

@@ -126,6 +126,12 @@ class Settings:
         parse=_non_negative,
         metavar="SECONDS",
     )
+    poll_wait: float = setting(
+        10.0,
+        help="at --processing-rate 0, the longest a poll waits for its render before answering processing",
+        parse=_non_negative,
+        metavar="SECONDS",
+    )
     max_body_bytes: int = setting(
         64 * 1024 * 1024, help="largest request body, and WebSocket frame", parse=_positive, metavar="BYTES"
     )

@@ -73,6 +73,7 @@ class TaskDispatcher:
         faults: FaultPlan | None = None,
         max_tasks: int = 100,
         compat: Compat | None = None,
+        poll_wait: float = 10.0,
     ) -> None:
         self.store = store
         self.runner = runner
@@ -82,6 +83,7 @@ class TaskDispatcher:
         self.faults = faults if faults is not None else FaultPlan()
         self.max_tasks = max_tasks
         self.compat = compat or Compat()
+        self.poll_wait = poll_wait
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -231,8 +233,9 @@ class TaskDispatcher:
     async def _poll(self, task: dict[str, Any], data: list[dict[str, Any]], errors: Errors) -> None:
         task_uuid = task["taskUUID"]
         if self.runner.lifecycle.processing_rate == 0:
-            # No simulated delay: the answer waits for the real work, so the first poll sees the outcome.
-            await self.runner.wait(task_uuid)
+            # No simulated delay: the answer waits for the real work, so the first poll sees the outcome — but
+            # never longer than poll_wait, so a long queue of renders cannot hold a poll without limit.
+            await self.runner.wait(task_uuid, self.poll_wait)
         found = self.store.get(task_uuid)
         if found is None:
             if self.compat.unknown_task_poll == "not-found":

@@ -7,6 +7,7 @@ scheduler's (`delivery.py`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -56,11 +57,13 @@ class TaskRunner:
         self._jobs[task.task_uuid] = job
         job.add_done_callback(lambda _: self._jobs.pop(task.task_uuid, None))
 
-    async def wait(self, task_uuid: str) -> None:
-        """Until the task's media is rendered (or it failed); at once when it is not running."""
+    async def wait(self, task_uuid: str, timeout: float) -> None:
+        """Until the task's media is rendered (or it failed), at most `timeout` seconds; at once when it is not
+        running."""
         job = self._jobs.get(task_uuid)
         if job is not None:
-            await asyncio.shield(job)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(job), timeout)
 
     async def idle(self) -> None:
         """Until every render has finished and every delivery has been sent."""

@@ -341,3 +341,21 @@ async def test_an_authentication_task_is_validated_too(clock):
     assert [(e["code"], e["parameter"]) for e in reply.body["errors"]] == [
         ("invalidConnectionSessionUUID", "connectionSessionUUID")
     ]
+
+
+async def test_a_poll_at_rate_zero_waits_for_its_render_at_most_poll_wait(clock, monkeypatch):
+    import asyncio
+
+    import mock_server.processing
+
+    async def slow_render(self, request):
+        await asyncio.sleep(5)
+
+    monkeypatch.setattr(mock_server.processing.TaskRunner, "_render", slow_render)
+    target = dispatcher(clock, rate=0, poll_wait=0.2)
+    task = media_task()
+    await send(target, [task])
+    started = asyncio.get_running_loop().time()
+    assert await statuses(target, task["taskUUID"]) == ["processing"]
+    assert asyncio.get_running_loop().time() - started < 2
+    await target.runner.close()
