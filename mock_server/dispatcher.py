@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import hmac
 import json
 import math
@@ -138,7 +140,7 @@ class TaskDispatcher:
                 if index is None:
                     raise error
                 item_errors.setdefault(index, error)
-            self._authenticate(bearer_key, body)
+            owner = self._authenticate(bearer_key, body)
         except RunwareError as error:
             return error.status, exceptions.errors_body(error)
 
@@ -153,13 +155,13 @@ class TaskDispatcher:
             if problems:
                 errors.extend(map(_entry, problems))
             elif task_type == "videoInference":
-                accepted = self._submit(task, base_url, faults, data, errors)
+                accepted = self._submit(task, owner, base_url, faults, data, errors)
                 if accepted is not None:
                     acknowledged.append(accepted)
             elif task_type == "getResponse":
-                await self._poll(task, data, errors)
+                await self._poll(task, owner, data, errors)
             elif task_type == "mediaStorage":
-                await self._store_media(task, base_url, data, errors)
+                await self._store_media(task, owner, base_url, data, errors)
         ran = bool(data) or not errors
         return (200 if ran else errors[0][0]), envelope(data if ran else None, [error for _, error in errors])
 
@@ -185,7 +187,8 @@ class TaskDispatcher:
             reason = str(error) if isinstance(error, ValueError) else "nested too deeply"
             raise exceptions.invalid_request_body(f"The request body is not valid JSON: {reason}.") from None
 
-    def _authenticate(self, bearer_key: str | None, body: list[Any]) -> None:
+    def _authenticate(self, bearer_key: str | None, body: list[Any]) -> str:
+        """The owner of the request's work (see `owner_of`); refuses a missing or unknown key."""
         key = bearer_key
         if not key:
             first = body[0]
@@ -195,6 +198,7 @@ class TaskDispatcher:
             raise exceptions.missing_api_key()
         if not self.accepts_key(key):
             raise exceptions.invalid_api_key()
+        return owner_of(key)
 
     def accepts_key(self, key: str) -> bool:
         """Any non-empty key when none is configured; else one of them."""
@@ -207,6 +211,7 @@ class TaskDispatcher:
     def _submit(
         self,
         task: dict[str, Any],
+        owner: str,
         base_url: str,
         faults: tuple[Fault, ...],
         data: list[dict[str, Any]],
@@ -221,7 +226,14 @@ class TaskDispatcher:
         seeds = self.rng.sample(range(1, 2**31), request["numberResults"])
         results = [Result(_uuid4(self.rng), seed, PENDING, None, None, nsfw) for seed in seeds]
         accepted = Task.create(
-            task["taskUUID"], request["outputFormat"], json.dumps(request), self.clock(), results, base_url, injected
+            task["taskUUID"],
+            request["outputFormat"],
+            json.dumps(request),
+            self.clock(),
+            results,
+            base_url,
+            injected,
+            owner,
         )
         if not self.store.add(accepted):
             errors.append(_entry(exceptions.conflicting_task_uuid("videoInference", task["taskUUID"])))
@@ -230,14 +242,14 @@ class TaskDispatcher:
         data.append({"taskType": "videoInference", "taskUUID": task["taskUUID"]})
         return accepted
 
-    async def _poll(self, task: dict[str, Any], data: list[dict[str, Any]], errors: Errors) -> None:
+    async def _poll(self, task: dict[str, Any], owner: str, data: list[dict[str, Any]], errors: Errors) -> None:
         task_uuid = task["taskUUID"]
         if self.runner.lifecycle.processing_rate == 0:
             # No simulated delay: the answer waits for the real work, so the first poll sees the outcome — but
             # never longer than poll_wait, so a long queue of renders cannot hold a poll without limit.
             await self.runner.wait(task_uuid, self.poll_wait)
         found = self.store.get(task_uuid)
-        if found is None:
+        if found is None or found.owner != owner:  # another account's task is not found, as on the platform
             if self.compat.unknown_task_poll == "not-found":
                 errors.append(_entry(exceptions.task_not_found(task_uuid)))
             return
@@ -250,24 +262,25 @@ class TaskDispatcher:
         data.extend(found.result_item(result, now, extension) for result in found.results)
 
     async def _store_media(
-        self, task: dict[str, Any], base_url: str, data: list[dict[str, Any]], errors: Errors
+        self, task: dict[str, Any], owner: str, base_url: str, data: list[dict[str, Any]], errors: Errors
     ) -> None:
         ids = {"taskType": "mediaStorage", "taskUUID": task["taskUUID"]}
         if task["operation"] == "delete":
             media_uuid = task["mediaUUID"].lower()
-            if self.store.delete_media(media_uuid):
+            upload = self.store.get_media(media_uuid)
+            if upload is not None and upload.owner == owner and self.store.delete_media(media_uuid):
                 data.append({**ids, "mediaUUID": media_uuid})
             else:
                 error = exceptions.MEDIA_NOT_FOUND("No uploaded media has this mediaUUID.", parameter="mediaUUID")
                 errors.append(_entry(error, **ids))
             return
         try:
-            media = await self.runner.loader.load(task["media"], "media")
+            media = await self.runner.loader.load(task["media"], "media", owner)
         except RunwareError as error:
             errors.append(_entry(error, **ids))
             return
         media_uuid = _uuid4(self.rng)
-        self.store.add_media(media_uuid, media, self.clock())
+        self.store.add_media(media_uuid, dataclasses.replace(media, owner=owner), self.clock())
         data.append({**ids, "mediaUUID": media_uuid, "mediaURL": f"{base_url}/media/{media_uuid}"})
 
     def uploaded_media(self, media_uuid: str) -> Media | None:
@@ -276,6 +289,12 @@ class TaskDispatcher:
     def expire(self, retention: float | None) -> None:
         """Drop what is past its ttl or the retention, and what is kept for the tasks dropped."""
         self.runner.forget(self.store.expire(self.clock(), retention))
+
+
+def owner_of(key: str) -> str:
+    """Whose work a request is: a digest of its API key, so tasks, uploads and sessions belong to the key that
+    made them (as on a real account) and no key is kept in clear."""
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def _entry(error: RunwareError, **ids: str) -> tuple[int, dict[str, Any]]:

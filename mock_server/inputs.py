@@ -46,12 +46,13 @@ class MediaLoader:
         self.hosts = hosts or HostPolicy()
         self._session: aiohttp.ClientSession | None = None
 
-    async def load(self, reference: str, parameter: str) -> Media:
+    async def load(self, reference: str, parameter: str, owner: str) -> Media:
+        """The bytes behind `reference`; an upload only when `owner` made it."""
         if reference.startswith(("http://", "https://")):
             return await self._fetch(reference, parameter)
         if UUID.match(reference):
             found = self.uploads(reference.lower())
-            if found is None:
+            if found is None or found.owner != owner:
                 raise exceptions.MEDIA_NOT_FOUND(
                     f"{parameter}: no uploaded media has the UUID {reference}.", parameter=parameter
                 )

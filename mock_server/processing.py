@@ -12,7 +12,6 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from typing import Any
 
 from mock_server import PRICE_PER_AUDIO_SECOND, exceptions
 from mock_server.delivery import DeliveryScheduler
@@ -131,7 +130,7 @@ class TaskRunner:
     async def _run(self, task: Task) -> None:
         try:
             async with self._active:
-                rendered = await self._render(task.request)
+                rendered = await self._render(task)
         except RunwareError as error:
             self._fail(task, error)
             return
@@ -161,16 +160,19 @@ class TaskRunner:
         self.deliveries.announce(failed)
         return failed
 
-    async def _render(self, request: dict[str, Any]) -> Rendered:
+    async def _render(self, task: Task) -> Rendered:
+        request = task.request
         inputs, sync = request["inputs"], request["providerSettings"]["sync"]
-        video = await self.loader.load(inputs["video"], "inputs.video")
+        owner = task.owner
+        video = await self.loader.load(inputs["video"], "inputs.video", owner)
         parts = []
         if "audio" in inputs:
-            parts.append(AudioPart((await self.loader.load(inputs["audio"], "inputs.audio")).data, "inputs.audio"))
+            audio = await self.loader.load(inputs["audio"], "inputs.audio", owner)
+            parts.append(AudioPart(audio.data, "inputs.audio"))
         for index, segment in enumerate(sync.get("segments", [])):
             parameter = f"providerSettings.sync.segments[{index}].audio"
             crop = (segment["audioStartTime"], segment["audioEndTime"]) if "audioEndTime" in segment else None
-            media = await self.loader.load(segment["audio"], parameter)
+            media = await self.loader.load(segment["audio"], parameter, owner)
             parts.append(AudioPart(media.data, parameter, (segment["startTime"], segment["endTime"]), crop))
         if not parts:
             raise exceptions.MISSING_AUDIO(

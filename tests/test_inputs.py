@@ -49,10 +49,12 @@ async def loader():
 
 async def test_each_form_of_reference_is_read(loader, files):
     payload = base64.b64encode(b"hello media").decode()
-    assert await loader.load(f"{files}/clip.mp4", "inputs.video") == Media(b"\x00\x01" * 50, "video/mp4")
-    assert await loader.load(f"data:audio/wav;base64,{payload}", "inputs.audio") == Media(b"hello media", "audio/wav")
-    assert (await loader.load(payload, "inputs.audio")).data == b"hello media"
-    assert await loader.load("3C8D2A7E-5F4B-4A1C-9E6D-7B8A9C0D1E2F", "inputs.video") == UPLOADED
+    assert await loader.load(f"{files}/clip.mp4", "inputs.video", "") == Media(b"\x00\x01" * 50, "video/mp4")
+    assert await loader.load(f"data:audio/wav;base64,{payload}", "inputs.audio", "") == Media(
+        b"hello media", "audio/wav"
+    )
+    assert (await loader.load(payload, "inputs.audio", "")).data == b"hello media"
+    assert await loader.load("3C8D2A7E-5F4B-4A1C-9E6D-7B8A9C0D1E2F", "inputs.video", "") == UPLOADED
 
 
 @pytest.mark.parametrize(
@@ -71,6 +73,6 @@ async def test_each_form_of_reference_is_read(loader, files):
 )
 async def test_every_failure_names_the_input(loader, files, reference, code):
     with pytest.raises(RunwareError) as raised:
-        await loader.load(reference.format(files=files), "inputs.video")
+        await loader.load(reference.format(files=files), "inputs.video", "")
     assert (raised.value.code, raised.value.parameter) == (code, "inputs.video")
     assert "inputs.video" in raised.value.message

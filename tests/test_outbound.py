@@ -49,12 +49,12 @@ async def redirecting(aiohttp_server):
 async def test_redirects_are_followed_only_to_allowed_hosts(redirecting):
     loader = MediaLoader(lambda _: None)
     try:
-        assert (await loader.load(f"{redirecting}/home", "inputs.video")).data == b"clip bytes"
+        assert (await loader.load(f"{redirecting}/home", "inputs.video", "")).data == b"clip bytes"
         with pytest.raises(RunwareError) as raised:
-            await loader.load(f"{redirecting}/away", "inputs.video")
+            await loader.load(f"{redirecting}/away", "inputs.video", "")
         assert raised.value.code == "downloadFailed" and "--allow-host media.example.com" in raised.value.message
         with pytest.raises(RunwareError):
-            await loader.load("https://media.example.com/direct.mp4", "inputs.video")
+            await loader.load("https://media.example.com/direct.mp4", "inputs.video", "")
     finally:
         await loader.close()
 

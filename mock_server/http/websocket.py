@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from mock_server import exceptions
-from mock_server.dispatcher import Reply, TaskDispatcher, parse_json
+from mock_server.dispatcher import Reply, TaskDispatcher, owner_of, parse_json
 from mock_server.exceptions import RunwareError
 from mock_server.faults import Fault
 from mock_server.http.guard import base_url
@@ -64,8 +64,8 @@ class Session:
                 elif message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
                     break
         finally:
-            if self.session_uuid is not None:
-                self.sessions.closed(self.session_uuid)
+            if self.session_uuid is not None and self.api_key is not None:
+                self.sessions.closed(self.session_uuid, owner_of(self.api_key))
 
     async def _answer(self, raw: bytes) -> None:
         try:
@@ -111,7 +111,7 @@ class Session:
             return exceptions.invalid_api_key()
         self.api_key = key
         if self.session_uuid is None:
-            self.session_uuid = self.sessions.resume(task.get("connectionSessionUUID"))
+            self.session_uuid = self.sessions.resume(task.get("connectionSessionUUID"), owner_of(key))
         return None
 
     async def _send_error(self, error: RunwareError) -> None:

@@ -45,6 +45,7 @@ class Task(NamedTuple):
     error_json: str | None = None  # the error object of a task that failed
     base_url: str = ""  # where the client reached this server: result URLs are made from it
     faults: tuple[Fault, ...] = ()  # faults injected into this task (see faults.py)
+    owner: str = ""  # the account (see dispatcher.owner_of) that submitted it; only it may poll it
 
     @classmethod
     def create(
@@ -56,9 +57,10 @@ class Task(NamedTuple):
         results: list[Result],
         base_url: str = "",
         faults: tuple[Fault, ...] = (),
+        owner: str = "",
     ) -> Task:
         rows = tuple(tuple(r) for r in results)
-        return cls(task_uuid, output_format, request_json, created_at, rows, None, base_url, faults)
+        return cls(task_uuid, output_format, request_json, created_at, rows, None, base_url, faults, owner)
 
     @property
     def results(self) -> tuple[Result, ...]:
@@ -106,6 +108,7 @@ class Task(NamedTuple):
 class Media:
     data: bytes
     content_type: str
+    owner: str = ""  # the account (see dispatcher.owner_of) that uploaded it; only it may name or delete it
 
 
 class TaskStore(Protocol):

@@ -27,11 +27,14 @@ CREATE TABLE IF NOT EXISTS tasks (
     result_rows TEXT NOT NULL,
     error_json TEXT,
     base_url TEXT NOT NULL,
-    faults TEXT NOT NULL
+    faults TEXT NOT NULL,
+    owner TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS tasks_created ON tasks (created_at);
 CREATE TABLE IF NOT EXISTS videos (video_uuid TEXT PRIMARY KEY, task_uuid TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS media (media_uuid TEXT PRIMARY KEY, content_type TEXT NOT NULL, added_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS media (
+    media_uuid TEXT PRIMARY KEY, content_type TEXT NOT NULL, added_at REAL NOT NULL, owner TEXT NOT NULL DEFAULT ''
+);
 CREATE TABLE IF NOT EXISTS delivered (key TEXT PRIMARY KEY);
 """
 
@@ -56,6 +59,7 @@ class SQLiteTaskStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+            _add_owner_columns(self._db)
         except (sqlite3.Error, OSError) as error:
             raise StoreUnavailable(f"cannot use {database}: {error}") from None
         self._lock = threading.Lock()
@@ -70,7 +74,7 @@ class SQLiteTaskStore:
         with self._lock:
             try:
                 self._db.execute("BEGIN")
-                self._db.execute("INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _row(task))
+                self._db.execute("INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", _row(task))
                 self._db.executemany(
                     "INSERT OR REPLACE INTO videos VALUES (?, ?)",
                     [(result.video_uuid, task.task_uuid) for result in task.results],
@@ -83,7 +87,7 @@ class SQLiteTaskStore:
 
     def replace(self, task: Task) -> None:
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _row(task))
+            self._db.execute("INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", _row(task))
 
     def get(self, task_uuid: str) -> Task | None:
         with self._lock:
@@ -109,14 +113,17 @@ class SQLiteTaskStore:
         _write_atomically(self._media(media_uuid), media.data)
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO media VALUES (?, ?, ?)", (media_uuid, media.content_type, added_at)
+                "INSERT OR REPLACE INTO media VALUES (?, ?, ?, ?)",
+                (media_uuid, media.content_type, added_at, media.owner),
             )
 
     def get_media(self, media_uuid: str) -> Media | None:
         with self._lock:
-            row = self._db.execute("SELECT content_type FROM media WHERE media_uuid = ?", (media_uuid,)).fetchone()
+            row = self._db.execute(
+                "SELECT content_type, owner FROM media WHERE media_uuid = ?", (media_uuid,)
+            ).fetchone()
         path = self._media(media_uuid)
-        return Media(path.read_bytes(), row[0]) if row and path.exists() else None
+        return Media(path.read_bytes(), row[0], row[1]) if row and path.exists() else None
 
     def delete_media(self, media_uuid: str) -> bool:
         with self._lock:
@@ -185,11 +192,12 @@ def _row(task: Task) -> tuple[object, ...]:
         task.error_json,
         task.base_url,
         json.dumps([fault.describe() for fault in task.faults]),
+        task.owner,
     )
 
 
 def _task(row: tuple[object, ...]) -> Task:
-    task_uuid, output_format, request_json, created_at, rows, error_json, base_url, faults = row
+    task_uuid, output_format, request_json, created_at, rows, error_json, base_url, faults, owner = row
     # json writes math.inf (a result not ready yet) as Infinity and reads it back as a float.
     results = tuple(tuple(result) for result in json.loads(str(rows)))
     return Task(
@@ -201,7 +209,16 @@ def _task(row: tuple[object, ...]) -> Task:
         error_json if error_json is None else str(error_json),
         str(base_url),
         tuple(parse_fault(text) for text in json.loads(str(faults))),
+        str(owner),
     )
+
+
+def _add_owner_columns(db: sqlite3.Connection) -> None:
+    """A data directory from before tasks and uploads had owners: add the column (empty: no owner)."""
+    for table in ("tasks", "media"):
+        columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+        if "owner" not in columns:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
