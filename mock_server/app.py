@@ -87,7 +87,7 @@ async def _sweep_expired(app: web.Application) -> AsyncIterator[None]:
     async def sweep() -> None:
         while True:
             await asyncio.sleep(interval)
-            app[DISPATCHER].expire(retention)
+            await app[DISPATCHER].expire(retention)
 
     sweeper = asyncio.get_running_loop().create_task(sweep())
     yield

@@ -50,11 +50,17 @@ class TaskRunner:
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render")
         self._active = asyncio.Semaphore(workers * 2)
         self._jobs: dict[str, asyncio.Task[None]] = {}
+        self._running: dict[str, Task] = {}  # the task of each job, for what it refers to
 
     def start(self, task: Task) -> None:
         job = asyncio.get_running_loop().create_task(self._run(task))
         self._jobs[task.task_uuid] = job
-        job.add_done_callback(lambda _: self._jobs.pop(task.task_uuid, None))
+        self._running[task.task_uuid] = task
+        job.add_done_callback(lambda _: self._finished(task.task_uuid))
+
+    def _finished(self, task_uuid: str) -> None:
+        self._jobs.pop(task_uuid, None)
+        self._running.pop(task_uuid, None)
 
     async def wait(self, task_uuid: str, timeout: float) -> None:
         """Until the task's media is rendered (or it failed), at most `timeout` seconds; at once when it is not
@@ -122,6 +128,15 @@ class TaskRunner:
         if self.lifecycle.completes_on_poll(task.task_uuid, polls):
             return self.complete(task.task_uuid) or task
         return task
+
+    def in_use(self) -> frozenset[str]:
+        """The tasks still queued or rendering, and every upload they name: what must not expire under them."""
+        names: set[str] = set()
+        for task_uuid, task in self._running.items():
+            names.add(task_uuid)
+            inputs, segments = task.request["inputs"], task.request["providerSettings"]["sync"].get("segments", [])
+            names.update(value.lower() for value in [*inputs.values(), *(s["audio"] for s in segments)])
+        return frozenset(names)
 
     def forget(self, task_uuids: list[str]) -> None:
         """Tasks the store dropped: forget what the lifecycle keeps for them."""

@@ -132,3 +132,30 @@ async def test_file_urls_cannot_reach_outside_the_data_directory(aiohttp_client,
         response = await client.get(path)
         assert response.status == 404, path
         assert "not yours" not in await response.text()
+
+
+async def test_nothing_expires_while_work_still_refers_to_it(aiohttp_client, monkeypatch):
+    import asyncio
+
+    from mock_server.processing import TaskRunner
+
+    render = TaskRunner._render
+
+    async def slow_render(self, task):
+        await asyncio.sleep(0.6)  # queued and rendering for three retentions
+        return await render(self, task)
+
+    monkeypatch.setattr(TaskRunner, "_render", slow_render)
+    # At processing rate 0 a poll waits for the render, and reads the outcome the moment it is stored.
+    client = await aiohttp_client(create_app(Settings(processing_rate=0, retention=0.2)))
+    upload = {"taskType": "mediaStorage", "taskUUID": example_task()["taskUUID"], "operation": "upload"}
+    response = await client.post("/v1", json=[{**upload, "media": data_uri("voice.wav")}], headers=HEADERS)
+    audio = (await response.json())["data"][0]["mediaUUID"]
+    task = {**example_task(), "inputs": {"video": data_uri("speaker.mp4"), "audio": audio}}
+    await client.post("/v1", json=[task], headers=HEADERS)
+    poll = [{"taskType": "getResponse", "taskUUID": task["taskUUID"]}]
+    answer = await (await client.post("/v1", json=poll, headers=HEADERS)).json()
+    assert answer["data"][0]["status"] == "success"  # not mediaNotFound: the upload outlived its retention
+    await asyncio.sleep(0.5)
+    gone = await client.post("/v1", json=poll, headers=HEADERS)
+    assert gone.status == 404  # once the work was done, the retention applied

@@ -109,3 +109,20 @@ def test_the_sqlite_store_keeps_everything_across_a_reopen(tmp_path):
     second = SQLiteTaskStore(tmp_path)
     assert second.get("t1") == task and second.get_file("t1") == b"video" and second.get_media("m1").data == b"a"
     second.close()
+
+
+def test_what_work_still_refers_to_does_not_expire(store):
+    store.add(make_task("old", ["v1"], created_at=0.0))
+    store.add_media("m-old", Media(b"x", "audio/wav"), 0.0)
+    assert store.expire(now=110.0, retention=50.0, in_use=frozenset({"old", "m-old"})) == []
+    assert store.get("old") is not None and store.get_media("m-old") is not None
+    assert store.expire(now=110.0, retention=50.0) == ["old"]
+    assert store.get_media("m-old") is None
+
+
+def test_a_task_dropped_meanwhile_is_not_brought_back_by_a_late_state(store):
+    task = make_task("t1", ["v1"])
+    store.add(task)
+    store.clear()
+    store.replace(task.failed({"code": "processingFailed"}))
+    assert store.get("t1") is None

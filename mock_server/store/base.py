@@ -121,7 +121,8 @@ class TaskStore(Protocol):
         ...
 
     def replace(self, task: Task) -> None:
-        """Keep a new state of a task already added (its results done, or its failure)."""
+        """Keep a new state of a task still kept (its results done, or its failure); a task dropped meanwhile
+        (reset, retention) stays dropped."""
         ...
 
     def get(self, task_uuid: str) -> Task | None: ...
@@ -158,9 +159,9 @@ class TaskStore(Protocol):
 
     def was_delivered(self, key: str) -> bool: ...
 
-    def expire(self, now: float, retention: float | None) -> list[str]:
-        """Drop what `expiry` says is over, and — with a retention — uploads older than it; the taskUUIDs
-        dropped."""
+    def expire(self, now: float, retention: float | None, in_use: frozenset[str] = frozenset()) -> list[str]:
+        """Drop what `expiry` says is over, and — with a retention — uploads older than it, except the tasks and
+        uploads named in `in_use` (work still refers to them); the taskUUIDs dropped. May run in a thread."""
         ...
 
     def close(self) -> None:

@@ -22,7 +22,8 @@ class InMemoryTaskStore:
         return True
 
     def replace(self, task: Task) -> None:
-        self._tasks[task.task_uuid] = task
+        if task.task_uuid in self._tasks:
+            self._tasks[task.task_uuid] = task
 
     def get(self, task_uuid: str) -> Task | None:
         return self._tasks.get(task_uuid)
@@ -65,10 +66,10 @@ class InMemoryTaskStore:
     def was_delivered(self, key: str) -> bool:
         return key in self._delivered
 
-    def expire(self, now: float, retention: float | None) -> list[str]:
+    def expire(self, now: float, retention: float | None, in_use: frozenset[str] = frozenset()) -> list[str]:
         dropped = []
         for task_uuid, task in list(self._tasks.items()):
-            verdict = expiry(task, now, retention)
+            verdict = Expiry.KEEP if task_uuid in in_use else expiry(task, now, retention)
             if verdict is Expiry.DROP_TASK:
                 del self._tasks[task_uuid]
                 for result in task.results:
@@ -78,7 +79,7 @@ class InMemoryTaskStore:
                 self._files.pop(task_uuid, None)
         cutoff = retention_cutoff(now, retention)
         for media_uuid, (_, added_at) in list(self._media.items()):
-            if added_at < cutoff:
+            if added_at < cutoff and media_uuid not in in_use:
                 del self._media[media_uuid]
         return dropped
 

@@ -87,7 +87,12 @@ class SQLiteTaskStore:
 
     def replace(self, task: Task) -> None:
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", _row(task))
+            row = _row(task)
+            self._db.execute(
+                "UPDATE tasks SET output_format = ?, request_json = ?, created_at = ?, result_rows = ?, error_json = ?,"
+                " base_url = ?, faults = ?, owner = ? WHERE task_uuid = ?",
+                (*row[1:], row[0]),
+            )
 
     def get(self, task_uuid: str) -> Task | None:
         with self._lock:
@@ -154,7 +159,7 @@ class SQLiteTaskStore:
             for path in (self.data_dir / folder).iterdir():
                 path.unlink(missing_ok=True)
 
-    def expire(self, now: float, retention: float | None) -> list[str]:
+    def expire(self, now: float, retention: float | None, in_use: frozenset[str] = frozenset()) -> list[str]:
         with self._lock:
             rows = self._db.execute("SELECT * FROM tasks").fetchall()
             old_media = self._db.execute(
@@ -162,7 +167,7 @@ class SQLiteTaskStore:
             ).fetchall()
         dropped = []
         for task in map(_task, rows):
-            verdict = expiry(task, now, retention)
+            verdict = Expiry.KEEP if task.task_uuid in in_use else expiry(task, now, retention)
             if verdict is Expiry.DROP_TASK:
                 with self._lock:
                     self._db.execute("DELETE FROM tasks WHERE task_uuid = ?", (task.task_uuid,))
@@ -171,7 +176,8 @@ class SQLiteTaskStore:
             if verdict is not Expiry.KEEP:
                 self._file(task.task_uuid).unlink(missing_ok=True)
         for (media_uuid,) in old_media:
-            self.delete_media(media_uuid)
+            if media_uuid not in in_use:
+                self.delete_media(media_uuid)
         return dropped
 
     def _file(self, task_uuid: str) -> Path:
