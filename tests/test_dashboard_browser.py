@@ -22,7 +22,8 @@ from contract_tests.payloads import example_task, with_inline_media
 from mock_server.config import Settings
 from mock_server.testing import BackgroundServer, MockControl
 
-INSTALL = "apt-get update && apt-get install -y chromium chromium-driver; .venv/bin/pip install -e '.[test]'"
+INSTALL_BROWSER = "apt-get update && apt-get install -y chromium chromium-driver"
+INSTALL_SELENIUM = ".venv/bin/pip install -c constraints.txt -e '.[test]'"
 CHROMIUM_FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -37,22 +38,22 @@ CHROMIUM_FLAGS = (
 )
 
 
-def _missing(what: str) -> None:
+def _missing(what: str, install: str) -> None:
     if os.environ.get("LIPSYNC_REQUIRE_BROWSER"):
-        pytest.fail(f"{what} is missing: {INSTALL}")
-    pytest.skip(f"{what} is missing; install it with: {INSTALL}")
+        pytest.fail(f"{what} is missing: {install}")
+    pytest.skip(f"{what} is missing; install it with: {install}")
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if chromium is None or driver is None:
-        _missing("chromium or chromedriver")
+        _missing("chromium or chromedriver", INSTALL_BROWSER)
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
     except ImportError:
-        _missing("selenium")
+        _missing("selenium", INSTALL_SELENIUM)
     options = webdriver.ChromeOptions()
     options.binary_location = chromium  # the system's browser: nothing is downloaded
     for flag in CHROMIUM_FLAGS:

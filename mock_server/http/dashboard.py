@@ -16,7 +16,8 @@ from aiohttp import web
 from mock_server.http.control import PREFIX
 
 STATIC = resources.files("mock_server.http") / "static"
-SAMPLE_MEDIA = resources.files("mock_server.testing") / "media"
+# By path, not as the package mock_server.testing: importing that would import the app this module is part of.
+SAMPLE_MEDIA = resources.files("mock_server") / "testing" / "media"
 CONTENT_TYPES = {
     ".html": "text/html",
     ".js": "text/javascript",

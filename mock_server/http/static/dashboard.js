@@ -162,7 +162,7 @@ function updateResult(node, result) {
     video.addEventListener("loadedmetadata", () => { node.dataset.duration = video.duration.toFixed(2); describe(); });
     player.replaceChildren(video);
     fetch(result.videoPath, { method: "HEAD", cache: "no-store" }).then((response) => {
-      node.dataset.size = response.headers.get("Content-Length") || "?";
+      node.dataset.size = (response.ok && response.headers.get("Content-Length")) || "?";
       describe();
     });
   } else if (!result.served) {
