@@ -14,7 +14,7 @@ from mock_server.config import Compat, Settings
 from mock_server.delivery import Deliverer, DeliveryScheduler, RetryPolicy
 from mock_server.dispatcher import TaskDispatcher
 from mock_server.faults import FaultPlan
-from mock_server.http import control, guard, rest, websocket
+from mock_server.http import control, dashboard, guard, rest, websocket
 from mock_server.http.keys import DISPATCHER, IDLE_TIMEOUT, MAX_BODY_BYTES, RETENTION, SESSIONS, SETTINGS
 from mock_server.http.sessions import SessionRegistry
 from mock_server.inputs import MediaLimits, MediaLoader
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.router.add_get("/health", rest.get_health)
     app.router.add_get("/openapi.json", rest.get_openapi)
     if settings.control:
+        dashboard.add_routes(app)  # before the control API, whose prefix would otherwise take these paths
         app.add_subapp(control.PREFIX, control.control_app(settings.control_token))
     return app
 

@@ -17,6 +17,7 @@ from mock_server.exceptions import RunwareError
 from mock_server.faults import FaultRule, parse_fault
 from mock_server.http.keys import DISPATCHER
 from mock_server.lifecycle import InvalidValue, Lifecycle, check_processing_rate
+from mock_server.overview import OUTCOMES, request_outcome, request_view, task_views
 
 PREFIX = "/__mock"
 TOKEN_HEADER = "X-Mock-Control-Token"
@@ -30,7 +31,9 @@ def control_app(token: str | None) -> web.Application:
     app.router.add_get("/requests", requests)
     app.router.add_get("/deliveries", deliveries)
     app.router.add_put("/lifecycle", lifecycle)
+    app.router.add_get("/tasks", tasks)
     app.router.add_post("/tasks/{task_uuid}/complete", complete)
+    app.router.add_get("/processing-rate", get_processing_rate)
     app.router.add_put("/processing-rate", processing_rate)
     app.router.add_get("/faults", list_faults)
     app.router.add_post("/faults", add_fault)
@@ -63,8 +66,22 @@ async def seed(request: web.Request) -> web.Response:
 
 
 async def requests(request: web.Request) -> web.Response:
+    """Oldest first; `outcome=` keeps one kind (ok, refused, fault, failed), `limit=N` the newest N."""
     entries = request.config_dict[DISPATCHER].journal.entries(request.query.get("taskUUID"))
-    return web.json_response([entry.to_json() for entry in entries])
+    outcome = request.query.get("outcome")
+    if outcome is not None:
+        if outcome not in OUTCOMES:
+            raise _invalid("outcome", f"outcome must be one of {', '.join(OUTCOMES)}")
+        entries = [entry for entry in entries if request_outcome(entry) == outcome]
+    limit = _limit(request)
+    if limit is not None:
+        entries = entries[-limit:]
+    return web.json_response([request_view(entry) for entry in entries])
+
+
+async def tasks(request: web.Request) -> web.Response:
+    """The videoInference tasks, newest first, with results and timeline (see `overview.task_views`)."""
+    return web.json_response(task_views(request.config_dict[DISPATCHER], _limit(request)))
 
 
 async def deliveries(request: web.Request) -> web.Response:
@@ -90,6 +107,10 @@ async def complete(request: web.Request) -> web.Response:
     if request.config_dict[DISPATCHER].runner.complete(task_uuid) is None:
         raise exceptions.task_not_found(task_uuid, task_type="complete")
     return web.json_response({"taskUUID": task_uuid, "completed": True})
+
+
+async def get_processing_rate(request: web.Request) -> web.Response:
+    return web.json_response({"rate": request.config_dict[DISPATCHER].runner.lifecycle.processing_rate})
 
 
 async def processing_rate(request: web.Request) -> web.Response:
@@ -142,6 +163,15 @@ def _field(body: dict[str, Any], name: str, kind: type) -> Any:
     if not isinstance(value, kind) or isinstance(value, bool):
         raise _invalid(name, f"{name} is required, as a {kind.__name__}")
     return value
+
+
+def _limit(request: web.Request) -> int | None:
+    text = request.query.get("limit")
+    if text is None:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise _invalid("limit", "limit must be a whole number of at least 1")
+    return int(text)
 
 
 def _invalid(parameter: str | None, message: str) -> RunwareError:

@@ -3,5 +3,6 @@ plugin (`mock_server.testing.pytest_plugin`, registered on install) built on the
 
 from mock_server.testing.background import BackgroundServer
 from mock_server.testing.control_client import ControlError, MockControl
+from mock_server.testing.fixture import LipsyncMock
 
-__all__ = ["BackgroundServer", "ControlError", "MockControl"]
+__all__ = ["BackgroundServer", "ControlError", "LipsyncMock", "MockControl"]

@@ -1,0 +1,190 @@
+"""The dashboard in a real browser: headless system Chromium, driven by Selenium, against a mock in a thread.
+
+Skipped when Chromium, chromedriver or Selenium is missing (the reason says how to install them);
+with LIPSYNC_REQUIRE_BROWSER=1 (set by .ci/run) a missing browser fails instead. Set
+LIPSYNC_DASHBOARD_SCREENSHOT=docs/dashboard.png to write the README's screenshot.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from contract_tests.payloads import example_task, with_inline_media
+from mock_server.config import Settings
+from mock_server.testing import BackgroundServer, MockControl
+
+INSTALL_BROWSER = "apt-get update && apt-get install -y chromium chromium-driver"
+INSTALL_SELENIUM = ".venv/bin/pip install -c constraints.txt -e '.[test]'"
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1200,1000",
+    "--autoplay-policy=no-user-gesture-required",
+)
+
+
+def _missing(what: str, install: str) -> None:
+    if os.environ.get("LIPSYNC_REQUIRE_BROWSER"):
+        pytest.fail(f"{what} is missing: {install}")
+    pytest.skip(f"{what} is missing; install it with: {install}")
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if chromium is None or driver is None:
+        _missing("chromium or chromedriver", INSTALL_BROWSER)
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        _missing("selenium", INSTALL_SELENIUM)
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium  # the system's browser: nothing is downloaded
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    session = webdriver.Chrome(options=options, service=Service(driver))
+    yield session
+    session.quit()
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 20.0, what: str = "the page") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def post(url: str, tasks: Any) -> tuple[int, Any]:
+    request = urllib.request.Request(url, json.dumps(tasks).encode(), {"Authorization": "Bearer any-key"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def card_status(browser: Any, task_uuid: str) -> str | None:
+    return browser.execute_script(
+        "const card = document.querySelector(`article[data-task-uuid='${arguments[0]}']`);"
+        "return card ? card.querySelector('.status').textContent : null;",
+        task_uuid,
+    )
+
+
+def click(browser: Any, selector: str) -> None:
+    browser.execute_script("document.querySelector(arguments[0]).click()", selector)
+
+
+def test_tasks_appear_change_status_live_play_and_are_controlled(browser):
+    with BackgroundServer(Settings(processing_rate=1.5, delivery_attempts=1)) as mock:
+        first = with_inline_media(example_task())
+        first["includeCost"] = True
+        assert post(mock.url, [first])[0] == 200
+        browser.get(f"{mock.base_url}/__mock/ui")
+        browser.execute_script("window.loadedOnce = true")  # gone if the page reloads
+        assert wait_for(lambda: card_status(browser, first["taskUUID"]), what="the task's card") in (
+            "rendering",
+            "processing",
+        )
+        wait_for(lambda: card_status(browser, first["taskUUID"]) == "success", what="the task to succeed")
+        assert browser.execute_script("return window.loadedOnce") is True
+
+        # The result plays in the page: its metadata is read from the file the mock serves.
+        playing = wait_for(
+            lambda: browser.execute_script(
+                "const video = document.querySelector('.result video');"
+                "if (!video) return null; video.muted = true; video.play();"
+                "return video.readyState >= 2 ? [video.readyState, video.duration] : null;"
+            ),
+            what="the video to load",
+        )
+        assert playing[1] == pytest.approx(1.0, abs=0.2)
+        facts = wait_for(
+            lambda: "kB" in (text := browser.find_element("css selector", ".result .facts").text) and text,
+            what="the result's size",
+        )
+        assert " s · " in facts
+
+        # A poll shows on the timeline; a failed task shows its error and parameter; a webhook its attempt.
+        assert post(mock.url, [{"taskType": "getResponse", "taskUUID": first["taskUUID"]}])[0] == 200
+        failing = {**example_task(), "inputs": {"video": "0b7e3c1a-4d2f-4a8b-9c6d-5e4f3a2b1c0d", "audio": "x"}}
+        failing["webhookURL"] = "http://127.0.0.1:9/hook"  # nothing listens there: the attempt fails
+        assert post(mock.url, [failing])[0] == 200
+        wait_for(lambda: card_status(browser, failing["taskUUID"]) == "error", what="the failed task")
+        card = browser.find_element("css selector", f"article[data-task-uuid='{failing['taskUUID']}']")
+        assert "mediaNotFound inputs.video" in card.find_element("css selector", ".error").text
+        timeline = f"article[data-task-uuid='{first['taskUUID']}'] .timeline"
+        wait_for(lambda: "poll 1" in browser.find_element("css selector", timeline).text, what="the poll")
+        wait_for(lambda: "127.0.0.1:9/hook" in browser.find_element("id", "deliveries").text, what="the webhook")
+
+        # Controls: a manual lifecycle set from the page, then "Complete now" on the task's card.
+        browser.execute_script("document.getElementById('lifecycle-mode').value = 'manual'")
+        click(browser, "#lifecycle-form button[type=submit]")
+        control = MockControl(mock.base_url)
+        wait_for(lambda: "manual" in browser.find_element("id", "message").text, what="the lifecycle")
+        second = with_inline_media(example_task())
+        assert post(mock.url, [second])[0] == 200
+        mock.wait_idle()
+        wait_for(lambda: card_status(browser, second["taskUUID"]) == "processing", what="the rendered task")
+        click(browser, f"article[data-task-uuid='{second['taskUUID']}'] button.complete")
+        wait_for(lambda: card_status(browser, second["taskUUID"]) == "success", what="the completed task")
+
+        # The journal: a hostile request is shown as text, filtered as refused, and copied as curl.
+        hostile = {"taskType": "<img src=x onerror=window.pwned=1>", "taskUUID": "<b id=bold>x</b>"}
+        assert post(mock.url, [hostile])[0] == 400
+        browser.execute_script("const s = document.getElementById('filter-outcome'); s.value = 'refused';")
+        browser.execute_script("document.getElementById('filter-outcome').dispatchEvent(new Event('change'))")
+        rows = wait_for(
+            lambda: len(found := browser.find_elements("css selector", "#requests tr")) == 1 and found,
+            what="the refused request alone",
+        )
+        assert "<img src=x onerror=window.pwned=1>" in rows[0].text
+        assert browser.execute_script("return [window.pwned, document.getElementById('bold')]") == [None, None]
+        click(browser, "#requests tr button.copy-curl")
+        command = wait_for(lambda: browser.find_element("id", "curl-output").get_attribute("value"))
+        words = shlex.split(command)
+        assert words[:2] == ["curl", "-s"] and words[2] == f"{mock.base_url}/v1"
+        assert json.loads(words[words.index("--data-raw") + 1]) == [hostile]
+        browser.execute_script("document.getElementById('filter-outcome').value = ''")
+
+        if os.environ.get("LIPSYNC_DASHBOARD_SCREENSHOT"):
+            browser.execute_script("document.querySelectorAll('video').forEach((video) => video.pause())")
+            browser.set_window_size(1200, 1500)
+            wait_for(lambda: len(browser.find_elements("css selector", "#requests tr")) > 1, what="every request")
+            browser.save_screenshot(os.environ["LIPSYNC_DASHBOARD_SCREENSHOT"])
+
+        click(browser, "#reset")
+        wait_for(lambda: not browser.find_elements("css selector", "article.task"), what="the reset")
+        assert control.requests() == [] and control.faults() == []
+
+
+def test_the_page_takes_the_control_token_from_its_address(browser):
+    with BackgroundServer(Settings(control_token="s3cret", processing_rate=0.0)) as mock:
+        task = with_inline_media(example_task())
+        assert post(mock.url, [task])[0] == 200
+        browser.get(f"{mock.base_url}/__mock/ui")
+        wait_for(lambda: browser.find_element("id", "connection").text == "needs the control token")
+        browser.get(f"{mock.base_url}/__mock/ui?token=s3cret")
+        wait_for(lambda: card_status(browser, task["taskUUID"]), what="the task, with the token")
+        assert "token" not in browser.current_url  # taken out of the address bar, kept for the tab
+        assert browser.find_element("id", "connection").text == "live"
