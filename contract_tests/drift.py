@@ -329,14 +329,14 @@ class CaseReplay:
 def table(results: list[CaseResult]) -> str:
     rows = [("case", "what differs", "recorded", "now")]
     rows += [(r.case, d.what, d.recorded, d.now) for r in results for d in r.differences]
-    cells = [[_clip(cell) for cell in row] for row in rows]
+    cells = [[_clip(cell, 100 if column == 0 else 60) for column, cell in enumerate(row)] for row in rows]
     widths = [max(len(row[column]) for row in cells) for column in range(3)]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row, [*widths, 0], strict=True)).rstrip() for row in cells
     )
 
 
-def _clip(text: str, width: int = 70) -> str:
+def _clip(text: str, width: int) -> str:
     text = text.removeprefix("contract_tests.")
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -414,7 +414,8 @@ def main(argv: list[str]) -> int:
     if drifted:
         print(table(results))
         count = sum(len(r.differences) for r in drifted)
-        print(f"\ndrift: {count} differences in {len(drifted)} of {len(results)} cases, against {args.target}")
+        plural = "" if count == 1 else "s"
+        print(f"\ndrift: {count} difference{plural} in {len(drifted)} of {len(results)} cases, against {args.target}")
     else:
         exchanges = sum(len(recording["exchanges"]) for _, recording in recordings)
         print(f"no drift: {len(results)} cases, {exchanges} recorded exchanges, against {args.target}")
