@@ -1,5 +1,6 @@
 """A small synchronous client for the target under test; it checks every answer against the response schemas
-and keeps what it sent, so a failing case can be replayed."""
+and keeps what it sent, so a failing case can be replayed. Every exchange passes through `send` (and result
+files through `download`): with a `CaseRecording` attached, each one is recorded there."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from contract_tests.recording import CaseRecording
 from mock_server.schema_registry import validator
 
 # Errors that mean a kept-alive connection went stale before the request was read: safe to send again.
@@ -32,12 +34,20 @@ class Answer:
         return self.body.get("errors", [])
 
 
+@dataclass(frozen=True)
+class RawAnswer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
 @dataclass
 class ApiClient:
     url: str  # the task endpoint, e.g. https://api.runware.ai/v1
     api_key: str | None
     timeout: float = 60.0
     sent: list[bytes] = field(default_factory=list)
+    recording: CaseRecording | None = None  # where every exchange is written down, for `--record`
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.url)
@@ -59,13 +69,25 @@ class ApiClient:
             sent_headers["Authorization"] = f"Bearer {key}"
         sent_headers.update(headers or {})
         self.sent.append(body)
-        status, text = self._send(body, sent_headers)
+        raw = self.send(body, sent_headers)
+        text = raw.body.decode(errors="replace")
         try:
             parsed = json.loads(text)
         except ValueError:
-            raise AssertionError(f"HTTP {status}, not a JSON body: {text[:300]!r}") from None
+            raise AssertionError(f"HTTP {raw.status}, not a JSON body: {text[:300]!r}") from None
         validator("response-body.json").validate(parsed)
-        return Answer(status, parsed)
+        return Answer(raw.status, parsed)
+
+    def send(self, body: bytes, headers: dict[str, str]) -> RawAnswer:
+        """POST `body` with exactly `headers`, and record the exchange; no checks."""
+        try:
+            raw = self._exchange(body, headers)
+        except STALE_CONNECTION:
+            self._connection.close()
+            raw = self._exchange(body, headers)
+        if self.recording is not None:
+            self.recording.add_exchange(body, headers, raw.status, raw.headers, raw.body)
+        return raw
 
     def submit(self, task: dict[str, Any]) -> Answer:
         answer = self.post([task])
@@ -103,7 +125,10 @@ class ApiClient:
     def download(self, url: str) -> tuple[int, str, bytes]:
         """(status, content type, bytes) of a result file, wherever it is hosted."""
         with urllib.request.urlopen(url, timeout=self.timeout) as response:
-            return response.status, response.headers.get_content_type(), response.read()
+            status, content_type, data = response.status, response.headers.get_content_type(), response.read()
+        if self.recording is not None:
+            self.recording.add_download(url, status, content_type, data)
+        return status, content_type, data
 
     def curl(self, body: bytes) -> str:
         """A shell line that sends `body` again (the key is read from $RUNWARE_API_KEY)."""
@@ -112,14 +137,7 @@ class ApiClient:
             f'-H "Authorization: Bearer $RUNWARE_API_KEY" --data-raw {shlex.quote(body.decode(errors="replace"))}'
         )
 
-    def _send(self, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
-        try:
-            return self._exchange(body, headers)
-        except STALE_CONNECTION:
-            self._connection.close()
-            return self._exchange(body, headers)
-
-    def _exchange(self, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    def _exchange(self, body: bytes, headers: dict[str, str]) -> RawAnswer:
         self._connection.request("POST", self._path, body=body, headers=headers)
         response = self._connection.getresponse()
-        return response.status, response.read().decode(errors="replace")
+        return RawAnswer(response.status, dict(response.getheaders()), response.read())

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from contract_tests.client import Answer
+from contract_tests.reports import paths_beside
 from mock_server.paths import without_indexes
 
 
@@ -16,6 +19,9 @@ def leaf_parameters(task: Any, prefix: str = "") -> list[str]:
     if isinstance(task, list) and task and all(isinstance(item, dict) for item in task):
         return sorted({p for item in task for p in leaf_parameters(item, f"{prefix}[]")})
     return [prefix]
+
+
+COLUMNS = ("tried", "accepted", "refused", "unexpected")
 
 
 class Conformance:
@@ -37,6 +43,25 @@ class Conformance:
         counter["tried"] += 1
         counter[outcome] += 1
         counter["unexpected"] += surprising
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per parameter, sorted: `parameter`, `tried`, `accepted`, `refused`, `unexpected`."""
+        return [
+            {"parameter": name, **{column: self.counts[name][column] for column in COLUMNS}}
+            for name in sorted(self.counts)
+        ]
+
+    def markdown(self) -> str:
+        lines = ["| parameter | " + " | ".join(COLUMNS) + " |", "|---|" + "---:|" * len(COLUMNS)]
+        lines += [f"| `{row['parameter']}` | " + " | ".join(str(row[c]) for c in COLUMNS) + " |" for row in self.rows()]
+        return "\n".join(lines) + "\n"
+
+    def write_reports(self, path: Path) -> list[Path]:
+        """The table as PATH.json and PATH.md (a .json or .md suffix on PATH is replaced)."""
+        as_json, as_markdown = paths_beside(path, (".json", ".md"))
+        as_json.write_text(json.dumps({"parameters": self.rows()}, indent=2) + "\n")
+        as_markdown.write_text("# lipsync-2 conformance\n\n" + self.markdown())
+        return [as_json, as_markdown]
 
     def table(self) -> str:
         if not self.counts:

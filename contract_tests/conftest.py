@@ -1,10 +1,10 @@
-"""Wires the contract suite to its target: options, fixtures, and the reports printed at the end."""
+"""Wires the contract suite to its target: fixtures, recording, and the reports at the end. The command-line
+options are registered by the installed plugin, `contract_tests/plugin.py`."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
-from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, settings
 from contract_tests.client import ApiClient
 from contract_tests.conformance import Conformance
 from contract_tests.payloads import example_task
+from contract_tests.recording import CaseRecording
 from contract_tests.spending import SpendGuard
 from contract_tests.targets import UNREACHABLE_MEDIA, MediaServer, MediaSet, Target, describe_target
 from mock_server.config import Settings
@@ -21,35 +22,14 @@ from mock_server.testing import BackgroundServer
 LOCAL_KEY = "contract-test-key"
 CONFORMANCE = pytest.StashKey[Conformance]()
 SPENDING = pytest.StashKey[SpendGuard]()
+MEDIA_BASE_URL = pytest.StashKey[str]()
+OUTCOME = pytest.StashKey[str]()
 
 # A function-scoped client is cheap and stateless across examples, so hypothesis may share it.
 _shared = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture]}
+settings.register_profile("quick", max_examples=10, **_shared)
 settings.register_profile("default", max_examples=200, **_shared)
 settings.register_profile("thorough", max_examples=2000, **_shared)
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("lipsync-contract", "lipsync-2 contract tests")
-    group.addoption(
-        "--target",
-        default=os.environ.get("RUNWARE_BASE_URL"),
-        help="task endpoint to test, e.g. https://api.runware.ai/v1 (env RUNWARE_BASE_URL); "
-        "default: a mock started in this process",
-    )
-    group.addoption("--api-key", default=os.environ.get("RUNWARE_API_KEY"), help="API key (env RUNWARE_API_KEY)")
-    group.addoption(
-        "--allow-spend",
-        type=Decimal,
-        default=Decimal(0),
-        metavar="USD",
-        help="budget for cases that run paid tasks on a target that is not local (default 0: none run)",
-    )
-    group.addoption(
-        "--media-base-url",
-        help="public URL of a folder holding fixtures/media (speaker.mp4, voice.wav), for paid cases "
-        "against a remote target; local targets are served those files from this machine",
-    )
-    group.addoption("--profile", choices=["default", "thorough"], default="default", help="how many examples")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -75,9 +55,11 @@ def media(target: Target, pytestconfig: pytest.Config) -> Iterator[MediaSet | No
     """The media paid cases send; None where the target has no way to fetch it."""
     base = pytestconfig.getoption("media_base_url")
     if base:
+        pytestconfig.stash[MEDIA_BASE_URL] = base.rstrip("/")
         yield MediaSet.under(base)
     elif target.is_local:
         with MediaServer() as server:
+            pytestconfig.stash[MEDIA_BASE_URL] = server.base_url
             yield MediaSet.under(server.base_url)
     else:
         yield None
@@ -91,10 +73,25 @@ def spend_guard(target: Target, pytestconfig: pytest.Config) -> SpendGuard:
 
 
 @pytest.fixture
-def api(target: Target) -> Iterator[ApiClient]:
-    client = ApiClient(target.url, target.api_key)
+def api(target: Target, request: pytest.FixtureRequest) -> Iterator[ApiClient]:
+    folder: Path | None = request.config.getoption("record")
+    recording = CaseRecording(case_name(request.node), target.api_key) if folder else None
+    client = ApiClient(target.url, target.api_key, recording=recording)
     yield client
     client.close()
+    if folder and recording and recording.exchanges:
+        recording.write(
+            folder,
+            outcome=request.node.stash.get(OUTCOME, "unknown"),
+            target=target.url,
+            media_base_url=request.config.stash.get(MEDIA_BASE_URL, None),
+        )
+
+
+def case_name(item: pytest.Item) -> str:
+    """The test case as a module path and test name: the same from a checkout or an installed package."""
+    module = getattr(item, "module", None)
+    return f"{module.__name__}::{item.name}" if module else item.nodeid
 
 
 @pytest.fixture(scope="session")
@@ -137,6 +134,8 @@ def refused_task(target: Target) -> Callable[[], dict[str, Any]]:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     report = yield
+    if call.when == "call" or report.outcome != "passed":
+        item.stash[OUTCOME] = report.outcome  # written into the case's recording, if there is one
     client = getattr(item, "funcargs", {}).get("api")
     if report.failed and call.when == "call" and isinstance(client, ApiClient) and client.sent:
         last = client.sent[-1]
@@ -153,3 +152,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         terminalreporter.write_line(table)
     if SPENDING in config.stash:
         terminalreporter.write_line(config.stash[SPENDING].summary())
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    path = session.config.getoption("conformance_report")
+    if path:
+        session.config.stash[CONFORMANCE].write_reports(path)

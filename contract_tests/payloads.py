@@ -1,4 +1,5 @@
-"""Example task payloads (from `fixtures/payloads`) and a way to change one parameter of them."""
+"""Example task payloads (from `contract_tests/data/payloads`, shipped in the package; `fixtures/payloads` links
+to it) and a way to change one parameter of them."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ from typing import Any
 
 from mock_server.paths import parse_path
 
-PAYLOAD_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "payloads"
+# Package data, so the suite runs from an installed wheel as well as from a checkout.
+DATA_DIR = Path(__file__).resolve().parent / "data"
+PAYLOAD_DIR = DATA_DIR / "payloads"
+MEDIA_DIR = DATA_DIR / "media"
 MISSING = object()
 
 
 def example_task(name: str = "minimal-task") -> dict[str, Any]:
-    """The task of `fixtures/payloads/<name>.json`, with a fresh taskUUID."""
+    """The task of `data/payloads/<name>.json`, with a fresh taskUUID."""
     (task,) = json.loads((PAYLOAD_DIR / f"{name}.json").read_text())
     task["taskUUID"] = str(uuid.uuid4())
     return task
@@ -39,11 +43,8 @@ def with_parameter(task: dict[str, Any], path: str, value: Any) -> dict[str, Any
     return changed
 
 
-MEDIA_DIR = PAYLOAD_DIR.parent / "media"
-
-
 def data_uri(file_name: str) -> str:
-    """A file of `fixtures/media` as a data URI, e.g. for a task that must not depend on a server."""
+    """A file of `data/media` as a data URI, e.g. for a task that must not depend on a server."""
     kinds = {".mp4": "video/mp4", ".wav": "audio/wav"}
     path = MEDIA_DIR / file_name
     return f"data:{kinds[path.suffix]};base64,{base64.b64encode(path.read_bytes()).decode()}"

@@ -10,10 +10,10 @@ import threading
 import urllib.request
 import wave
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
-MEDIA_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "media"
+from contract_tests.payloads import MEDIA_DIR
+
 VIDEO_FILE, AUDIO_FILE = "speaker.mp4", "voice.wav"
 # Media for requests that must never run: ".invalid" names never resolve, so a target that accepted such a
 # task by mistake would fail to download it rather than render (and bill) it.
@@ -63,7 +63,7 @@ class MediaSet:
 
 
 class MediaServer:
-    """`fixtures/media` over HTTP on a loopback port, for targets on this machine."""
+    """The fixture media (`data/media`) over HTTP on a loopback port, for targets on this machine."""
 
     def __init__(self) -> None:
         handler = functools.partial(_QuietFiles, directory=str(MEDIA_DIR))

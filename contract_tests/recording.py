@@ -1,0 +1,168 @@
+"""Recordings of a contract run: every exchange of one test case in one readable JSON file, the API key scrubbed,
+so a run against the real service can be committed and replayed later (`lipsync-contract drift`).
+
+A file holds the case, its outcome, the target, the media base URL its tasks named, and the exchanges in order:
+
+    {"request": {"method": "POST", "headers": {…}, "body": […]},
+     "response": {"status": 400, "headers": {…}, "body": {"errors": […]}}}
+    {"download": {"url": …, "status": 200, "contentType": "video/mp4", "media": {"container": …, "duration": 1.0}}}
+
+A body that is JSON and serialises back to the same bytes is kept as `body`; any other as `bodyText` (UTF-8) or
+`bodyBase64`, so a replay sends exactly what was sent. Polls are exchanges like any other: a task's poll sequence
+up to its outcome is the run of getResponse exchanges naming it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import av
+
+from mock_server.media import probe
+
+API_KEY_PLACEHOLDER = "<api-key>"
+# A key shorter than this is only scrubbed where it is a whole value: as a substring it could be part of
+# ordinary words ("k" in "taskType").
+SUBSTRING_SCRUB_MIN = 8
+REQUEST_HEADERS = ("Content-Type", "Authorization", "X-Mock-Fault")
+RESPONSE_HEADERS = ("Content-Type", "Retry-After", "Allow")
+
+
+def scrub(value: Any, secret: str | None) -> Any:
+    """`value` (JSON) with every occurrence of `secret` replaced by the placeholder; object keys are kept."""
+    if not secret:
+        return value
+    if isinstance(value, str):
+        if value == secret:
+            return API_KEY_PLACEHOLDER
+        return value.replace(secret, API_KEY_PLACEHOLDER) if len(secret) >= SUBSTRING_SCRUB_MIN else value
+    if isinstance(value, dict):
+        return {key: scrub(item, secret) for key, item in value.items()}
+    if isinstance(value, list):
+        return [scrub(item, secret) for item in value]
+    return value
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def encode_body(body: bytes, secret: str | None) -> dict[str, Any]:
+    """`{"body": json}`, `{"bodyText": str}` or `{"bodyBase64": str}`, whichever gives the bytes back exactly."""
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        if secret and len(secret) >= SUBSTRING_SCRUB_MIN:
+            body = body.replace(secret.encode(), API_KEY_PLACEHOLDER.encode())
+        return {"bodyBase64": base64.b64encode(body).decode()}
+    try:
+        parsed = json.loads(text, parse_constant=_no_constants)
+    except (ValueError, RecursionError):
+        return {"bodyText": scrub(text, secret)}
+    if json.dumps(parsed) != text:
+        return {"bodyText": scrub(text, secret)}
+    return {"body": scrub(parsed, secret)}
+
+
+def decode_body(message: dict[str, Any]) -> bytes:
+    """The bytes a recorded request or response carried (placeholders left in)."""
+    if "body" in message:
+        return json.dumps(message["body"]).encode()
+    if "bodyText" in message:
+        return message["bodyText"].encode()
+    return base64.b64decode(message.get("bodyBase64", ""))
+
+
+def kept_headers(headers: dict[str, str], names: tuple[str, ...], secret: str | None) -> dict[str, str]:
+    by_lower = {name.lower(): value for name, value in headers.items()}
+    return {name: scrub(by_lower[name.lower()], secret) for name in names if name.lower() in by_lower}
+
+
+def media_summary(data: bytes) -> dict[str, Any] | None:
+    """What the drift check compares of a result file: its container and duration."""
+    try:
+        info = probe(data)
+    except av.FFmpegError:
+        return None
+    return {
+        "container": info.container,
+        "brand": info.brand,
+        "videoCodec": info.video_codec,
+        "audioCodec": info.audio_codec,
+        "duration": round(info.duration, 3),
+    }
+
+
+@dataclass
+class CaseRecording:
+    """The exchanges of one test case, as `ApiClient` makes them."""
+
+    case: str  # e.g. "contract_tests.test_flow::test_polling_an_unknown_task_is_an_error"
+    api_key: str | None  # scrubbed from everything kept
+    exchanges: list[dict[str, Any]] = field(default_factory=list)
+
+    def add_exchange(
+        self,
+        body: bytes,
+        request_headers: dict[str, str],
+        status: int,
+        response_headers: dict[str, str],
+        response_body: bytes,
+    ) -> None:
+        request = {
+            "method": "POST",
+            "headers": kept_headers(request_headers, REQUEST_HEADERS, self.api_key),
+            **encode_body(body, self.api_key),
+        }
+        response = {
+            "status": status,
+            "headers": kept_headers(response_headers, RESPONSE_HEADERS, self.api_key),
+            **encode_body(response_body, self.api_key),
+        }
+        self.exchanges.append({"request": request, "response": response})
+
+    def add_download(self, url: str, status: int, content_type: str, data: bytes) -> None:
+        download = {"url": scrub(url, self.api_key), "status": status, "contentType": content_type}
+        self.exchanges.append({"download": {**download, "media": media_summary(data)}})
+
+    def write(self, folder: Path, *, outcome: str, target: str, media_base_url: str | None) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        document = {
+            "case": self.case,
+            "outcome": outcome,
+            "target": scrub(target, self.api_key),
+            "mediaBaseUrl": media_base_url,
+            "recordedAt": datetime.now(UTC).isoformat(timespec="seconds"),
+            "exchanges": self.exchanges,
+        }
+        path = folder / file_name(self.case)
+        path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        return path
+
+
+def file_name(case: str) -> str:
+    """A file name that reads like the case and stays unique when parameters differ only in punctuation."""
+    readable = case.removeprefix("contract_tests.").replace("::", ".")
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", readable).strip("_")[:100]
+    return f"{readable}-{hashlib.sha1(case.encode()).hexdigest()[:8]}.json"
+
+
+def load_recordings(folder: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Every recording in `folder`, by file name; raises ValueError for a file that is not one."""
+    found = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            document = json.loads(path.read_text())
+        except ValueError as error:
+            raise ValueError(f"{path}: not JSON ({error})") from None
+        if not isinstance(document, dict) or not isinstance(document.get("exchanges"), list):
+            raise ValueError(f"{path}: not a recording (no exchanges)")
+        found.append((path, document))
+    return found
