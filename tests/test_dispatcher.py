@@ -343,17 +343,14 @@ async def test_an_authentication_task_is_validated_too(clock):
     ]
 
 
-async def test_a_poll_at_rate_zero_waits_for_its_render_at_most_poll_wait(clock, monkeypatch):
+async def test_a_poll_at_rate_zero_waits_for_its_render_at_most_poll_wait(clock, aiohttp_server):
     import asyncio
 
-    import mock_server.processing
+    from tests.test_rest import slow_media_server
 
-    async def slow_render(self, request):
-        await asyncio.sleep(5)
-
-    monkeypatch.setattr(mock_server.processing.TaskRunner, "_render", slow_render)
+    media = await slow_media_server(aiohttp_server, 5)
     target = dispatcher(clock, rate=0, poll_wait=0.2)
-    task = media_task()
+    task = {**media_task(), "inputs": {**media_task()["inputs"], "video": str(media.make_url("/speaker.mp4"))}}
     await send(target, [task])
     started = asyncio.get_running_loop().time()
     assert await statuses(target, task["taskUUID"]) == ["processing"]

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
 
-from contract_tests.payloads import data_uri, example_task, with_inline_media
+from contract_tests.payloads import MEDIA_DIR, data_uri, example_task, with_inline_media
 from mock_server.app import create_app
 from mock_server.config import Settings
 from mock_server.http.keys import DISPATCHER
@@ -134,24 +135,29 @@ async def test_file_urls_cannot_reach_outside_the_data_directory(aiohttp_client,
         assert "not yours" not in await response.text()
 
 
-async def test_nothing_expires_while_work_still_refers_to_it(aiohttp_client, monkeypatch):
+async def slow_media_server(aiohttp_server, seconds: float):
+    """A loopback media host that takes `seconds` to send the fixture video: a render queued that long."""
     import asyncio
 
-    from mock_server.processing import TaskRunner
+    from aiohttp import web
 
-    render = TaskRunner._render
+    async def video(request: web.Request) -> web.Response:
+        await asyncio.sleep(seconds)
+        return web.Response(body=MEDIA_DIR.joinpath("speaker.mp4").read_bytes(), content_type="video/mp4")
 
-    async def slow_render(self, task):
-        await asyncio.sleep(0.6)  # queued and rendering for three retentions
-        return await render(self, task)
+    app = web.Application()
+    app.router.add_get("/speaker.mp4", video)
+    return await aiohttp_server(app)
 
-    monkeypatch.setattr(TaskRunner, "_render", slow_render)
+
+async def test_nothing_expires_while_work_still_refers_to_it(aiohttp_client, aiohttp_server):
+    media = await slow_media_server(aiohttp_server, 0.6)  # three retentions
     # At processing rate 0 a poll waits for the render, and reads the outcome the moment it is stored.
     client = await aiohttp_client(create_app(Settings(processing_rate=0, retention=0.2)))
     upload = {"taskType": "mediaStorage", "taskUUID": example_task()["taskUUID"], "operation": "upload"}
     response = await client.post("/v1", json=[{**upload, "media": data_uri("voice.wav")}], headers=HEADERS)
     audio = (await response.json())["data"][0]["mediaUUID"]
-    task = {**example_task(), "inputs": {"video": data_uri("speaker.mp4"), "audio": audio}}
+    task = {**example_task(), "inputs": {"video": str(media.make_url("/speaker.mp4")), "audio": audio}}
     await client.post("/v1", json=[task], headers=HEADERS)
     poll = [{"taskType": "getResponse", "taskUUID": task["taskUUID"]}]
     answer = await (await client.post("/v1", json=poll, headers=HEADERS)).json()
