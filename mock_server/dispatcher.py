@@ -24,7 +24,7 @@ from mock_server.media import CONTAINERS, ContainerSpec
 from mock_server.processing import TaskRunner
 from mock_server.schema_registry import complete
 from mock_server.store import Media, Result, Task, TaskStore
-from mock_server.validation import envelope_errors, task_schema_names, validate_task
+from mock_server.validation import envelope_errors, task_schema_names, validate_task, within_limits
 
 Errors = list[tuple[int, dict[str, Any]]]  # (HTTP status when alone, error object)
 NSFW_TRIGGER = "nsfw"
@@ -41,6 +41,10 @@ class Reply:
     @property
     def body(self) -> dict[str, Any]:
         return json.loads(self.text)
+
+
+# Bodies from this size on are parsed in a thread, so a large one does not hold up every other request.
+PARSE_IN_THREAD_BYTES = 256 * 1024
 
 
 def _refuse_constant(name: str) -> NoReturn:
@@ -133,7 +137,7 @@ class TaskDispatcher:
         acknowledged: list[Task],
     ) -> tuple[int, dict[str, Any]]:
         try:
-            body = self._parse(raw)
+            body = await self._parse(raw)
             if isinstance(body, list) and len(body) > self.max_tasks:
                 raise exceptions.too_many_tasks(len(body), self.max_tasks)
             item_errors: dict[int, RunwareError] = {}
@@ -152,7 +156,7 @@ class TaskDispatcher:
                 errors.append(_entry(item_errors[index]))
                 continue
             task_type = task["taskType"]
-            problems = validate_task(task)
+            problems = validate_task(task) or within_limits(task, self.runner.max_media_seconds)
             if problems:
                 errors.extend(map(_entry, problems))
             elif task_type == "videoInference":
@@ -179,11 +183,13 @@ class TaskDispatcher:
         return None if data is None else (data, spec)
 
     @staticmethod
-    def _parse(raw: bytes) -> list[Any]:
+    async def _parse(raw: bytes) -> list[Any]:
         if not raw.strip():
             raise exceptions.invalid_request_body("The request body is empty; send a JSON array of tasks.")
         try:
-            return parse_json(raw)
+            if len(raw) < PARSE_IN_THREAD_BYTES:
+                return parse_json(raw)
+            return await asyncio.to_thread(parse_json, raw)  # tens of MB take seconds: not on the event loop
         except (ValueError, RecursionError) as error:
             reason = str(error) if isinstance(error, ValueError) else "nested too deeply"
             raise exceptions.invalid_request_body(f"The request body is not valid JSON: {reason}.") from None

@@ -32,6 +32,8 @@ class MediaLimits:
 
 
 MAX_REDIRECTS = 5
+# Inline media from this length on is decoded in a thread, off the event loop.
+DECODE_IN_THREAD_CHARS = 256 * 1024
 
 
 class MediaLoader:
@@ -57,6 +59,14 @@ class MediaLoader:
                     f"{parameter}: no uploaded media has the UUID {reference}.", parameter=parameter
                 )
             return found
+        if len(reference) < DECODE_IN_THREAD_CHARS:
+            return self._inline(reference, parameter)
+        return await asyncio.to_thread(self._inline, reference, parameter)  # 90 MB take a second or two
+
+    def _inline(self, reference: str, parameter: str) -> Media:
+        """Media given in the request itself: a data URI or plain base64."""
+        if len(reference) * 3 // 4 > self.limits.max_bytes + 1024:  # before any work on a huge string (1 kB: a header)
+            raise _too_large(parameter, self.limits.max_bytes)
         if reference.startswith("data:"):
             match = DATA_URI.match(reference)
             if match is None or ";base64" not in match["params"]:

@@ -56,6 +56,26 @@ def validate_task(task: dict[str, Any]) -> list[RunwareError]:
     return list(found.values())
 
 
+def within_limits(task: dict[str, Any], max_seconds: float) -> list[RunwareError]:
+    """The mock's own bound on a valid task's output, checked before any work: no segment window or audio crop
+    may reach past `max_seconds` (--max-media-seconds, tied to the provider's 300 s cap on audio). Without
+    it, one small request could ask for hours of output."""
+    if task.get("taskType") != "videoInference":
+        return []
+    found = []
+    for index, segment in enumerate(task.get("providerSettings", {}).get("sync", {}).get("segments", [])):
+        for name in ("endTime", "audioEndTime"):
+            if segment.get(name, 0) > max_seconds:
+                param = format_path(["providerSettings", "sync", "segments", index, name])
+                message = f"Invalid value for {param}: {segment[name]}. It must be at most {max_seconds:g} (seconds)."
+                found.append(
+                    validation_error(
+                        "invalid", name, message, parameter=param, extra={"max": max_seconds}, **_task_ids(task)
+                    )
+                )
+    return found
+
+
 def _convert(error: ValidationError, path: Path, task: Any) -> Iterator[RunwareError]:
     keyword = error.validator
     instance = error.instance

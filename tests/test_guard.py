@@ -147,3 +147,23 @@ async def test_keys_are_not_journaled(client):
     journal = await (await client.get("/__mock/requests")).json()
     assert "sk-live-123" not in json.dumps(journal)
     assert journal[0]["request"][0]["apiKey"] == "[redacted]"
+
+
+@pytest.mark.parametrize(("name", "value"), [("endTime", 100_000), ("audioEndTime", 300.01)])
+async def test_a_window_or_crop_past_the_media_limit_is_refused_at_submission(client, name, value):
+    segment = {"startTime": 0, "endTime": 1, "audio": "http://127.0.0.1:9/voice.wav"}
+    if name == "audioEndTime":
+        segment |= {"audioStartTime": 0}
+    segment[name] = value
+    task = {**example_task(), "providerSettings": {"sync": {"segments": [segment]}}}
+    response = await client.post("/v1", json=[task], headers=HEADERS)
+    (error,) = (await response.json())["errors"]
+    assert response.status == 400
+    code = "invalid" + name[0].upper() + name[1:]
+    parameter = f"providerSettings.sync.segments[0].{name}"
+    assert (error["code"], error["parameter"], error["max"]) == (code, parameter, 300)
+    at_limit = {**segment, name: 300}
+    response = await client.post(
+        "/v1", json=[{**task, "providerSettings": {"sync": {"segments": [at_limit]}}}], headers=HEADERS
+    )
+    assert response.status == 200
