@@ -7,14 +7,14 @@ import dataclasses
 import hashlib
 import hmac
 import json
-import math
 import random
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 from mock_server import exceptions
+from mock_server.body import read_task_array
 from mock_server.config import Compat
 from mock_server.exceptions import RunwareError, envelope
 from mock_server.faults import Fault, FaultPlan
@@ -41,27 +41,6 @@ class Reply:
     @property
     def body(self) -> dict[str, Any]:
         return json.loads(self.text)
-
-
-# Bodies from this size on are parsed in a thread, so a large one does not hold up every other request.
-PARSE_IN_THREAD_BYTES = 256 * 1024
-
-
-def _refuse_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):  # 1e999: valid JSON, but no parameter can hold it
-        raise ValueError(f"the number {text[:40]} is too large")
-    return value
-
-
-def parse_json(raw: bytes | str) -> Any:
-    """A request body as the mock reads it: JSON with finite numbers only. ValueError or RecursionError when
-    it cannot be read."""
-    return json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
 
 
 class TaskDispatcher:
@@ -137,9 +116,7 @@ class TaskDispatcher:
         acknowledged: list[Task],
     ) -> tuple[int, dict[str, Any]]:
         try:
-            body = await self._parse(raw)
-            if isinstance(body, list) and len(body) > self.max_tasks:
-                raise exceptions.too_many_tasks(len(body), self.max_tasks)
+            body = read_task_array(raw, self.max_tasks)
             item_errors: dict[int, RunwareError] = {}
             for index, error in envelope_errors(body):
                 if index is None:
@@ -181,18 +158,6 @@ class TaskDispatcher:
             return None
         data = self.store.get_file(task.task_uuid)
         return None if data is None else (data, spec)
-
-    @staticmethod
-    async def _parse(raw: bytes) -> list[Any]:
-        if not raw.strip():
-            raise exceptions.invalid_request_body("The request body is empty; send a JSON array of tasks.")
-        try:
-            if len(raw) < PARSE_IN_THREAD_BYTES:
-                return parse_json(raw)
-            return await asyncio.to_thread(parse_json, raw)  # tens of MB take seconds: not on the event loop
-        except (ValueError, RecursionError) as error:
-            reason = str(error) if isinstance(error, ValueError) else "nested too deeply"
-            raise exceptions.invalid_request_body(f"The request body is not valid JSON: {reason}.") from None
 
     def _authenticate(self, bearer_key: str | None, body: list[Any]) -> str:
         """The owner of the request's work (see `owner_of`); refuses a missing or unknown key."""

@@ -176,8 +176,10 @@ def request_too_large(limit: int) -> RunwareError:
     return REQUEST_TOO_LARGE(f"The request body is larger than the limit of {limit} bytes.")
 
 
-def too_many_tasks(count: int, limit: int) -> RunwareError:
-    return TOO_MANY_TASKS(f"The request holds {count} tasks; at most {limit} are accepted in one request.", max=limit)
+def too_many_tasks(limit: int) -> RunwareError:
+    return TOO_MANY_TASKS(
+        f"The request holds more than {limit} tasks; at most {limit} are accepted at once.", max=limit
+    )
 
 
 def conflicting_task_uuid(task_type: str, task_uuid: str) -> RunwareError:

@@ -22,7 +22,7 @@ from mock_server.outbound import HostPolicy
 from mock_server.store import Media
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-DATA_URI = re.compile(r"^data:(?P<type>[^;,]*)(?P<params>(;[^;,]*)*),(?P<data>.*)$", re.DOTALL)
+DATA_URI_HEADER = re.compile(r"^data:(?P<type>[^;,]*)(?P<params>(;[^;,]*)*)$")
 
 
 @dataclass(frozen=True)
@@ -68,10 +68,11 @@ class MediaLoader:
         if len(reference) * 3 // 4 > self.limits.max_bytes + 1024:  # before any work on a huge string (1 kB: a header)
             raise _too_large(parameter, self.limits.max_bytes)
         if reference.startswith("data:"):
-            match = DATA_URI.match(reference)
-            if match is None or ";base64" not in match["params"]:
+            header, comma, data = reference.partition(",")  # the header alone is matched: data may be 100 MB
+            match = DATA_URI_HEADER.match(header)
+            if not comma or match is None or ";base64" not in match["params"]:
                 raise _unreadable(parameter, "a data URI must be base64-encoded (data:<type>;base64,<data>)")
-            return Media(self._decode(match["data"], parameter), match["type"] or "application/octet-stream")
+            return Media(self._decode(data, parameter), match["type"] or "application/octet-stream")
         return Media(self._decode(reference, parameter), "application/octet-stream")
 
     async def close(self) -> None:

@@ -13,7 +13,8 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from mock_server import exceptions
-from mock_server.dispatcher import Reply, TaskDispatcher, owner_of, parse_json
+from mock_server.body import read_task_array
+from mock_server.dispatcher import Reply, TaskDispatcher, owner_of
 from mock_server.exceptions import RunwareError
 from mock_server.faults import Fault
 from mock_server.http.guard import base_url
@@ -69,9 +70,10 @@ class Session:
 
     async def _answer(self, raw: bytes) -> None:
         try:
-            body = parse_json(raw)
-        except (ValueError, RecursionError):
-            body = None
+            body = read_task_array(raw, self.dispatcher.max_tasks)
+        except RunwareError as error:
+            await self._send_error(error)
+            return
         if not isinstance(body, list):
             # Not a task array: the dispatcher words the refusal, as it does for REST.
             await self.socket.send_str((await self._dispatch(raw)).text)

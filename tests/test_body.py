@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from mock_server.body import parse_json, read_task_array
+from mock_server.exceptions import RunwareError
+
+
+@pytest.mark.parametrize(
+    ("raw", "parsed"),
+    [
+        (b"[]", []),
+        (b' \n[ {"a": 1} , 2,"x" ]\n', [{"a": 1}, 2, "x"]),
+        (b'{"a": [1]}', {"a": [1]}),  # not an array: returned for the envelope check to word
+        (b"5", 5),
+    ],
+)
+def test_bodies_are_read_as_json(raw, parsed):
+    assert read_task_array(raw, 3) == parsed
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"", b"  ", b"[", b"[1,]", b"[1 2]", b"[1]x", b"[NaN]", b"[1e999]", b"[-1e999]", b"\xff[]", b"[" * 100_000],
+)
+def test_unreadable_bodies_are_invalid(raw):
+    with pytest.raises(RunwareError) as refused:
+        read_task_array(raw, 3)
+    assert refused.value.code == "invalidRequestBody"
+
+
+def test_more_tasks_than_the_cap_stop_the_parse_at_once():
+    assert len(read_task_array(b"[" + b",".join([b"{}"] * 3) + b"]", 3)) == 3
+    huge = b"[" + b",".join([b"{}"] * 5_000_000) + b"]"
+    started = time.perf_counter()
+    with pytest.raises(RunwareError) as refused:
+        read_task_array(huge, 3)
+    assert time.perf_counter() - started < 0.5  # a full parse takes seconds
+    assert (refused.value.code, refused.value.extra) == ("tooManyTasks", {"max": 3})
+
+
+def test_numbers_are_finite():
+    assert parse_json("[1.5, 1e308]") == [1.5, 1e308]
+    with pytest.raises(ValueError):
+        parse_json("[Infinity]")
