@@ -33,6 +33,7 @@ class DeliveryAttempt:
     status: int | None  # the HTTP status answered, None when no answer came
     error: str | None  # why no answer came
     at: float  # seconds since the epoch
+    namespace: str = ""  # the task's (see namespaces.py)
 
     def to_json(self) -> dict[str, Any]:
         fields = asdict(self)
@@ -59,27 +60,35 @@ class Deliverer:
         self._journal: deque[DeliveryAttempt] = deque(maxlen=capacity)
         self._session: aiohttp.ClientSession | None = None
 
-    def journal(self, task_uuid: str | None = None) -> list[DeliveryAttempt]:
-        return [a for a in self._journal if task_uuid is None or a.task_uuid == task_uuid]
+    def journal(self, task_uuid: str | None = None, namespace: str | None = None) -> list[DeliveryAttempt]:
+        return [
+            a
+            for a in self._journal
+            if (task_uuid is None or a.task_uuid == task_uuid) and (namespace is None or a.namespace == namespace)
+        ]
 
-    def clear(self) -> None:
-        self._journal.clear()
+    def clear(self, namespace: str | None = None) -> None:
+        kept = [] if namespace is None else [a for a in self._journal if a.namespace != namespace]
+        self._journal = deque(kept, maxlen=self._journal.maxlen)
 
-    async def post_json(self, url: str, body: dict[str, Any], task_uuid: str) -> bool:
+    async def post_json(self, url: str, body: Any, task_uuid: str, namespace: str = "") -> bool:
         data = json.dumps(body).encode()
-        return await self._send("webhook", "POST", url, data, "application/json", task_uuid)
+        return await self._send("webhook", "POST", url, data, "application/json", task_uuid, namespace)
 
-    async def put_file(self, url: str, data: bytes, content_type: str, task_uuid: str) -> bool:
-        return await self._send("upload", "PUT", url, data, content_type, task_uuid)
+    async def put_file(self, url: str, data: bytes, content_type: str, task_uuid: str, namespace: str = "") -> bool:
+        return await self._send("upload", "PUT", url, data, content_type, task_uuid, namespace)
 
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
 
-    async def _send(self, kind: str, method: str, url: str, data: bytes, content_type: str, task_uuid: str) -> bool:
+    async def _send(
+        self, kind: str, method: str, url: str, data: bytes, content_type: str, task_uuid: str, namespace: str
+    ) -> bool:
         """True once the receiver answered 2xx; False when every try failed."""
         if not self.hosts.allows(url):
-            self._journal.append(DeliveryAttempt(kind, url, task_uuid, 1, None, self.hosts.refusal(url), time.time()))
+            refusal = self.hosts.refusal(url)
+            self._journal.append(DeliveryAttempt(kind, url, task_uuid, 1, None, refusal, time.time(), namespace))
             return False
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.policy.timeout))
@@ -93,7 +102,7 @@ class Deliverer:
                     status = response.status
             except (aiohttp.ClientError, TimeoutError) as failure:
                 error = str(failure) or type(failure).__name__
-            self._journal.append(DeliveryAttempt(kind, url, task_uuid, attempt, status, error, time.time()))
+            self._journal.append(DeliveryAttempt(kind, url, task_uuid, attempt, status, error, time.time(), namespace))
             if status is not None and 200 <= status < 300:
                 return True
             if attempt < self.policy.attempts:
@@ -136,9 +145,12 @@ class DeliveryScheduler:
         while self._in_flight:
             await asyncio.gather(*list(self._in_flight), return_exceptions=True)
 
-    def reset(self) -> None:
-        self._scheduled.clear()
-        self.deliverer.clear()
+    def reset(self, namespace: str | None = None) -> None:
+        """Forget the delivery journal of one namespace, or (None) everything scheduled and journaled. (What a
+        namespace scheduled names results that are gone with its tasks.)"""
+        if namespace is None:
+            self._scheduled.clear()
+        self.deliverer.clear(namespace)
 
     async def close(self) -> None:
         for job in self._in_flight:
@@ -167,10 +179,12 @@ class DeliveryScheduler:
                 payload = envelope([task.result_item(result, result.ready_at, spec.extension)], [])
             if "webhookURL" in request:
                 for _ in range(plan.copies):
-                    await self.deliverer.post_json(request["webhookURL"], payload, task.task_uuid)
+                    await self.deliverer.post_json(request["webhookURL"], payload, task.task_uuid, task.namespace)
             data = self.store.get_file(task.task_uuid) if "uploadEndpoint" in request and result else None
             if data is not None:
-                await self.deliverer.put_file(request["uploadEndpoint"], data, spec.content_type, task.task_uuid)
+                await self.deliverer.put_file(
+                    request["uploadEndpoint"], data, spec.content_type, task.task_uuid, task.namespace
+                )
             self.store.mark_delivered(delivery_key(task, result))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import hmac
 import json
 import random
@@ -21,6 +20,7 @@ from mock_server.faults import Fault, FaultPlan
 from mock_server.journal import RequestJournal
 from mock_server.lifecycle import PENDING
 from mock_server.media import CONTAINERS, ContainerSpec
+from mock_server.namespaces import DEFAULT, namespace_of, owner_of
 from mock_server.processing import TaskRunner
 from mock_server.schema_registry import complete
 from mock_server.store import Media, Result, Task, TaskStore
@@ -83,24 +83,27 @@ class TaskDispatcher:
         base_url: str,
         faults: tuple[Fault, ...] = (),
         refusals_carry_data: bool = False,
+        namespace: str = DEFAULT,
     ) -> Reply:
         """Answer one request body. `base_url` is where this server's files are reachable; `faults` (from the
         request) are injected into the tasks it submits; with `refusals_carry_data` (REST), a refused request
-        answers `"data": []` beside its errors, as the real service was seen to."""
+        answers `"data": []` beside its errors, as the real service was seen to; `namespace` scopes the work
+        (see namespaces.py)."""
         acknowledged: list[Task] = []
-        status, body = await self._answer(raw, bearer_key, base_url, faults, acknowledged)
+        status, body = await self._answer(raw, bearer_key, base_url, faults, acknowledged, namespace)
         if refusals_carry_data and "data" not in body and self.compat.refusal_data == "empty":
             body = {"data": [], **body}
         reply = Reply(status, json.dumps(body), tuple(fault for task in acknowledged for fault in task.faults))
-        self.journal.record(raw, reply.status, reply.text)
+        self.journal.record(raw, reply.status, reply.text, namespace)
         return reply
 
-    def reset(self) -> None:
-        """Forget every task, upload, journal entry, fault rule and lifecycle choice."""
-        self.store.clear()
-        self.journal.clear()
-        self.faults.clear()
-        self.runner.reset()
+    def reset(self, namespace: str | None = None) -> None:
+        """Forget every task, upload, journal entry, fault rule and lifecycle choice — of one namespace, or
+        (None) of all."""
+        dropped = self.store.clear(namespace)
+        self.journal.clear(namespace)
+        self.faults.clear(namespace)
+        self.runner.reset(namespace, dropped)
 
     def seed(self, seed: int) -> None:
         """Make generated UUIDs, seeds and chaos reproducible from here on."""
@@ -114,6 +117,7 @@ class TaskDispatcher:
         base_url: str,
         faults: tuple[Fault, ...],
         acknowledged: list[Task],
+        namespace: str,
     ) -> tuple[int, dict[str, Any]]:
         try:
             body = read_task_array(raw, self.max_tasks)
@@ -122,7 +126,7 @@ class TaskDispatcher:
                 if index is None:
                     raise error
                 item_errors.setdefault(index, error)
-            owner = self._authenticate(bearer_key, body)
+            owner = owner_of(self._authenticate(bearer_key, body), namespace)
         except RunwareError as error:
             return error.status, exceptions.errors_body(error)
 
@@ -160,7 +164,7 @@ class TaskDispatcher:
         return None if data is None else (data, spec)
 
     def _authenticate(self, bearer_key: str | None, body: list[Any]) -> str:
-        """The owner of the request's work (see `owner_of`); refuses a missing or unknown key."""
+        """The request's API key; refuses a missing or unknown one."""
         key = bearer_key
         if not key:
             first = body[0]
@@ -170,7 +174,7 @@ class TaskDispatcher:
             raise exceptions.missing_api_key()
         if not self.accepts_key(key):
             raise exceptions.invalid_api_key()
-        return owner_of(key)
+        return key
 
     def accepts_key(self, key: str) -> bool:
         """Any non-empty key when none is configured; else one of them."""
@@ -191,7 +195,7 @@ class TaskDispatcher:
     ) -> Task | None:
         """Accept a valid task and start its work; None when its taskUUID was already used."""
         nsfw = _nsfw_verdict(task)
-        injected = (*faults, *self.faults.task_faults(task))
+        injected = (*faults, *self.faults.task_faults(task, namespace_of(owner)))
         # The parsed body belongs to this call, so the defaults go straight into it.
         request = task
         complete(task_schema_names()["videoInference"], request)
@@ -265,12 +269,6 @@ class TaskDispatcher:
         in_use = self.runner.in_use()
         dropped = await asyncio.to_thread(self.store.expire, self.clock(), retention, in_use)
         self.runner.forget(dropped)
-
-
-def owner_of(key: str) -> str:
-    """Whose work a request is: a digest of its API key, so tasks, uploads and sessions belong to the key that
-    made them (as on a real account) and no key is kept in clear."""
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def _entry(error: RunwareError, **ids: str) -> tuple[int, dict[str, Any]]:

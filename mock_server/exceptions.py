@@ -107,6 +107,7 @@ CONTENT_POLICY_VIOLATION = _declare(
 SERVER_ERROR = _declare("serverError", 500, "injected status=500, 502 or 503 (with that status)")
 RATE_LIMIT_EXCEEDED = _declare("rateLimitExceeded", 429, "injected rate_limit, with Retry-After")
 INVALID_MOCK_FAULT = _declare("invalidMockFault", 400, "an X-Mock-Fault header the mock cannot read")
+INVALID_MOCK_NAMESPACE = _declare("invalidMockNamespace", 400, "an X-Mock-Namespace that is not 1-64 of [A-Za-z0-9._-]")
 INVALID_CONTROL_TOKEN = _declare("invalidControlToken", 401, "a control call without the --control-token")
 INVALID_CONTROL_REQUEST = _declare("invalidControlRequest", 400, "a control call with a bad body, or a write not JSON")
 UNKNOWN_HOST = _declare("unknownHost", 421, "a Host header that is no IP address, loopback name or configured name")

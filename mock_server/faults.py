@@ -314,9 +314,10 @@ class FaultRule:
     task_uuid: str | None = None
     task_type: str | None = None
     times: int | None = None
+    namespace: str = ""  # applies only to requests of this namespace (see namespaces.py)
 
-    def matches(self, tasks: list[Any]) -> bool:
-        return any(
+    def matches(self, tasks: list[Any], namespace: str) -> bool:
+        return namespace == self.namespace and any(
             isinstance(task, dict)
             and (self.task_uuid is None or task.get("taskUUID") == self.task_uuid)
             and (self.task_type is None or task.get("taskType") == self.task_type)
@@ -329,6 +330,7 @@ class FaultRule:
             "taskUUID": self.task_uuid,
             "taskType": self.task_type,
             "times": self.times,
+            "namespace": self.namespace,
         }
 
 
@@ -352,31 +354,33 @@ class FaultPlan:
     def seed(self, seed: int) -> None:
         self._rng = random.Random(seed)
 
-    def rules(self) -> list[FaultRule]:
-        return list(self._rules)
+    def rules(self, namespace: str | None = None) -> list[FaultRule]:
+        """The rules of one namespace, or (None) all of them."""
+        return [rule for rule in self._rules if namespace is None or rule.namespace == namespace]
 
     def add_rule(self, rule: FaultRule) -> None:
         self._rules.append(rule)
 
-    def clear(self) -> None:
-        self._rules.clear()
+    def clear(self, namespace: str | None = None) -> None:
+        """Drop the rules of one namespace, or (None) all of them."""
+        self._rules = [rule for rule in self._rules if namespace is not None and rule.namespace != namespace]
 
-    def request_faults(self, tasks: list[Any]) -> list[Fault]:
+    def request_faults(self, tasks: list[Any], namespace: str = "") -> list[Fault]:
         """Request faults for a request holding `tasks`: those set by rule, then one drawn by chaos."""
-        found = self._take(tasks, request_faults=True)
+        found = self._take(tasks, namespace, request_faults=True)
         if self.chaos > 0 and self._rng.random() < self.chaos:
             found.append(self._rng.choice(CHAOS_FAULTS)(self._rng))
         return found
 
-    def task_faults(self, task: dict[str, Any]) -> list[Fault]:
+    def task_faults(self, task: dict[str, Any], namespace: str = "") -> list[Fault]:
         """Faults set by rule that the submitted `task` carries from now on."""
-        return self._take([task], request_faults=False)
+        return self._take([task], namespace, request_faults=False)
 
-    def _take(self, tasks: list[Any], *, request_faults: bool) -> list[Fault]:
+    def _take(self, tasks: list[Any], namespace: str, *, request_faults: bool) -> list[Fault]:
         """Faults of matching rules, counting each use; a rule used up is dropped."""
         found = []
         for rule in list(self._rules):
-            if rule.fault.is_request_fault == request_faults and rule.matches(tasks):
+            if rule.fault.is_request_fault == request_faults and rule.matches(tasks, namespace):
                 found.append(rule.fault)
                 if rule.times is not None:
                     rule.times -= 1

@@ -22,6 +22,7 @@ class JournalEntry(NamedTuple):
     status: int
     response: str
     truncated: bool = False  # the request or the answer was longer than the journal keeps
+    namespace: str = ""  # the X-Mock-Namespace the request came with (see namespaces.py)
 
     def to_json(self) -> dict[str, Any]:
         """As the control API shows it: the request as JSON where it was JSON, else as text."""
@@ -39,6 +40,7 @@ class JournalEntry(NamedTuple):
             "status": self.status,
             "response": response,
             "truncated": self.truncated,
+            "namespace": self.namespace,
         }
 
     def tasks(self) -> list[Any]:
@@ -64,7 +66,7 @@ class RequestJournal:
         self._entries: deque[JournalEntry] = deque(maxlen=capacity)
         self._bytes = 0
 
-    def record(self, raw: bytes, status: int, response: str) -> None:
+    def record(self, raw: bytes, status: int, response: str, namespace: str = "") -> None:
         """Keep one exchange, now."""
         if not self.enabled:
             return
@@ -72,23 +74,26 @@ class RequestJournal:
         truncated = len(raw) > len(request) or len(response) > self.max_body
         if len(self._entries) == self._entries.maxlen:
             self._bytes -= _size(self._entries[0])
-        entry = JournalEntry(time.time(), request, status, response[: self.max_body], truncated)
+        entry = JournalEntry(time.time(), request, status, response[: self.max_body], truncated, namespace)
         self._entries.append(entry)
         self._bytes += _size(entry)
         while self._bytes > self.max_bytes and self._entries:
             self._bytes -= _size(self._entries.popleft())
 
-    def clear(self) -> None:
-        self._entries.clear()
-        self._bytes = 0
+    def clear(self, namespace: str | None = None) -> None:
+        """Forget the entries of one namespace, or (None) all of them."""
+        kept = [] if namespace is None else [entry for entry in self._entries if entry.namespace != namespace]
+        self._entries = deque(kept, maxlen=self._entries.maxlen)
+        self._bytes = sum(map(_size, kept))
 
-    def entries(self, task_uuid: str | None = None) -> list[JournalEntry]:
-        """All entries, or those with a task naming `task_uuid`."""
+    def entries(self, task_uuid: str | None = None, namespace: str | None = None) -> list[JournalEntry]:
+        """All entries, or those of one namespace, or with a task naming `task_uuid`."""
+        found = [entry for entry in self._entries if namespace is None or entry.namespace == namespace]
         if task_uuid is None:
-            return list(self._entries)
+            return found
         return [
             entry
-            for entry in self._entries
+            for entry in found
             if any(isinstance(t, dict) and t.get("taskUUID") == task_uuid for t in entry.tasks())
         ]
 

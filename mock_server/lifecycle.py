@@ -80,20 +80,20 @@ class LifecyclePlan:
 
     def __init__(self, processing_rate: float = 0.5) -> None:
         self.processing_rate = check_processing_rate(processing_rate)
-        self._default = Lifecycle()
+        self._defaults: dict[str, Lifecycle] = {}  # by namespace
         self._per_task: dict[str, Lifecycle] = {}
         self._polls: dict[str, int] = {}
         self._complete_when_rendered: set[str] = set()
 
-    def set_lifecycle(self, lifecycle: Lifecycle, task_uuid: str | None = None) -> None:
-        """For one task, or (None) for every task without one of its own."""
+    def set_lifecycle(self, lifecycle: Lifecycle, task_uuid: str | None = None, namespace: str = "") -> None:
+        """For one task, or (None) for every task of the namespace without one of its own."""
         if task_uuid is None:
-            self._default = lifecycle
+            self._defaults[namespace] = lifecycle
         else:
             self._per_task[task_uuid] = lifecycle
 
-    def lifecycle_of(self, task_uuid: str) -> Lifecycle:
-        return self._per_task.get(task_uuid, self._default)
+    def lifecycle_of(self, task_uuid: str, namespace: str = "") -> Lifecycle:
+        return self._per_task.get(task_uuid) or self._defaults.get(namespace, Lifecycle())
 
     def set_processing_rate(self, rate: float) -> None:
         self.processing_rate = check_processing_rate(rate)
@@ -106,16 +106,16 @@ class LifecyclePlan:
         polls = self._polls[task_uuid] = self._polls.get(task_uuid, 0) + 1
         return polls
 
-    def completes_on_poll(self, task_uuid: str, polls: int) -> bool:
-        life = self.lifecycle_of(task_uuid)
+    def completes_on_poll(self, task_uuid: str, namespace: str, polls: int) -> bool:
+        life = self.lifecycle_of(task_uuid, namespace)
         return life.mode is LifecycleMode.POLLS and polls >= life.polls
 
     def take_ready_times(
-        self, task_uuid: str, created_at: float, duration: float, count: int, now: float
+        self, task_uuid: str, namespace: str, created_at: float, duration: float, count: int, now: float
     ) -> list[float]:
         """When each of a just-rendered task's `count` results is ready; takes up a completion asked for
         before the render finished."""
-        life = self.lifecycle_of(task_uuid)
+        life = self.lifecycle_of(task_uuid, namespace)
         if task_uuid in self._complete_when_rendered or life.mode is LifecycleMode.IMMEDIATE:
             self._complete_when_rendered.discard(task_uuid)
             return [now] * count
@@ -132,9 +132,14 @@ class LifecyclePlan:
             self._per_task.pop(task_uuid, None)
             self._complete_when_rendered.discard(task_uuid)
 
-    def reset(self) -> None:
-        """Back to the default lifecycle, with nothing counted; the processing rate stays as set."""
-        self._default = Lifecycle()
-        self._per_task.clear()
-        self._polls.clear()
-        self._complete_when_rendered.clear()
+    def reset(self, namespace: str | None = None, task_uuids: list[str] | None = None) -> None:
+        """Back to the default lifecycle, with nothing counted — for one namespace and its `task_uuids`, or
+        (None) for all. The processing rate, one for the whole mock, stays as set."""
+        if namespace is None:
+            self._defaults.clear()
+            self._per_task.clear()
+            self._polls.clear()
+            self._complete_when_rendered.clear()
+        else:
+            self._defaults.pop(namespace, None)
+            self.forget(task_uuids or [])

@@ -39,9 +39,13 @@ def request_view(entry: JournalEntry) -> dict[str, Any]:
     return {**entry.to_json(), "outcome": request_outcome(entry)}
 
 
-def task_views(dispatcher: TaskDispatcher, limit: int | None = None) -> list[dict[str, Any]]:
-    """The videoInference tasks, newest first (at most `limit`), each with its results and timeline."""
-    tasks = sorted(dispatcher.store.all_tasks(), key=lambda task: task.created_at, reverse=True)[:limit]
+def task_views(
+    dispatcher: TaskDispatcher, limit: int | None = None, namespace: str | None = None
+) -> list[dict[str, Any]]:
+    """The videoInference tasks (of one namespace, or all), newest first (at most `limit`), each with its
+    results and timeline."""
+    tasks = [task for task in dispatcher.store.all_tasks() if namespace is None or task.namespace == namespace]
+    tasks = sorted(tasks, key=lambda task: task.created_at, reverse=True)[:limit]
     polls = _poll_times(dispatcher, {task.task_uuid for task in tasks})
     deliveries = defaultdict(list)
     for attempt in dispatcher.runner.deliveries.deliverer.journal():

@@ -92,13 +92,14 @@ class TaskRunner:
             else:
                 self.deliveries.announce(task)
 
-    def reset(self) -> None:
-        """Forget lifecycle choices and delivery records (the control API's reset)."""
-        self.lifecycle.reset()
-        self.deliveries.reset()
+    def reset(self, namespace: str | None = None, task_uuids: list[str] | None = None) -> None:
+        """Forget lifecycle choices and delivery records — of one namespace and its dropped `task_uuids`, or
+        (None) all of them (the control API's reset)."""
+        self.lifecycle.reset(namespace, task_uuids)
+        self.deliveries.reset(namespace)
 
-    def set_lifecycle(self, lifecycle: Lifecycle, task_uuid: str | None = None) -> None:
-        self.lifecycle.set_lifecycle(lifecycle, task_uuid)
+    def set_lifecycle(self, lifecycle: Lifecycle, task_uuid: str | None = None, namespace: str = "") -> None:
+        self.lifecycle.set_lifecycle(lifecycle, task_uuid, namespace)
 
     def set_processing_rate(self, rate: float) -> None:
         self.lifecycle.set_processing_rate(rate)
@@ -125,7 +126,7 @@ class TaskRunner:
                 error = fault.on_poll(polls)
                 if error is not None:
                     return self._fail(task, error)
-        if self.lifecycle.completes_on_poll(task.task_uuid, polls):
+        if self.lifecycle.completes_on_poll(task.task_uuid, task.namespace, polls):
             return self.complete(task.task_uuid) or task
         return task
 
@@ -158,7 +159,7 @@ class TaskRunner:
         cost = cost_of(rendered.audio_seconds) if task.request["includeCost"] else None
         ttl = task.request.get("ttl")
         ready_times = self.lifecycle.take_ready_times(
-            task.task_uuid, task.created_at, rendered.duration, len(task.result_rows), now
+            task.task_uuid, task.namespace, task.created_at, rendered.duration, len(task.result_rows), now
         )
         results = []
         for result, ready_at in zip(task.results, ready_times, strict=True):

@@ -188,3 +188,22 @@ def test_the_page_takes_the_control_token_from_its_address(browser):
         wait_for(lambda: card_status(browser, task["taskUUID"]), what="the task, with the token")
         assert "token" not in browser.current_url  # taken out of the address bar, kept for the tab
         assert browser.find_element("id", "connection").text == "live"
+
+
+def test_the_page_shows_one_namespace_when_asked(browser):
+    with BackgroundServer(Settings(processing_rate=0.0)) as mock:
+        mine, theirs = with_inline_media(example_task()), with_inline_media(example_task())
+        for task, namespace in [(mine, "worker-1"), (theirs, "worker-2")]:
+            request = urllib.request.Request(
+                mock.url,
+                json.dumps([task]).encode(),
+                {"Authorization": "Bearer any-key", "X-Mock-Namespace": namespace},
+            )
+            with urllib.request.urlopen(request, timeout=30) as response:
+                assert response.status == 200
+        browser.get(f"{mock.base_url}/__mock/ui")
+        wait_for(lambda: card_status(browser, mine["taskUUID"]) and card_status(browser, theirs["taskUUID"]))
+        browser.get(f"{mock.base_url}/__mock/ui?namespace=worker-1")
+        wait_for(lambda: card_status(browser, mine["taskUUID"]), what="worker-1's task")
+        assert card_status(browser, theirs["taskUUID"]) is None
+        assert browser.find_element("id", "namespace").get_attribute("value") == "worker-1"

@@ -17,8 +17,8 @@ from mock_server.lifecycle import (
 def test_by_default_results_are_ready_one_by_one_at_the_processing_rate():
     plan = LifecyclePlan(processing_rate=0.5)
     # Submitted at 100, 4 s of output, rendered at 101: ready at 102, 104, 106 (never before the render).
-    assert plan.take_ready_times("t", created_at=100, duration=4, count=3, now=101) == [102, 104, 106]
-    assert plan.take_ready_times("t", created_at=100, duration=4, count=1, now=103) == [103]
+    assert plan.take_ready_times("t", "", created_at=100, duration=4, count=3, now=101) == [102, 104, 106]
+    assert plan.take_ready_times("t", "", created_at=100, duration=4, count=1, now=103) == [103]
 
 
 @pytest.mark.parametrize(
@@ -34,7 +34,7 @@ def test_by_default_results_are_ready_one_by_one_at_the_processing_rate():
 def test_each_mode_says_when_results_are_ready(lifecycle, ready):
     plan = LifecyclePlan(processing_rate=30)
     plan.set_lifecycle(lifecycle)
-    assert plan.take_ready_times("t", created_at=100, duration=1, count=2, now=101) == ready
+    assert plan.take_ready_times("t", "", created_at=100, duration=1, count=2, now=101) == ready
 
 
 def test_a_task_may_have_a_lifecycle_of_its_own():
@@ -50,18 +50,18 @@ def test_a_completion_asked_for_before_the_render_is_taken_once():
     plan = LifecyclePlan(processing_rate=30)
     plan.set_lifecycle(Lifecycle(LifecycleMode.MANUAL))
     plan.complete_when_rendered("t")
-    assert plan.take_ready_times("t", 100, 1, 1, now=101) == [101]
-    assert plan.take_ready_times("t", 100, 1, 1, now=101) == [PENDING]
+    assert plan.take_ready_times("t", "", 100, 1, 1, now=101) == [101]
+    assert plan.take_ready_times("t", "", 100, 1, 1, now=101) == [PENDING]
 
 
 def test_polls_are_counted_per_task_and_complete_in_polls_mode():
     plan = LifecyclePlan()
     plan.set_lifecycle(Lifecycle(LifecycleMode.POLLS, polls=2))
     assert [plan.count_poll("a"), plan.count_poll("a"), plan.count_poll("b")] == [1, 2, 1]
-    assert [plan.completes_on_poll("a", n) for n in (1, 2, 3)] == [False, True, True]
+    assert [plan.completes_on_poll("a", "", n) for n in (1, 2, 3)] == [False, True, True]
     plan.reset()
     assert plan.count_poll("a") == 1
-    assert not plan.completes_on_poll("a", 5)
+    assert not plan.completes_on_poll("a", "", 5)
 
 
 def test_reset_keeps_the_processing_rate():
@@ -108,3 +108,15 @@ def test_a_processing_rate_is_a_finite_number_in_range(rate):
     with pytest.raises(InvalidValue):
         check_processing_rate(rate)
     assert check_processing_rate(0) == 0.0 and check_processing_rate(3600) == 3600.0
+
+
+def test_each_namespace_has_its_default_lifecycle_and_resets_alone():
+    plan = LifecyclePlan()
+    plan.set_lifecycle(Lifecycle(LifecycleMode.MANUAL), namespace="w1")
+    plan.set_lifecycle(Lifecycle(LifecycleMode.IMMEDIATE), "t2")
+    assert plan.lifecycle_of("t1", "w1").mode is LifecycleMode.MANUAL
+    assert plan.lifecycle_of("t1", "w2") == plan.lifecycle_of("t1") == Lifecycle()
+    plan.reset("w2", ["t9"])
+    assert plan.lifecycle_of("t1", "w1").mode is LifecycleMode.MANUAL
+    plan.reset("w1", ["t2"])
+    assert plan.lifecycle_of("t1", "w1") == Lifecycle() and plan.lifecycle_of("t2") == Lifecycle()

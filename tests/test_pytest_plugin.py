@@ -76,7 +76,7 @@ def test_media_url_serves_the_sample_media_shipped_in_the_package(lipsync_mock):
 
 def test_fault_injects_and_faults_lists_and_clears(lipsync_mock):
     rule = lipsync_mock.fault("status=503", task_type="getResponse", times=1)
-    assert rule == {"fault": "status=503", "taskUUID": None, "taskType": "getResponse", "times": 1}
+    assert rule == {"fault": "status=503", "taskUUID": None, "taskType": "getResponse", "times": 1, "namespace": ""}
     task = submitted(lipsync_mock)
     assert poll(lipsync_mock, task["taskUUID"])[0] == 503
     assert poll(lipsync_mock, task["taskUUID"])[0] == 200

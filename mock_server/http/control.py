@@ -15,12 +15,13 @@ from aiohttp import web
 from mock_server import exceptions
 from mock_server.exceptions import RunwareError
 from mock_server.faults import FaultRule, parse_fault
+from mock_server.http.guard import CONTROL_PREFIX, CONTROL_TOKEN_HEADER, request_namespace
 from mock_server.http.keys import DISPATCHER
 from mock_server.lifecycle import InvalidValue, Lifecycle, check_processing_rate
 from mock_server.overview import OUTCOMES, request_outcome, request_view, task_views
 
-PREFIX = "/__mock"
-TOKEN_HEADER = "X-Mock-Control-Token"
+PREFIX = CONTROL_PREFIX
+TOKEN_HEADER = CONTROL_TOKEN_HEADER
 
 
 def control_app(token: str | None) -> web.Application:
@@ -54,8 +55,12 @@ def _token_guard(token: str) -> Callable[..., Awaitable[web.StreamResponse]]:
     return guard
 
 
+# With X-Mock-Namespace, each call sees and changes only that namespace; without it, reads and reset cover all
+# of them, and rules and lifecycles are set for the default namespace (see namespaces.py).
+
+
 async def reset(request: web.Request) -> web.Response:
-    request.config_dict[DISPATCHER].reset()
+    request.config_dict[DISPATCHER].reset(request_namespace(request))
     return web.json_response({"reset": True})
 
 
@@ -67,7 +72,7 @@ async def seed(request: web.Request) -> web.Response:
 
 async def requests(request: web.Request) -> web.Response:
     """Oldest first; `outcome=` keeps one kind (ok, refused, fault, failed), `limit=N` the newest N."""
-    entries = request.config_dict[DISPATCHER].journal.entries(request.query.get("taskUUID"))
+    entries = request.config_dict[DISPATCHER].journal.entries(request.query.get("taskUUID"), request_namespace(request))
     outcome = request.query.get("outcome")
     if outcome is not None:
         if outcome not in OUTCOMES:
@@ -81,11 +86,12 @@ async def requests(request: web.Request) -> web.Response:
 
 async def tasks(request: web.Request) -> web.Response:
     """The videoInference tasks, newest first, with results and timeline (see `overview.task_views`)."""
-    return web.json_response(task_views(request.config_dict[DISPATCHER], _limit(request)))
+    return web.json_response(task_views(request.config_dict[DISPATCHER], _limit(request), request_namespace(request)))
 
 
 async def deliveries(request: web.Request) -> web.Response:
-    attempts = request.config_dict[DISPATCHER].runner.deliveries.deliverer.journal(request.query.get("taskUUID"))
+    deliverer = request.config_dict[DISPATCHER].runner.deliveries.deliverer
+    attempts = deliverer.journal(request.query.get("taskUUID"), request_namespace(request))
     return web.json_response([attempt.to_json() for attempt in attempts])
 
 
@@ -98,13 +104,15 @@ async def lifecycle(request: web.Request) -> web.Response:
     task_uuid = body.get("taskUUID")
     if task_uuid is not None and not isinstance(task_uuid, str):
         raise _invalid("taskUUID", "taskUUID must be a string")
-    request.config_dict[DISPATCHER].runner.set_lifecycle(life, task_uuid)
+    request.config_dict[DISPATCHER].runner.set_lifecycle(life, task_uuid, request_namespace(request) or "")
     return web.json_response({**life.to_json(), "taskUUID": task_uuid})
 
 
 async def complete(request: web.Request) -> web.Response:
     task_uuid = request.match_info["task_uuid"]
-    if request.config_dict[DISPATCHER].runner.complete(task_uuid) is None:
+    dispatcher, namespace = request.config_dict[DISPATCHER], request_namespace(request)
+    task = dispatcher.store.get(task_uuid)
+    if task is None or namespace not in (None, task.namespace) or dispatcher.runner.complete(task_uuid) is None:
         raise exceptions.task_not_found(task_uuid, task_type="complete")
     return web.json_response({"taskUUID": task_uuid, "completed": True})
 
@@ -123,7 +131,8 @@ async def processing_rate(request: web.Request) -> web.Response:
 
 
 async def list_faults(request: web.Request) -> web.Response:
-    return web.json_response([rule.to_json() for rule in request.config_dict[DISPATCHER].faults.rules()])
+    rules = request.config_dict[DISPATCHER].faults.rules(request_namespace(request))
+    return web.json_response([rule.to_json() for rule in rules])
 
 
 async def add_fault(request: web.Request) -> web.Response:
@@ -138,13 +147,13 @@ async def add_fault(request: web.Request) -> web.Response:
     for name in ("taskUUID", "taskType"):
         if body.get(name) is not None and not isinstance(body[name], str):
             raise _invalid(name, f"{name} must be a string")
-    rule = FaultRule(fault, body.get("taskUUID"), body.get("taskType"), times)
+    rule = FaultRule(fault, body.get("taskUUID"), body.get("taskType"), times, request_namespace(request) or "")
     request.config_dict[DISPATCHER].faults.add_rule(rule)
     return web.json_response(rule.to_json(), status=201)
 
 
 async def clear_faults(request: web.Request) -> web.Response:
-    request.config_dict[DISPATCHER].faults.clear()
+    request.config_dict[DISPATCHER].faults.clear(request_namespace(request))
     return web.json_response([])
 
 

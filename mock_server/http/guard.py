@@ -19,11 +19,12 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from mock_server import exceptions
+from mock_server import exceptions, namespaces
 from mock_server.config import Settings
-from mock_server.http.control import PREFIX as CONTROL_PREFIX
-from mock_server.http.control import TOKEN_HEADER as CONTROL_TOKEN_HEADER
 from mock_server.http.keys import SETTINGS
+
+CONTROL_PREFIX = "/__mock"
+CONTROL_TOKEN_HEADER = "X-Mock-Control-Token"
 
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -69,6 +70,17 @@ async def known_hosts_only(
                 "Control API writes must be sent as Content-Type: application/json.", parameter="Content-Type"
             )
     return await handler(request)
+
+
+def request_namespace(request: web.Request) -> str | None:
+    """The namespace a request names with X-Mock-Namespace, None without the header; a bad name is a 400."""
+    name = request.headers.get(namespaces.HEADER)
+    if name is None:
+        return None
+    try:
+        return namespaces.check_name(name)
+    except ValueError as error:
+        raise exceptions.INVALID_MOCK_NAMESPACE(f"{namespaces.HEADER}: {error}.", parameter=namespaces.HEADER) from None
 
 
 def may_inject_faults(request: web.Request) -> bool:

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from mock_server import exceptions
+from mock_server.body import read_task_array
 from mock_server.exceptions import RunwareError
 from mock_server.faults import DropConnection, Fault, parse_fault
-from mock_server.http.guard import base_url, may_inject_faults
+from mock_server.http.guard import base_url, may_inject_faults, request_namespace
 from mock_server.http.keys import DISPATCHER, MAX_BODY_BYTES
+from mock_server.namespaces import DEFAULT
 from mock_server.openapi import openapi_document
 
 FAULT_HEADER = "X-Mock-Fault"
@@ -43,6 +44,7 @@ async def post_tasks(request: web.Request) -> web.StreamResponse:
         base_url=base_url(request),
         faults=tuple(f for f in faults if not f.is_request_fault),
         refusals_carry_data=True,
+        namespace=request_namespace(request) or DEFAULT,
     )
     return web.Response(text=reply.text, status=reply.status, content_type="application/json")
 
@@ -64,11 +66,12 @@ async def _apply_request_faults(request: web.Request, raw: bytes, asked: list[Fa
     tasks' own answer, and is journaled as theirs would be."""
     dispatcher = request.app[DISPATCHER]
     try:
-        tasks = json.loads(raw) if dispatcher.faults.rules() else []
-    except (ValueError, RecursionError):
+        tasks = read_task_array(raw, dispatcher.max_tasks) if dispatcher.faults.rules() else []
+    except RunwareError:  # the dispatcher words the refusal
         tasks = []
     journal = dispatcher.journal
-    for fault in [*asked, *dispatcher.faults.request_faults(tasks if isinstance(tasks, list) else [])]:
+    namespace = request_namespace(request) or DEFAULT
+    for fault in [*asked, *dispatcher.faults.request_faults(tasks if isinstance(tasks, list) else [], namespace)]:
         try:
             answer = await fault.on_request()
         except DropConnection:

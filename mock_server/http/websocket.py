@@ -14,13 +14,14 @@ from aiohttp import WSMsgType, web
 
 from mock_server import exceptions
 from mock_server.body import read_task_array
-from mock_server.dispatcher import Reply, TaskDispatcher, owner_of
+from mock_server.dispatcher import Reply, TaskDispatcher
 from mock_server.exceptions import RunwareError
 from mock_server.faults import Fault
-from mock_server.http.guard import base_url
+from mock_server.http.guard import base_url, request_namespace
 from mock_server.http.keys import DISPATCHER, IDLE_TIMEOUT, MAX_BODY_BYTES, SESSIONS
 from mock_server.http.rest import header_faults
 from mock_server.http.sessions import SessionRegistry
+from mock_server.namespaces import DEFAULT, owner_of
 
 SESSION_TASKS = ("authentication", "ping")
 
@@ -36,12 +37,14 @@ class Session:
         sessions: SessionRegistry,
         base_url: str,
         faults: tuple[Fault, ...] = (),
+        namespace: str = DEFAULT,
     ) -> None:
         self.socket = socket
         self.dispatcher = dispatcher
         self.sessions = sessions
         self.base_url = base_url
         self.faults = faults  # asked for with X-Mock-Fault on the upgrade request: for every task of the session
+        self.namespace = namespace  # named with X-Mock-Namespace on the upgrade request
         self.api_key: str | None = None
         self.session_uuid: str | None = None
 
@@ -66,7 +69,7 @@ class Session:
                     break
         finally:
             if self.session_uuid is not None and self.api_key is not None:
-                self.sessions.closed(self.session_uuid, owner_of(self.api_key))
+                self.sessions.closed(self.session_uuid, self._owner())
 
     async def _answer(self, raw: bytes) -> None:
         try:
@@ -102,7 +105,7 @@ class Session:
 
     async def _dispatch(self, raw: bytes) -> Reply:
         return await self.dispatcher.handle(
-            raw, bearer_key=self.api_key or "", base_url=self.base_url, faults=self.faults
+            raw, bearer_key=self.api_key or "", base_url=self.base_url, faults=self.faults, namespace=self.namespace
         )
 
     def _authenticate(self, task: dict[str, Any]) -> RunwareError | None:
@@ -113,8 +116,11 @@ class Session:
             return exceptions.invalid_api_key()
         self.api_key = key
         if self.session_uuid is None:
-            self.session_uuid = self.sessions.resume(task.get("connectionSessionUUID"), owner_of(key))
+            self.session_uuid = self.sessions.resume(task.get("connectionSessionUUID"), self._owner())
         return None
+
+    def _owner(self) -> str:
+        return owner_of(self.api_key or "", self.namespace)
 
     async def _send_error(self, error: RunwareError) -> None:
         await self.socket.send_str(json.dumps(exceptions.errors_body(error)))
@@ -126,7 +132,8 @@ async def serve_websocket(request: web.Request) -> web.StreamResponse:
         error = exceptions.METHOD_NOT_ALLOWED("GET /v1 is the WebSocket endpoint; send task arrays with POST /v1.")
         return web.json_response(exceptions.errors_body(error), status=error.status)
     faults = tuple(f for f in header_faults(request) if not f.is_request_fault)
+    namespace = request_namespace(request) or DEFAULT
     await socket.prepare(request)
-    session = Session(socket, request.app[DISPATCHER], request.app[SESSIONS], base_url(request), faults)
+    session = Session(socket, request.app[DISPATCHER], request.app[SESSIONS], base_url(request), faults, namespace)
     await session.serve(request.app[IDLE_TIMEOUT])
     return socket

@@ -15,6 +15,7 @@ from enum import Enum
 from typing import Any, NamedTuple, Protocol
 
 from mock_server.faults import Fault
+from mock_server.namespaces import namespace_of
 
 
 class Result(NamedTuple):
@@ -71,6 +72,10 @@ class Task(NamedTuple):
 
     def failed(self, error: dict[str, Any]) -> Task:
         return self._replace(error_json=json.dumps(error))
+
+    @property
+    def namespace(self) -> str:
+        return namespace_of(self.owner)
 
     @property
     def request(self) -> dict[str, Any]:
@@ -143,8 +148,8 @@ class TaskStore(Protocol):
         """Remove an upload; False when there was none."""
         ...
 
-    def clear(self) -> None:
-        """Forget every task, file and upload."""
+    def clear(self, namespace: str | None = None) -> list[str]:
+        """Forget every task, file and upload — of one namespace, or (None) all of them; the taskUUIDs dropped."""
         ...
 
     def all_tasks(self) -> list[Task]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mock_server.namespaces import namespace_of
 from mock_server.store.base import Expiry, Media, Result, Task, expiry, retention_cutoff
 
 
@@ -53,9 +54,21 @@ class InMemoryTaskStore:
     def delete_media(self, media_uuid: str) -> bool:
         return self._media.pop(media_uuid, None) is not None
 
-    def clear(self) -> None:
-        for table in (self._tasks, self._task_of_video, self._files, self._media, self._delivered):
-            table.clear()
+    def clear(self, namespace: str | None = None) -> list[str]:
+        if namespace is None:
+            dropped = list(self._tasks)
+            for table in (self._tasks, self._task_of_video, self._files, self._media, self._delivered):
+                table.clear()
+            return dropped
+        dropped = [task for task in self._tasks.values() if task.namespace == namespace]
+        for task in dropped:
+            del self._tasks[task.task_uuid]
+            self._files.pop(task.task_uuid, None)
+            for result in task.results:
+                self._task_of_video.pop(result.video_uuid, None)
+        for media_uuid in [m for m, (media, _) in self._media.items() if namespace_of(media.owner) == namespace]:
+            del self._media[media_uuid]
+        return [task.task_uuid for task in dropped]
 
     def all_tasks(self) -> list[Task]:
         return sorted(self._tasks.values(), key=lambda task: task.created_at)

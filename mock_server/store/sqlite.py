@@ -152,12 +152,36 @@ class SQLiteTaskStore:
         with self._lock:
             return self._db.execute("SELECT 1 FROM delivered WHERE key = ?", (key,)).fetchone() is not None
 
-    def clear(self) -> None:
+    def clear(self, namespace: str | None = None) -> list[str]:
+        if namespace is None:
+            with self._lock:
+                dropped = [t for (t,) in self._db.execute("SELECT task_uuid FROM tasks")]
+                self._db.executescript(
+                    "DELETE FROM tasks; DELETE FROM videos; DELETE FROM media; DELETE FROM delivered;"
+                )
+            for folder in ("files", "media"):
+                for path in (self.data_dir / folder).iterdir():
+                    path.unlink(missing_ok=True)
+            return dropped
+        # The default namespace's owners hold no "/"; another's start with "<namespace>/".
+        where, params = (
+            ("instr(owner, '/') = 0", ())
+            if not namespace
+            else ("substr(owner, 1, ?) = ?", (len(namespace) + 1, namespace + "/"))
+        )
         with self._lock:
-            self._db.executescript("DELETE FROM tasks; DELETE FROM videos; DELETE FROM media; DELETE FROM delivered;")
-        for folder in ("files", "media"):
-            for path in (self.data_dir / folder).iterdir():
-                path.unlink(missing_ok=True)
+            tasks = [t for (t,) in self._db.execute(f"SELECT task_uuid FROM tasks WHERE {where}", params)]
+            media = [m for (m,) in self._db.execute(f"SELECT media_uuid FROM media WHERE {where}", params)]
+            self._db.execute("BEGIN")
+            self._db.executemany("DELETE FROM tasks WHERE task_uuid = ?", [(t,) for t in tasks])
+            self._db.executemany("DELETE FROM videos WHERE task_uuid = ?", [(t,) for t in tasks])
+            self._db.executemany("DELETE FROM media WHERE media_uuid = ?", [(m,) for m in media])
+            self._db.execute("COMMIT")
+        for task_uuid in tasks:
+            self._file(task_uuid).unlink(missing_ok=True)
+        for media_uuid in media:
+            self._media(media_uuid).unlink(missing_ok=True)
+        return tasks
 
     def expire(self, now: float, retention: float | None, in_use: frozenset[str] = frozenset()) -> list[str]:
         with self._lock:

@@ -24,10 +24,13 @@ class ControlError(Exception):
 
 
 class MockControl:
-    def __init__(self, base_url: str, timeout: float = 10.0, token: str | None = None) -> None:
+    def __init__(
+        self, base_url: str, timeout: float = 10.0, token: str | None = None, namespace: str | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.token = token  # for a mock started with --control-token
+        self.namespace = namespace  # see and change only this namespace's work (X-Mock-Namespace)
 
     def reset(self) -> None:
         """Forget every task, upload, journal entry, lifecycle rule and fault rule."""
@@ -77,6 +80,8 @@ class MockControl:
         headers = {"Content-Type": "application/json"}
         if self.token is not None:
             headers["X-Mock-Control-Token"] = self.token
+        if self.namespace is not None:
+            headers["X-Mock-Namespace"] = self.namespace
         request = urllib.request.Request(f"{self.base_url}/__mock{path}", data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:

@@ -6,6 +6,9 @@
 const API = "/__mock";
 const POLL_MS = 1000;
 const TOKEN_KEY = "lipsync-mock-control-token";
+// ?namespace=NAME shows (and controls) only that namespace's work: every call carries X-Mock-Namespace.
+const NAMESPACE = new URLSearchParams(location.search).get("namespace") || "";
+document.addEventListener("DOMContentLoaded", () => { document.getElementById("namespace").value = NAMESPACE; });
 
 // A token given as ?token= is kept for this tab only, and taken out of the address bar.
 (function takeTokenFromQuery() {
@@ -30,6 +33,7 @@ async function call(method, path, body) {
   const headers = { "Content-Type": "application/json" };
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (token) headers["X-Mock-Control-Token"] = token;
+  if (NAMESPACE) headers["X-Mock-Namespace"] = NAMESPACE;
   const response = await fetch(API + path, {
     method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store",
   });
