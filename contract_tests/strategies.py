@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 from contract_tests.payloads import MISSING, with_parameter
 from mock_server.paths import parse_path
 from mock_server.schema_registry import registry, schemas, validator
+from mock_server.variation import ResponseVariation
 
 Resolver = Any  # referencing's resolver; its class is not part of referencing's public API
 
@@ -477,3 +478,18 @@ def result_sequences(max_results: int = 4, extra_fields: bool = False) -> st.Sea
             processing_items(extra_fields),
         )
     )
+
+
+def varied(bodies: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
+    """Answer bodies varied as `lipsync-mock --vary-responses SEED` varies its own (mock_server/variation.py):
+    extra fields, progress in leaps or left out, result items in another order, a done result shown as
+    processing once more. Still valid against the response schemas."""
+    return st.builds(_vary, bodies, st.integers(0, 2**32 - 1))
+
+
+def _vary(body: dict[str, Any], seed: int) -> dict[str, Any]:
+    variation = ResponseVariation(seed)
+    data = body.get("data")
+    if isinstance(data, list) and data and all(isinstance(item, dict) and "status" in item for item in data):
+        body = {**body, "data": variation.poll_items(data)}
+    return variation.body(body)

@@ -23,6 +23,7 @@ from mock_server.lifecycle import LifecyclePlan
 from mock_server.outbound import HostPolicy
 from mock_server.processing import TaskRunner
 from mock_server.store import InMemoryTaskStore, SQLiteTaskStore, TaskStore
+from mock_server.variation import ResponseVariation
 
 
 def create_dispatcher(settings: Settings, clock: Callable[[], float] = time.time) -> TaskDispatcher:
@@ -51,6 +52,7 @@ def create_dispatcher(settings: Settings, clock: Callable[[], float] = time.time
         max_tasks=settings.max_tasks_per_request,
         compat=compat,
         poll_wait=settings.poll_wait,
+        variation=None if settings.vary_responses is None else ResponseVariation(settings.vary_responses),
     )
 
 

@@ -155,6 +155,14 @@ class Settings:
         metavar="SHARE",
     )
     seed: int | None = setting(None, help="seed of every random choice: UUIDs, seeds, chaos", parse=int, metavar="N")
+    vary_responses: int | None = setting(
+        None,
+        help="vary every answer within the contract, reproducibly from this seed: extra fields, optional fields "
+        "left out, progress in leaps, results in another order, one more processing poll (fuzzes a client "
+        "through its real transport)",
+        parse=int,
+        metavar="SEED",
+    )
     delivery_attempts: int = setting(4, help="webhook and upload tries in all", parse=_positive, metavar="COUNT")
     delivery_first_delay: float = setting(
         0.5,

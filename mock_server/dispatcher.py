@@ -25,6 +25,7 @@ from mock_server.processing import TaskRunner
 from mock_server.schema_registry import complete
 from mock_server.store import Media, Result, Task, TaskStore
 from mock_server.validation import envelope_errors, task_schema_names, validate_task, within_limits
+from mock_server.variation import ResponseVariation
 
 Errors = list[tuple[int, dict[str, Any]]]  # (HTTP status when alone, error object)
 NSFW_TRIGGER = "nsfw"
@@ -60,6 +61,7 @@ class TaskDispatcher:
         max_tasks: int = 100,
         compat: Compat | None = None,
         poll_wait: float = 10.0,
+        variation: ResponseVariation | None = None,
     ) -> None:
         self.store = store
         self.runner = runner
@@ -70,6 +72,7 @@ class TaskDispatcher:
         self.max_tasks = max_tasks
         self.compat = compat or Compat()
         self.poll_wait = poll_wait
+        self.variation = variation
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -93,6 +96,8 @@ class TaskDispatcher:
         status, body = await self._answer(raw, bearer_key, base_url, faults, acknowledged, namespace)
         if refusals_carry_data and "data" not in body and self.compat.refusal_data == "empty":
             body = {"data": [], **body}
+        if self.variation is not None:
+            body = self.variation.body(body)
         reply = Reply(status, json.dumps(body), tuple(fault for task in acknowledged for fault in task.faults))
         self.journal.record(raw, reply.status, reply.text, namespace)
         return reply
@@ -104,6 +109,8 @@ class TaskDispatcher:
         self.journal.clear(namespace)
         self.faults.clear(namespace)
         self.runner.reset(namespace, dropped)
+        if self.variation is not None:
+            self.variation.reset()
 
     def seed(self, seed: int) -> None:
         """Make generated UUIDs, seeds and chaos reproducible from here on."""
@@ -235,7 +242,8 @@ class TaskDispatcher:
             return
         now = self.clock()
         extension = CONTAINERS[found.output_format].extension
-        data.extend(found.result_item(result, now, extension) for result in found.results)
+        items = [found.result_item(result, now, extension) for result in found.results]
+        data.extend(items if self.variation is None else self.variation.poll_items(items))
 
     async def _store_media(
         self, task: dict[str, Any], owner: str, base_url: str, data: list[dict[str, Any]], errors: Errors
