@@ -192,8 +192,8 @@ class Settings:
     )
     proxy_websocket: str | None = setting(
         None,
-        help="with --proxy: the WebSocket endpoint WebSocket clients are relayed to (e.g. wss://ws-api.runware.ai/v1). "
-        "Default: the --proxy URL as ws(s)://",
+        help="with --proxy: where WebSocket clients are relayed (e.g. wss://ws-api.runware.ai/v1); "
+        "none: the --proxy URL as ws(s)://",
         parse=_endpoint_url,
         metavar="URL",
     )

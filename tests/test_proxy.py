@@ -218,3 +218,45 @@ def test_an_sdk_session_round_trips(tmp_path, media):
     assert [{k: v for k, v in r.items() if k not in drop} for r in replayed] == [
         {k: v for k, v in r.items() if k not in drop} for r in recorded
     ]
+
+
+async def test_websocket_frames_are_relayed_both_ways_and_recorded_with_the_key_scrubbed(tmp_path, media):
+    import aiohttp
+
+    with (
+        BackgroundServer(Settings(api_keys=(KEY,), processing_rate=0)) as service,
+        BackgroundServer(Settings(proxy=service.url, record=tmp_path)) as proxy,
+    ):
+        task = lipsync_task(media)
+        async with aiohttp.ClientSession() as session, session.ws_connect(proxy.url.replace("http", "ws")) as socket:
+            await socket.send_json([{"taskType": "authentication", "apiKey": KEY}])
+            session_item = (await socket.receive_json())["data"][0]
+            await socket.send_json([task])
+            assert (await socket.receive_json())["data"][0]["taskUUID"] == task["taskUUID"]
+            await socket.send_json([{"taskType": "getResponse", "taskUUID": task["taskUUID"]}])
+            item = (await socket.receive_json(timeout=30))["data"][0]
+    assert session_item["taskType"] == "authentication" and "connectionSessionUUID" in session_item
+    assert item["status"] == "success"
+    assert load_recordings(tmp_path) == []  # WebSocket conversations are not REST exchanges
+    [conversation] = (tmp_path / "websocket").glob("*.json")
+    frames = json.loads(conversation.read_text())["frames"]
+    assert [f["frame"]["from"] for f in frames if "frame" in f] == ["client", "server"] * 3
+    assert frames[0]["frame"]["body"] == [{"taskType": "authentication", "apiKey": API_KEY_PLACEHOLDER}]
+    assert frames[-1]["download"]["url"] == item["videoURL"]
+    assert (tmp_path / frames[-1]["download"]["file"]).is_file()
+    found = subprocess.run(["grep", "-rl", KEY, str(tmp_path)], capture_output=True, text=True, check=False)
+    assert found.stdout == ""
+
+
+def test_an_sdk_session_over_websocket_passes_through_the_proxy(tmp_path, media):
+    python = sdk_python("runware-sdk")
+    arguments = ["--transport", "websocket", "--api-key", KEY, "--video", media.video, "--audio", media.audio]
+    with (
+        BackgroundServer(Settings(api_keys=(KEY,), processing_rate=0.05)) as service,
+        BackgroundServer(Settings(proxy=service.url, record=tmp_path)) as proxy,
+    ):
+        results = run_example(python, "runware_sdk.py", "--mock", proxy.base_url, *arguments)
+    assert len(results) == 2 and all(r["status"] == "success" for r in results)
+    assert len(list((tmp_path / "files").iterdir())) == 2
+    found = subprocess.run(["grep", "-rl", KEY, str(tmp_path)], capture_output=True, text=True, check=False)
+    assert found.stdout == ""
