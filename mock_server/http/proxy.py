@@ -190,5 +190,7 @@ async def relay_websocket(request: web.Request) -> web.StreamResponse:
             relay.cancel()
         await asyncio.gather(*relays, return_exceptions=True)
         await server.close()
-        await client.close(code=server.close_code or aiohttp.WSCloseCode.OK)
+        # The service's close code, unless it is one a peer may not send (1005 none given, 1006 connection lost).
+        code = server.close_code if server.close_code not in (None, 1005, 1006) else aiohttp.WSCloseCode.OK
+        await client.close(code=code)
     return client
