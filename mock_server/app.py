@@ -14,7 +14,7 @@ from mock_server.config import Compat, Settings
 from mock_server.delivery import Deliverer, DeliveryScheduler, RetryPolicy
 from mock_server.dispatcher import TaskDispatcher
 from mock_server.faults import FaultPlan
-from mock_server.http import control, dashboard, guard, rest, websocket
+from mock_server.http import control, dashboard, guard, proxy, replay, rest, websocket
 from mock_server.http.keys import DISPATCHER, IDLE_TIMEOUT, MAX_BODY_BYTES, RETENTION, SESSIONS, SETTINGS
 from mock_server.http.sessions import SessionRegistry
 from mock_server.inputs import MediaLimits, MediaLoader
@@ -70,8 +70,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.cleanup_ctx.append(_sweep_expired)
     app.on_startup.append(_resume)
     app.on_cleanup.append(_close)
-    app.router.add_post("/v1", rest.post_tasks)
-    app.router.add_get("/v1", websocket.serve_websocket)
+    _add_task_routes(app, settings)
     app.router.add_get("/videos/{name}", rest.get_video)
     app.router.add_get("/media/{media_uuid}", rest.get_media)
     app.router.add_get("/health", rest.get_health)
@@ -80,6 +79,22 @@ def create_app(settings: Settings | None = None) -> web.Application:
         dashboard.add_routes(app)  # before the control API, whose prefix would otherwise take these paths
         app.add_subapp(control.PREFIX, control.control_app(settings.control_token))
     return app
+
+
+def _add_task_routes(app: web.Application, settings: Settings) -> None:
+    """`/v1`: the mock's own, forwarded to the real service (`--proxy`), or answered from a recording (`--replay`)."""
+    if settings.record and not settings.proxy:
+        raise ValueError("--record DIR records what --proxy URL forwards: give both")
+    if settings.proxy and settings.replay:
+        raise ValueError("--proxy and --replay exclude each other: record first, replay later")
+    if settings.proxy:
+        proxy.add_routes(app, settings)
+        return
+    if settings.replay:
+        replay.add_routes(app, settings)
+    else:
+        app.router.add_post("/v1", rest.post_tasks)
+    app.router.add_get("/v1", websocket.serve_websocket)
 
 
 async def _sweep_expired(app: web.Application) -> AsyncIterator[None]:

@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("aiohttp.server").addFilter(_MalformedRequestFilter())
     try:
         app = create_app(settings)
-    except StoreUnavailable as error:
+    except (StoreUnavailable, ValueError) as error:  # a folder it cannot use, settings that do not go together
         print(f"lipsync-mock: {error}", file=sys.stderr)
         sys.exit(2)
     # What start-up made (modules, schemas, validators) lives as long as the process: frozen out of the

@@ -43,6 +43,13 @@ def _http_url(text: str) -> str:
     return text.rstrip("/")
 
 
+def _endpoint_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https", "ws", "wss") or not parts.hostname:
+        raise ValueError("must be an http(s) or ws(s) URL with a host, e.g. https://api.runware.ai/v1")
+    return text
+
+
 def _port(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 65535:
@@ -183,6 +190,34 @@ class Settings:
         "Default: the address the client connected to",
         parse=_http_url,
         metavar="URL",
+    )
+    proxy: str | None = setting(
+        None,
+        help="forward every request to this task endpoint (e.g. https://api.runware.ai/v1) with the client's own "
+        "key and answer with its answers, instead of mocking; its host may be reached. With --record DIR",
+        parse=_endpoint_url,
+        metavar="URL",
+    )
+    proxy_websocket: str | None = setting(
+        None,
+        help="with --proxy: where WebSocket clients are relayed (e.g. wss://ws-api.runware.ai/v1); "
+        "none: the --proxy URL as ws(s)://",
+        parse=_endpoint_url,
+        metavar="URL",
+    )
+    record: Path | None = setting(
+        None,
+        help="with --proxy: record every exchange here (one JSON file per task, the key scrubbed) and download "
+        "result files into it",
+        parse=Path,
+        metavar="DIR",
+    )
+    replay: Path | None = setting(
+        None,
+        help="answer the requests recorded in this folder with their recorded answers (fresh taskUUIDs mapped, "
+        "result files served from it); anything else as the mock does",
+        parse=Path,
+        metavar="DIR",
     )
     allowed_hosts: tuple[str, ...] = setting(
         (),

@@ -1,0 +1,262 @@
+"""`--proxy URL --record DIR` in front of a second mock playing the real service, then `--replay DIR` with that
+service gone: the client's flow gets the same answers and the same file, and the key is nowhere in DIR."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from contract_tests.client import ApiClient
+from contract_tests.drift import main as drift_main
+from contract_tests.recording import API_KEY_PLACEHOLDER, load_recordings
+from contract_tests.targets import MediaServer, MediaSet
+from mock_server.app import create_app
+from mock_server.config import Settings
+from mock_server.media import probe
+from mock_server.testing import BackgroundServer
+from tests.test_sdks import run_example, sdk_python
+
+KEY = "proxy-test-key-1f6c0d0b"
+
+
+@pytest.fixture(scope="module")
+def media():
+    with MediaServer() as server:
+        yield MediaSet.under(server.base_url)
+
+
+def lipsync_task(media: MediaSet, results: int = 1) -> dict:
+    return {
+        "taskType": "videoInference",
+        "taskUUID": str(uuid.uuid4()),
+        "model": "sync:lipsync-2@1",
+        "inputs": {"video": media.video, "audio": media.audio},
+        "numberResults": results,
+        "includeCost": True,
+    }
+
+
+def client_flow(url: str, media: MediaSet) -> dict:
+    """What a client application does: submit, poll to the outcome, download the file."""
+    client = ApiClient(url, KEY)
+    try:
+        task = lipsync_task(media)
+        acknowledged = client.submit(task)
+        polls = []
+        while not polls or polls[-1].data[0]["status"] == "processing":
+            polls.append(client.poll(task["taskUUID"]))
+        item = polls[-1].data[0]
+        with urllib.request.urlopen(item["videoURL"], timeout=10) as response:
+            video = response.read()
+        return {"task": task, "acknowledged": acknowledged, "polls": polls, "item": item, "video": video}
+    finally:
+        client.close()
+
+
+def record(folder: Path, media: MediaSet, **settings) -> dict:
+    with (
+        BackgroundServer(Settings(api_keys=(KEY,), processing_rate=0.05)) as service,
+        BackgroundServer(Settings(proxy=service.url, record=folder, **settings)) as proxy,
+    ):
+        run = client_flow(proxy.url, media)
+        run["service"] = service.received()
+    return run
+
+
+def test_the_proxy_answers_with_the_service_and_records_the_task_with_its_file(tmp_path, media):
+    run = record(tmp_path, media)
+    assert run["acknowledged"].data == [{"taskType": "videoInference", "taskUUID": run["task"]["taskUUID"]}]
+    assert run["item"]["status"] == "success" and run["item"]["cost"] == 0.044
+    assert probe(run["video"]).video_codec == "h264"
+    assert [t["taskType"] for t in run["service"]][:2] == ["videoInference", "getResponse"]
+
+    [(_, recording)] = load_recordings(tmp_path)
+    assert run["task"]["taskUUID"] in recording["case"]
+    exchanges = recording["exchanges"]
+    assert len(exchanges) == 1 + len(run["polls"]) + 1  # the submit, its polls, the file
+    assert exchanges[0]["request"]["headers"]["Authorization"] == f"Bearer {API_KEY_PLACEHOLDER}"
+    assert exchanges[0]["request"]["body"] == [run["task"]]
+    assert [e["response"]["body"] for e in exchanges[1:-1]] == [poll.body for poll in run["polls"]]
+    download = exchanges[-1]["download"]
+    assert download["url"] == run["item"]["videoURL"] and download["media"]["videoCodec"] == "h264"
+    assert (tmp_path / download["file"]).read_bytes() == run["video"]
+    found = subprocess.run(["grep", "-rl", KEY, str(tmp_path)], capture_output=True, text=True, check=False)
+    assert found.stdout == ""
+
+
+def test_a_replay_answers_a_new_run_with_the_recording_and_serves_the_file(tmp_path, media):
+    recorded = record(tmp_path, media)
+    with BackgroundServer(Settings(replay=tmp_path)) as replay:
+        run = client_flow(replay.url, media)
+        assert replay.dispatcher.store.all_tasks() == []  # answered from the recording: the mock ran nothing
+    assert run["task"]["taskUUID"] != recorded["task"]["taskUUID"]
+    assert run["acknowledged"].data == [{"taskType": "videoInference", "taskUUID": run["task"]["taskUUID"]}]
+    assert len(run["polls"]) == len(recorded["polls"])
+    for now, then in zip(run["polls"], recorded["polls"], strict=True):
+        assert [i["taskUUID"] for i in now.data] == [run["task"]["taskUUID"]] * len(then.data)
+        assert [i["status"] for i in now.data] == [i["status"] for i in then.data]
+    assert {k: v for k, v in run["item"].items() if k not in ("taskUUID", "videoURL")} == {
+        k: v for k, v in recorded["item"].items() if k not in ("taskUUID", "videoURL")
+    }
+    assert run["item"]["videoURL"].startswith(replay.base_url + "/recorded/")
+    assert run["video"] == recorded["video"]
+
+
+def test_a_replay_walks_each_clients_task_on_its_own_and_the_last_answer_repeats(tmp_path, media):
+    recorded = record(tmp_path, media)
+    with BackgroundServer(Settings(replay=tmp_path)) as replay:
+        client = ApiClient(replay.url, KEY)
+        first, second = lipsync_task(media), lipsync_task(media)
+        client.submit(first)
+        client.submit(second)
+        walked = [client.poll(first["taskUUID"]).data[0]["status"] for _ in range(len(recorded["polls"]) + 2)]
+        assert walked[-3:] == ["success"] * 3
+        assert client.poll(second["taskUUID"]).body["data"][0]["status"] == recorded["polls"][0].data[0]["status"]
+        client.close()
+
+
+def test_a_replay_leaves_what_was_not_recorded_to_the_mock(tmp_path, media):
+    record(tmp_path, media)
+    with BackgroundServer(Settings(replay=tmp_path, processing_rate=0)) as replay:
+        client = ApiClient(replay.url, KEY)
+        task = {**lipsync_task(media), "outputFormat": "WEBM"}  # not what was recorded
+        client.submit(task)
+        [item] = client.wait_for_results(task["taskUUID"], 1)
+        assert item["videoURL"].startswith(replay.base_url + "/videos/")
+        assert client.poll(str(uuid.uuid4())).errors[0]["code"] == "taskNotFound"
+        client.close()
+        assert replay.received(task["taskUUID"])[0]["taskType"] == "videoInference"
+
+
+def test_a_proxy_recording_is_a_drift_case_too(tmp_path, media, capsys):
+    record(tmp_path, media)
+    with BackgroundServer(Settings(api_keys=(KEY,), processing_rate=0.05)) as mock:
+        assert drift_main([str(tmp_path), "--target", mock.url, "--api-key", KEY]) == 0
+    assert "no drift: 1 cases" in capsys.readouterr().out
+
+
+def test_the_proxy_reaches_only_its_service_and_allowed_hosts(tmp_path, media, caplog):
+    # The service hands out result URLs on a host the allow-list does not admit: the file is not fetched.
+    with (
+        BackgroundServer(Settings(api_keys=(KEY,), processing_rate=0, public_url="http://files.example")) as service,
+        BackgroundServer(Settings(proxy=service.url, record=tmp_path)) as proxy,
+    ):
+        client = ApiClient(proxy.url, KEY)
+        task = lipsync_task(media)
+        client.submit(task)
+        [item] = client.wait_for_results(task["taskUUID"], 1)
+        client.close()
+    assert item["videoURL"].startswith("http://files.example/")
+    [(_, recording)] = load_recordings(tmp_path)
+    assert not any("download" in e for e in recording["exchanges"])
+    assert "--allow-host files.example" in caplog.text and KEY not in caplog.text
+
+
+def test_a_request_naming_no_task_is_a_case_of_its_own_and_an_unreachable_service_a_502(tmp_path):
+    with BackgroundServer(Settings(api_keys=(KEY,))) as service:
+        with BackgroundServer(Settings(proxy=service.url, record=tmp_path)) as proxy:
+            client = ApiClient(proxy.url, KEY)
+            answer = client.post_raw(b"not json")
+            assert answer.status == 400 and answer.errors[0]["code"] == "invalidRequestBody"
+            client.close()
+        with BackgroundServer(Settings(proxy="http://127.0.0.1:9/v1", record=tmp_path)) as proxy:
+            client = ApiClient(proxy.url, KEY)
+            assert client.post([lipsync_task(MediaSet.under("http://127.0.0.1:9"))]).status == 502
+            client.close()
+    [(_, recording)] = load_recordings(tmp_path)
+    assert recording["exchanges"][0]["request"]["bodyText"] == "not json"
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"record": Path("x")}, "give both"),
+        ({"proxy": "http://127.0.0.1:1/v1", "replay": Path("x")}, "exclude each other"),
+        ({"replay": Path("/nonexistent-folder")}, "not a folder"),
+    ],
+)
+def test_settings_that_do_not_go_together_are_refused(settings, message):
+    with pytest.raises(ValueError, match=message):
+        create_app(Settings(**settings))
+
+
+def test_the_recorded_authentication_task_key_is_scrubbed_too(tmp_path, media):
+    with (
+        BackgroundServer(Settings(api_keys=(KEY,), processing_rate=0.05)) as service,
+        BackgroundServer(Settings(proxy=service.url, record=tmp_path)) as proxy,
+    ):
+        client = ApiClient(proxy.url, None)
+        task = lipsync_task(media)
+        answer = client.post([{"taskType": "authentication", "apiKey": KEY}, task])
+        client.close()
+    assert answer.data[-1]["taskUUID"] == task["taskUUID"]
+    [(_, recording)] = load_recordings(tmp_path)
+    assert recording["exchanges"][0]["request"]["body"][0]["apiKey"] == API_KEY_PLACEHOLDER
+    assert KEY not in json.dumps(recording)
+
+
+def test_an_sdk_session_round_trips(tmp_path, media):
+    python = sdk_python("runware-sdk")
+    arguments = ["--transport", "rest", "--api-key", KEY, "--video", media.video, "--audio", media.audio]
+    with (
+        BackgroundServer(Settings(api_keys=(KEY,), processing_rate=0.05)) as service,
+        BackgroundServer(Settings(proxy=service.url, record=tmp_path)) as proxy,
+    ):
+        recorded = run_example(python, "runware_sdk.py", "--mock", proxy.base_url, *arguments)
+    with BackgroundServer(Settings(replay=tmp_path)) as replay:
+        replayed = run_example(python, "runware_sdk.py", "--mock", replay.base_url, *arguments)
+        assert replay.dispatcher.store.all_tasks() == []
+        for result in replayed:
+            with urllib.request.urlopen(result["videoURL"], timeout=10) as response:
+                assert probe(response.read()).video_codec == "h264"
+    drop = ("taskUUID", "videoURL")
+    assert [{k: v for k, v in r.items() if k not in drop} for r in replayed] == [
+        {k: v for k, v in r.items() if k not in drop} for r in recorded
+    ]
+
+
+async def test_websocket_frames_are_relayed_both_ways_and_recorded_with_the_key_scrubbed(tmp_path, media):
+    import aiohttp
+
+    with (
+        BackgroundServer(Settings(api_keys=(KEY,), processing_rate=0)) as service,
+        BackgroundServer(Settings(proxy=service.url, record=tmp_path)) as proxy,
+    ):
+        task = lipsync_task(media)
+        async with aiohttp.ClientSession() as session, session.ws_connect(proxy.url.replace("http", "ws")) as socket:
+            await socket.send_json([{"taskType": "authentication", "apiKey": KEY}])
+            session_item = (await socket.receive_json())["data"][0]
+            await socket.send_json([task])
+            assert (await socket.receive_json())["data"][0]["taskUUID"] == task["taskUUID"]
+            await socket.send_json([{"taskType": "getResponse", "taskUUID": task["taskUUID"]}])
+            item = (await socket.receive_json(timeout=30))["data"][0]
+    assert session_item["taskType"] == "authentication" and "connectionSessionUUID" in session_item
+    assert item["status"] == "success"
+    assert load_recordings(tmp_path) == []  # WebSocket conversations are not REST exchanges
+    [conversation] = (tmp_path / "websocket").glob("*.json")
+    frames = json.loads(conversation.read_text())["frames"]
+    assert [f["frame"]["from"] for f in frames if "frame" in f] == ["client", "server"] * 3
+    assert frames[0]["frame"]["body"] == [{"taskType": "authentication", "apiKey": API_KEY_PLACEHOLDER}]
+    assert frames[-1]["download"]["url"] == item["videoURL"]
+    assert (tmp_path / frames[-1]["download"]["file"]).is_file()
+    found = subprocess.run(["grep", "-rl", KEY, str(tmp_path)], capture_output=True, text=True, check=False)
+    assert found.stdout == ""
+
+
+def test_an_sdk_session_over_websocket_passes_through_the_proxy(tmp_path, media):
+    python = sdk_python("runware-sdk")
+    arguments = ["--transport", "websocket", "--api-key", KEY, "--video", media.video, "--audio", media.audio]
+    with (
+        BackgroundServer(Settings(api_keys=(KEY,), processing_rate=0.05)) as service,
+        BackgroundServer(Settings(proxy=service.url, record=tmp_path)) as proxy,
+    ):
+        results = run_example(python, "runware_sdk.py", "--mock", proxy.base_url, *arguments)
+    assert len(results) == 2 and all(r["status"] == "success" for r in results)
+    assert len(list((tmp_path / "files").iterdir())) == 2
+    found = subprocess.run(["grep", "-rl", KEY, str(tmp_path)], capture_output=True, text=True, check=False)
+    assert found.stdout == ""
