@@ -94,7 +94,7 @@ def test_a_client_timeout_fires_on_a_long_hang(mock):
     with pytest.raises(TimeoutError):
         parts = urlsplit(mock.url)
         connection = http.client.HTTPConnection(parts.netloc, timeout=0.3)
-        connection.request("POST", parts.path, json.dumps([media_task()]), {"X-Mock-Fault": "hang=5"})
+        connection.request("POST", parts.path, json.dumps([media_task()]), {"X-Mock-Fault": "hang=1"})
         connection.getresponse()
 
 
