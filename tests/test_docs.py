@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import importlib
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
+from mock_server.config import Settings
 from mock_server.exceptions import CATALOGUE, VALIDATION_FAMILIES
+from mock_server.testing import BackgroundServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,3 +52,30 @@ def test_the_architecture_note_names_modules_that_exist():
     text = (ROOT / "docs" / "architecture.md").read_text()
     for path in set(re.findall(r"`mock_server/([a-z_/]+\.py)`", text)):
         assert (ROOT / "mock_server" / path).exists(), path
+
+
+def runnable_blocks() -> list[tuple[str, str, str]]:
+    """(where, language, code) of each code block marked `<!-- runnable -->` on the line before it."""
+    found = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = page.read_text()
+        pattern = r"<!-- runnable -->\n```(bash|python)\n(.*?)\n```"
+        for number, (language, code) in enumerate(re.findall(pattern, text, re.DOTALL), 1):
+            found.append((f"{page.name} block {number}", language, code))
+    return found
+
+
+def test_the_readme_marks_its_sessions_runnable():
+    assert {where.split()[0] for where, _, _ in runnable_blocks()} >= {"README.md"}
+
+
+@pytest.mark.parametrize(("where", "language", "code"), runnable_blocks(), ids=lambda v: v if " block " in v else "")
+def test_runnable_blocks_run(where, language, code, tmp_path):
+    """Each block runs as written, against a mock of its own (the docs' 127.0.0.1:8080 swapped for its free
+    port), in a folder of its own that sees the project's fixtures."""
+    (tmp_path / "fixtures").symlink_to(ROOT / "fixtures")  # the files the sessions upload; outputs stay here
+    with BackgroundServer(Settings(processing_rate=0.5)) as mock:
+        code = code.replace("http://127.0.0.1:8080", mock.base_url)
+        command = ["bash", "-euo", "pipefail", "-c", code] if language == "bash" else [sys.executable, "-c", code]
+        done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"{where} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
