@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.router.add_get("/media/{media_uuid}", rest.get_media)
     app.router.add_get("/health", rest.get_health)
     app.router.add_get("/openapi.json", rest.get_openapi)
+    app.router.add_get("/asyncapi.json", rest.get_asyncapi)
     if settings.control:
         dashboard.add_routes(app)  # before the control API, whose prefix would otherwise take these paths
         app.add_subapp(control.PREFIX, control.control_app(settings.control_token))

@@ -1,4 +1,5 @@
-"""The REST transport in front of the task dispatcher, and the plain HTTP endpoints (files, health, OpenAPI)."""
+"""The REST transport in front of the task dispatcher, and the plain HTTP endpoints (files, health, OpenAPI,
+AsyncAPI)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from mock_server import exceptions
+from mock_server.asyncapi import asyncapi_document
 from mock_server.exceptions import RunwareError
 from mock_server.faults import DropConnection, Fault, parse_fault
 from mock_server.http.guard import base_url, may_inject_faults
@@ -107,6 +109,10 @@ async def get_health(request: web.Request) -> web.Response:
 
 async def get_openapi(request: web.Request) -> web.Response:
     return web.json_response(openapi_document())
+
+
+async def get_asyncapi(request: web.Request) -> web.Response:
+    return web.json_response(asyncapi_document(base_url(request)))
 
 
 @web.middleware
