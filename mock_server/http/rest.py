@@ -22,6 +22,10 @@ FAULT_HEADER = "X-Mock-Fault"
 
 log = logging.getLogger(__name__)
 
+# GET /v1 is only the WebSocket upgrade, described by /asyncapi.json and not by the OpenAPI document: to a plain
+# HTTP request /v1 takes POST alone, and its 405s say so, as the OpenAPI document does.
+_PLAIN_HTTP_METHODS = {"/v1": "POST"}
+
 # Codes for failures aiohttp itself raises before a handler runs (unknown path, wrong method, ...).
 _HTTP_ERROR_CODES = {
     404: exceptions.NOT_FOUND,
@@ -130,7 +134,7 @@ async def errors_as_json(
         code = _HTTP_ERROR_CODES.get(error.status, exceptions.REQUEST_FAILED)
         response = error_response(code(f"{error.reason}: {request.method} {request.path}", status=error.status))
         if "Allow" in error.headers:  # a 405 says which methods the path takes
-            response.headers["Allow"] = error.headers["Allow"]
+            response.headers["Allow"] = _PLAIN_HTTP_METHODS.get(request.path, error.headers["Allow"])
         return response
     except Exception:
         log.exception("unhandled error answering %s %s", request.method, request.path)
