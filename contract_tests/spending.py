@@ -50,6 +50,10 @@ class SpendGuard:
         self.reported += sum((Decimal(repr(item.get("cost", 0))) for item in results), Decimal(0))
 
     def summary(self) -> str:
+        if self.is_local:
+            # Nothing on this machine charges: a dollar figure here would only be the mock's own made-up costs,
+            # and change with what the generated cases happened to ask for.
+            return f"spending: local target, nothing charged ({self.paid_tasks} paid-equivalent tasks)"
         return (
             f"spending: {self.paid_tasks} paid tasks, estimated ${self.estimated:.4f}, "
             f"reported ${self.reported:.4f} (tasks asked for includeCost), {self.skipped} skipped for the budget"

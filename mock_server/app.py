@@ -14,7 +14,7 @@ from mock_server.config import Compat, Settings
 from mock_server.delivery import Deliverer, DeliveryScheduler, RetryPolicy
 from mock_server.dispatcher import TaskDispatcher
 from mock_server.faults import FaultPlan
-from mock_server.http import control, dashboard, guard, proxy, replay, rest, websocket
+from mock_server.http import access, control, dashboard, guard, proxy, replay, rest, websocket
 from mock_server.http.keys import DISPATCHER, IDLE_TIMEOUT, MAX_BODY_BYTES, RETENTION, SESSIONS, SETTINGS
 from mock_server.http.sessions import SessionRegistry
 from mock_server.inputs import MediaLimits, MediaLoader
@@ -58,9 +58,11 @@ def create_dispatcher(settings: Settings, clock: Callable[[], float] = time.time
 
 def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings()
-    app = web.Application(
-        client_max_size=settings.max_body_bytes, middlewares=[rest.errors_as_json, guard.known_hosts_only]
-    )
+    # The access log is outermost: it times the whole answer and sees the status errors_as_json settles on.
+    middlewares = [rest.errors_as_json, guard.known_hosts_only]
+    if not settings.quiet:
+        middlewares.insert(0, access.log_access)
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=middlewares)
     app[DISPATCHER] = create_dispatcher(settings)
     app[SETTINGS] = settings
     app[MAX_BODY_BYTES] = settings.max_body_bytes
@@ -75,6 +77,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.router.add_get("/media/{media_uuid}", rest.get_media)
     app.router.add_get("/health", rest.get_health)
     app.router.add_get("/openapi.json", rest.get_openapi)
+    app.router.add_get("/asyncapi.json", rest.get_asyncapi)
     if settings.control:
         dashboard.add_routes(app)  # before the control API, whose prefix would otherwise take these paths
         app.add_subapp(control.PREFIX, control.control_app(settings.control_token))

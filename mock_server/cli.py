@@ -20,6 +20,7 @@ from aiohttp.http_exceptions import BadHttpMessage
 
 from mock_server.app import create_app
 from mock_server.config import Settings, env_var, from_environment, settings_fields
+from mock_server.logs import configure_logging
 from mock_server.store import StoreUnavailable
 
 
@@ -110,9 +111,23 @@ class _MalformedRequestFilter(logging.Filter):
         return True
 
 
+def _startup_printer(settings: Settings) -> Callable[..., None]:
+    """aiohttp prints where it listens; in JSON mode that is a log line too, so stdout and stderr stay parseable."""
+    if settings.log_format == "text":
+        return print
+    started = logging.getLogger("lipsync_mock")
+
+    def log_lines(text: str, **_: Any) -> None:
+        for line in text.splitlines():
+            if line.strip("= "):
+                started.info(line.strip("= "))
+
+    return log_lines
+
+
 def main(argv: list[str] | None = None) -> None:
     settings = parse_settings(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_format)
     logging.getLogger("aiohttp.server").addFilter(_MalformedRequestFilter())
     try:
         app = create_app(settings)
@@ -124,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     # connections from about 24 ms to about 9 ms (benchmarks/load.py, wrk).
     gc.freeze()
     try:
-        web.run_app(app, host=settings.host, port=settings.port, access_log=None)
+        web.run_app(app, host=settings.host, port=settings.port, access_log=None, print=_startup_printer(settings))
     except OSError as error:
         print(f"lipsync-mock: cannot listen on {settings.host}:{settings.port}: {error.strerror}", file=sys.stderr)
         sys.exit(2)

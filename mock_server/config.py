@@ -57,6 +57,12 @@ def _port(text: str) -> int:
     return value
 
 
+def _log_format(text: str) -> str:
+    if text not in ("text", "json"):
+        raise ValueError("must be text or json")
+    return text
+
+
 # Where the evidence on the real service is split, the mock's choice is a setting: `--compat KEY=VALUE`.
 # The first value of each is the default; docs/fidelity.md gives the evidence for each side.
 COMPAT_CHOICES: dict[str, tuple[str, ...]] = {
@@ -248,6 +254,10 @@ class Settings:
         metavar="COUNT",
         default_factory=lambda: os.cpu_count() or 2,
     )
+    log_format: str = setting(
+        "text", help="log lines as text, or as one JSON object each", parse=_log_format, metavar="text|json"
+    )
+    quiet: bool = setting(False, help="no access log (one line per request); warnings and errors still show")
 
 
 def env_var(item: Field[Any]) -> str:

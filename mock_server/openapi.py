@@ -15,8 +15,10 @@ def component_name(file_name: str) -> str:
     return "".join(word.capitalize() for word in file_name.removesuffix(".json").split("-"))
 
 
-def _ref(file_name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{component_name(file_name)}"}
+def schema_ref(file_name: str, pointer: str = "") -> dict[str, str]:
+    """A `$ref` to a schema file's component, or to a place inside it (`/$defs/…`): the same in the OpenAPI and
+    the AsyncAPI document, both of which keep the schema files under `components/schemas`."""
+    return {"$ref": f"#/components/schemas/{component_name(file_name)}{pointer}"}
 
 
 def _relocate(node: Any, file_name: str) -> Any:
@@ -31,14 +33,27 @@ def _relocate(node: Any, file_name: str) -> Any:
             continue
         if key == "$ref":
             target, _, pointer = value.partition("#")
-            value = _ref(target or file_name)["$ref"] + pointer
+            value = schema_ref(target or file_name, pointer)["$ref"]
         copied[key] = _relocate(value, file_name)
     return copied
 
 
+def schema_components() -> dict[str, Any]:
+    """Every schema file as a component, its `$ref`s relocated."""
+    return {component_name(name): _relocate(schema, name) for name, schema in schemas().items()}
+
+
+def task_array_schema() -> dict[str, Any]:
+    """A request: the task array's envelope, each item one of the task schemas."""
+    return {
+        "allOf": [schema_ref("task-array.json")],
+        "items": {"oneOf": [schema_ref(name) for name in task_schema_names().values()]},
+    }
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
-    errors_only = {"$ref": _ref("response-body.json")["$ref"] + "/$defs/errorsOnly"}
+    errors_only = schema_ref("response-body.json", "/$defs/errorsOnly")
 
     def errors_response(description: str) -> dict[str, Any]:
         return {"description": description, "content": {"application/json": {"schema": errors_only}}}
@@ -49,8 +64,11 @@ def openapi_document() -> dict[str, Any]:
             "title": f"Runware video inference ({MODEL_ID}), local mock",
             "version": "1.0.0",
             "description": "One endpoint takes a JSON array of tasks. videoInference is acknowledged at once; "
-            "getResponse polls its results.",
+            "getResponse polls its results. GET /v1 upgrades to a WebSocket carrying the same task arrays: "
+            "that protocol is described by the AsyncAPI document at /asyncapi.json.",
         },
+        # Where the WebSocket on GET /v1 is described: not an HTTP operation here, since a plain GET is refused.
+        "x-asyncapi": "/asyncapi.json",
         "paths": {
             "/v1": {
                 "post": {
@@ -58,38 +76,23 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Run a task array",
                     "requestBody": {
                         "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "allOf": [_ref("task-array.json")],
-                                    "items": {"oneOf": [_ref(name) for name in task_schema_names().values()]},
-                                }
-                            }
-                        },
+                        "content": {"application/json": {"schema": task_array_schema()}},
                     },
                     "responses": {
                         "200": {
                             "description": "Items of the tasks that ran; a batch may also carry errors.",
-                            "content": {"application/json": {"schema": _ref("response-body.json")}},
+                            "content": {"application/json": {"schema": schema_ref("response-body.json")}},
                         },
                         "400": errors_response("Malformed body, or every task in it refused."),
                         "401": errors_response("No API key, or a key that is not valid."),
                         "404": errors_response("getResponse for a taskUUID this server never received."),
                         "413": errors_response("The body is larger than the server accepts."),
                     },
-                },
-                "get": {
-                    "operationId": "openWebSocket",
-                    "summary": "Upgrade to a WebSocket carrying the same task arrays",
-                    "responses": {
-                        "101": {"description": "Switching to the WebSocket protocol."},
-                        "405": errors_response("Not a WebSocket upgrade: send task arrays with POST."),
-                    },
-                },
+                }
             }
         },
         "components": {
-            "schemas": {component_name(name): _relocate(schema, name) for name, schema in schemas().items()},
+            "schemas": schema_components(),
             "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"apiKey": []}, {}],

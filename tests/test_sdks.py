@@ -62,7 +62,7 @@ def test_runware_sdk_runs_a_lipsync_task(media, transport):
         results = run_example(
             python,
             "runware_sdk.py",
-            "--mock",
+            "--url",
             mock.base_url,
             "--transport",
             transport,
@@ -81,9 +81,8 @@ def test_legacy_runware_sdk_acknowledges_then_gets_the_videos(media):
     python = sdk_python("runware")
     # This SDK waits up to 30 s after a poll that only shows "processing"; results ready at once avoid that.
     with BackgroundServer(Settings(processing_rate=0)) as mock:
-        ws_url = mock.url.replace("http://", "ws://")
         answer = run_example(
-            python, "runware_legacy.py", "--mock", ws_url, "--video", media.video, "--audio", media.audio
+            python, "runware_legacy.py", "--url", mock.base_url, "--video", media.video, "--audio", media.audio
         )
         assert len(answer["videos"]) == 2
         assert_videos([video["videoURL"] for video in answer["videos"]])

@@ -35,4 +35,22 @@ def test_local_targets_are_free_and_reported_costs_count_once():
     guard.report("t", [{"cost": 0.5}, {"cost": 0.25}])
     guard.report("t", [{"cost": 0.5}, {"cost": 0.25}])
     assert (guard.paid_tasks, guard.reported) == (1, Decimal("0.75"))
-    assert "estimated $17.6000, reported $0.7500" in guard.summary()
+
+
+def test_the_summary_of_a_local_target_says_nothing_was_charged():
+    guard = SpendGuard(Decimal(0), is_local=True)
+    guard.charge({"numberResults": 4}, 100)
+    guard.charge({}, 1.0)
+    guard.report("t", [{"cost": 0.5}])
+    assert guard.summary() == "spending: local target, nothing charged (2 paid-equivalent tasks)"
+    assert "$" not in guard.summary()
+
+
+def test_the_summary_of_a_remote_target_compares_the_estimate_with_the_reported_cost():
+    guard = SpendGuard(Decimal(20), is_local=False)
+    guard.charge({"numberResults": 4}, 100)
+    guard.report("t", [{"cost": 0.5}, {"cost": 0.25}])
+    assert guard.summary() == (
+        "spending: 1 paid tasks, estimated $17.6000, reported $0.7500 (tasks asked for includeCost), "
+        "0 skipped for the budget"
+    )

@@ -1,4 +1,5 @@
-"""The REST transport in front of the task dispatcher, and the plain HTTP endpoints (files, health, OpenAPI)."""
+"""The REST transport in front of the task dispatcher, and the plain HTTP endpoints (files, health, OpenAPI,
+AsyncAPI)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from mock_server import exceptions
+from mock_server.asyncapi import asyncapi_document
 from mock_server.body import read_task_array
 from mock_server.exceptions import RunwareError
 from mock_server.faults import DropConnection, Fault, parse_fault
@@ -20,6 +22,10 @@ from mock_server.openapi import openapi_document
 FAULT_HEADER = "X-Mock-Fault"
 
 log = logging.getLogger(__name__)
+
+# GET /v1 is only the WebSocket upgrade, described by /asyncapi.json and not by the OpenAPI document: to a plain
+# HTTP request /v1 takes POST alone, and its 405s say so, as the OpenAPI document does.
+_PLAIN_HTTP_METHODS = {"/v1": "POST"}
 
 # Codes for failures aiohttp itself raises before a handler runs (unknown path, wrong method, ...).
 _HTTP_ERROR_CODES = {
@@ -112,6 +118,10 @@ async def get_openapi(request: web.Request) -> web.Response:
     return web.json_response(openapi_document())
 
 
+async def get_asyncapi(request: web.Request) -> web.Response:
+    return web.json_response(asyncapi_document(base_url(request)))
+
+
 @web.middleware
 async def errors_as_json(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -127,7 +137,7 @@ async def errors_as_json(
         code = _HTTP_ERROR_CODES.get(error.status, exceptions.REQUEST_FAILED)
         response = error_response(code(f"{error.reason}: {request.method} {request.path}", status=error.status))
         if "Allow" in error.headers:  # a 405 says which methods the path takes
-            response.headers["Allow"] = error.headers["Allow"]
+            response.headers["Allow"] = _PLAIN_HTTP_METHODS.get(request.path, error.headers["Allow"])
         return response
     except Exception:
         log.exception("unhandled error answering %s %s", request.method, request.path)

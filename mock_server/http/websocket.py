@@ -130,7 +130,7 @@ async def serve_websocket(request: web.Request) -> web.StreamResponse:
     socket = web.WebSocketResponse(max_msg_size=request.app[MAX_BODY_BYTES])
     if not socket.can_prepare(request).ok:
         error = exceptions.METHOD_NOT_ALLOWED("GET /v1 is the WebSocket endpoint; send task arrays with POST /v1.")
-        return web.json_response(exceptions.errors_body(error), status=error.status)
+        return web.json_response(exceptions.errors_body(error), status=error.status, headers={"Allow": "POST"})
     faults = tuple(f for f in header_faults(request) if not f.is_request_fault)
     namespace = request_namespace(request) or DEFAULT
     await socket.prepare(request)
