@@ -12,6 +12,7 @@ from collections.abc import Iterable
 Path = list[str | int]
 
 _INDEX = re.compile(r"\[(\d+)\]")
+_TRAILING_INDEXES = re.compile(r"(?:\[\d+\])+$")
 
 
 def format_path(parts: Iterable[str | int]) -> str:
@@ -23,13 +24,16 @@ def format_path(parts: Iterable[str | int]) -> str:
 
 
 def parse_path(text: str) -> Path:
-    """The inverse of `format_path`."""
+    """The inverse of `format_path`. Only `[digits]` at the end of a part is an index: any other text is a name
+    (a client may send a key such as `Y[a]`)."""
     parts: Path = []
-    for name in filter(None, text.split(".")):
-        base, *indexes = name.replace("]", "").split("[")
-        if base:
-            parts.append(base)
-        parts.extend(int(index) for index in indexes)
+    for piece in filter(None, text.split(".")):
+        indexes = _TRAILING_INDEXES.search(piece)
+        name = piece[: indexes.start()] if indexes else piece
+        if name:
+            parts.append(name)
+        if indexes:
+            parts.extend(int(index) for index in _INDEX.findall(indexes.group()))
     return parts
 
 

@@ -167,3 +167,14 @@ async def test_a_window_or_crop_past_the_media_limit_is_refused_at_submission(cl
         "/v1", json=[{**task, "providerSettings": {"sync": {"segments": [at_limit]}}}], headers=HEADERS
     )
     assert response.status == 200
+
+
+async def test_a_parameter_named_with_brackets_is_refused_not_a_crash(client):
+    task = {**example_task(), "providerSettings": {"Y[a]": 1}}
+    response = await client.post("/v1", json=[task], headers=HEADERS)
+    (error,) = (await response.json())["errors"]
+    assert (response.status, error["code"], error["parameter"]) == (
+        400,
+        "unsupportedParameter",
+        "providerSettings.Y[a]",
+    )

@@ -26,3 +26,8 @@ def test_indexes_are_dropped_for_grouping():
 def test_the_leaf_name_is_the_last_named_part():
     assert leaf_name(["providerSettings", "sync", "segments", 0]) == "segments"
     assert leaf_name([0]) == "task"
+
+
+@pytest.mark.parametrize(("text", "parts"), [("Y[a]", ["Y[a]"]), ("a[1]b", ["a[1]b"]), ("p.[2][x]", ["p", "[2][x]"])])
+def test_brackets_that_are_no_index_are_part_of_the_name(text, parts):
+    assert parse_path(text) == parts
