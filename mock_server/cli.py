@@ -11,7 +11,7 @@ import gc
 import logging
 import sys
 from collections.abc import Callable
-from dataclasses import MISSING, Field
+from dataclasses import Field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -19,7 +19,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage
 
 from mock_server.app import create_app
-from mock_server.config import Settings, env_var, from_environment, settings_fields
+from mock_server.config import Settings, default_text, env_var, flag_of, from_environment, settings_fields
 from mock_server.logs import configure_logging
 from mock_server.store import StoreUnavailable
 
@@ -33,13 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     defaults = Settings()
     for item in settings_fields():
-        flag = item.metadata["flag"] or "--" + item.name.replace("_", "-")
+        flag = flag_of(item)
         default = getattr(defaults, item.name)
-        if item.default_factory is not MISSING:  # a default computed at start-up: the help says which
-            help_text = f"{item.metadata['help']} (env {env_var(item)})"
-        else:
-            shown = "none" if default in (None, ()) else default
-            help_text = f"{item.metadata['help']} (default: {shown}; env {env_var(item)})"
+        help_text = f"{item.metadata['help']} (default: {default_text(item)}; env {env_var(item)})"
         if isinstance(default, bool):
             action = "store_false" if flag.startswith("--no-") else "store_true"
             parser.add_argument(flag, dest=item.name, action=action, default=None, help=help_text)

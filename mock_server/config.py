@@ -111,10 +111,11 @@ def setting(
     metavar: str | None = None,
     flag: str | None = None,
     default_factory: Callable[[], Any] | None = None,
+    shown_default: str | None = None,
 ) -> Any:
     """A settings field with what the command line needs: `parse` turns the flag's or environment's text
     into the value (ValueError when it cannot); `flag` replaces the one made from the name."""
-    metadata = {"help": help, "parse": parse, "metavar": metavar, "flag": flag}
+    metadata = {"help": help, "parse": parse, "metavar": metavar, "flag": flag, "shown_default": shown_default}
     if default_factory is not None:
         return field(default_factory=default_factory, metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -249,7 +250,8 @@ class Settings:
         metavar="KEY=VALUE",
     )
     render_workers: int = setting(
-        help="renders at once; the rest wait in a queue (default: the CPU count)",
+        help="renders at once; the rest wait in a queue",
+        shown_default="the CPU count",
         parse=_positive,
         metavar="COUNT",
         default_factory=lambda: os.cpu_count() or 2,
@@ -262,6 +264,27 @@ class Settings:
 
 def env_var(item: Field[Any]) -> str:
     return ENV_PREFIX + item.name.upper()
+
+
+def flag_of(item: Field[Any]) -> str:
+    return item.metadata["flag"] or "--" + item.name.replace("_", "-")
+
+
+def default_text(item: Field[Any]) -> str:
+    """The default as the help and the docs show it."""
+    if item.metadata["shown_default"]:
+        return item.metadata["shown_default"]
+    return "none" if item.default in (None, ()) else str(item.default)
+
+
+def settings_reference() -> str:
+    """Every setting as a Markdown table (docs/settings.md holds it; a test keeps the two the same)."""
+    rows = ["| flag | environment variable | default | meaning |", "|---|---|---|---|"]
+    for item in settings_fields():
+        value = f" {item.metadata['metavar']}" if item.metadata["metavar"] else ""
+        meaning = item.metadata["help"].replace("|", "\\|")
+        rows.append(f"| `{flag_of(item)}{value}` | `{env_var(item)}` | {default_text(item)} | {meaning} |")
+    return "\n".join(rows)
 
 
 def settings_fields() -> tuple[Field[Any], ...]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mock_server.config import Settings
+from mock_server.config import Settings, settings_reference
 from mock_server.exceptions import CATALOGUE, VALIDATION_FAMILIES
 from mock_server.testing import BackgroundServer
 
@@ -32,9 +32,9 @@ def resolve(dotted: str) -> object:
     raise ModuleNotFoundError(dotted)
 
 
-def test_every_place_the_readme_names_for_a_choice_exists():
-    readme = (ROOT / "README.md").read_text()
-    places = re.findall(r"^\|[^\n]*\| `([a-z_]+\.[A-Za-z_.]+)` \|$", readme, re.MULTILINE)
+def test_every_place_the_docs_name_for_a_choice_exists():
+    choices = (ROOT / "docs" / "behaviour.md").read_text()
+    places = re.findall(r"^\|[^\n]*\| `([a-z_]+\.[A-Za-z_.]+)` \|$", choices, re.MULTILINE)
     assert len(places) >= 8
     for place in places:
         assert resolve(place) is not None, place
@@ -46,6 +46,19 @@ def test_the_table_of_error_codes_is_the_catalogue():
     expected = {code.code: str(code.status) for code in CATALOGUE.values()}
     expected |= {f"{prefix}<Name>": "400" for prefix in VALIDATION_FAMILIES}
     assert rows == expected
+
+
+def test_the_settings_page_lists_every_setting_as_the_settings_define_it():
+    page = (ROOT / "docs" / "settings.md").read_text()
+    table = page.split("<!-- settings:start -->\n", 1)[1].split("\n<!-- settings:end -->", 1)[0]
+    assert table == settings_reference()
+
+
+def test_every_relative_link_in_the_docs_leads_to_a_file():
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
+            if not target.startswith(("http://", "https://", "mailto:")):
+                assert (page.parent / target).exists(), f"{page.name} links to {target}"
 
 
 def test_the_architecture_note_names_modules_that_exist():

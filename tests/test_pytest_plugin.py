@@ -221,7 +221,7 @@ def python_blocks(markdown: str) -> list[str]:
 
 def test_the_readmes_plugin_example_runs(pytester):
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## Testing your client against the mock") :]
+    section = readme[readme.index("### Your own tests, with the pytest plugin") :]
     (example, *_) = python_blocks(section)
     run_tests(pytester, 1, test_readme_example=example)
 
