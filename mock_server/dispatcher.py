@@ -94,6 +94,7 @@ class TaskDispatcher:
         (see namespaces.py)."""
         acknowledged: list[Task] = []
         status, body = await self._answer(raw, bearer_key, base_url, faults, acknowledged, namespace)
+        await self.store.durable()  # what this answer acknowledges is on disk before the client hears of it
         if refusals_carry_data and "data" not in body and self.compat.refusal_data == "empty":
             body = {"data": [], **body}
         if self.variation is not None:

@@ -126,3 +126,23 @@ def test_a_task_dropped_meanwhile_is_not_brought_back_by_a_late_state(store):
     store.clear()
     store.replace(task.failed({"code": "processingFailed"}))
     assert store.get("t1") is None
+
+
+async def test_changes_on_the_event_loop_are_committed_in_one_group_before_durable_returns(tmp_path):
+    import sqlite3
+
+    store = SQLiteTaskStore(tmp_path)
+    for name in ("a", "b", "c"):
+        assert store.add(make_task(name, [f"v-{name}"]))
+    assert not store.add(make_task("a", ["v-x"]))  # a taken taskUUID still refused inside the group
+    reader = sqlite3.connect(tmp_path / "mock.sqlite")
+    assert reader.execute("SELECT count(*) FROM tasks").fetchone() == (0,)  # not yet committed
+    await store.durable()
+    assert reader.execute("SELECT count(*) FROM tasks").fetchone() == (3,)
+    assert store.get("a") is not None and store.find_result("v-x") is None
+    reader.close()
+    store.close()
+
+
+async def test_the_memory_store_is_durable_at_once():
+    await InMemoryTaskStore().durable()

@@ -169,6 +169,11 @@ class TaskStore(Protocol):
         uploads named in `in_use` (work still refers to them); the taskUUIDs dropped. May run in a thread."""
         ...
 
+    async def durable(self) -> None:
+        """Until every change made so far is on disk. The dispatcher awaits it before answering, so what it
+        acknowledged survives a crash; a store may then write in groups (see sqlite.py)."""
+        ...
+
     def close(self) -> None:
         """Release what the store holds open (a database connection); called once, at shutdown."""
         ...

@@ -96,5 +96,8 @@ class InMemoryTaskStore:
                 del self._media[media_uuid]
         return dropped
 
+    async def durable(self) -> None:
+        """Nothing is kept on disk."""
+
     def close(self) -> None:
         """Nothing is held open."""
