@@ -142,7 +142,3 @@ async def test_changes_on_the_event_loop_are_committed_in_one_group_before_durab
     assert store.get("a") is not None and store.find_result("v-x") is None
     reader.close()
     store.close()
-
-
-async def test_the_memory_store_is_durable_at_once():
-    await InMemoryTaskStore().durable()
