@@ -49,6 +49,13 @@ def test_the_two_validators_agree_on_urls_and_only_the_format_refuses_some(param
         ("get-response-task.json", {"taskType": "getResponse", "taskUUID": UPPER_CASE_UUID}, True),
         ("get-response-task.json", {"taskType": "getResponse", "taskUUID": UUID_WITHOUT_DASHES}, False),
         ("get-response-task.json", {"taskType": "getResponse", "taskUUID": 5}, False),
+        # Python's `$` matches before a final newline, so the pattern lets this through: only the format refuses.
+        ("get-response-task.json", {"taskType": "getResponse", "taskUUID": UPPER_CASE_UUID + "\n"}, False),
+        (
+            "authentication-task.json",
+            {"taskType": "authentication", "apiKey": "k", "connectionSessionUUID": "x"},
+            False,
+        ),
     ],
 )
 def test_the_two_validators_agree_on_uuids(name, instance, valid):

@@ -379,3 +379,19 @@ async def test_a_body_that_is_not_a_non_empty_array_is_refused_whole(clock, body
 )
 def test_the_remaining_kinds_are_described_too(schema, words):
     assert describe(schema) == words
+
+
+async def test_a_uuid_with_a_trailing_newline_is_refused_by_its_format(clock):
+    # The uuidV4 pattern ends in `$`, which Python lets match before a final newline: the format decides here.
+    errors = await refusal(clock, [{"taskType": "getResponse", "taskUUID": TASK_UUID + "\n"}])
+    assert errors == [
+        {
+            "code": "invalidTaskUUID",
+            "message": f'Invalid value for taskUUID: "{TASK_UUID}\\n". It must be a UUID v4 string.',
+            "parameter": "taskUUID",
+            "taskType": "getResponse",
+            "taskUUID": TASK_UUID + "\n",
+            "documentation": DOCS + "taskuuid",
+            "type": "string",
+        }
+    ]
