@@ -1,0 +1,314 @@
+"""The edges of the task array and of each task's outcome, with the exact answer a client gets."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+
+from contract_tests.payloads import data_uri, example_task, with_inline_media
+from mock_server.dispatcher import TaskDispatcher
+from mock_server.faults import FaultPlan, FaultRule, WebhookDuplicate, WebSocketClose
+from mock_server.journal import RequestJournal
+from tests.test_dispatcher import FakeClock, dispatcher, poll, send
+
+PLATFORM_DOCS = "https://runware.ai/docs/platform/introduction"
+DOCS = "https://runware.ai/docs/models/sync-lipsync-2#request-"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def acknowledgment(task) -> dict:
+    return {"taskType": "videoInference", "taskUUID": task["taskUUID"]}
+
+
+def body_error(message: str, parameter: str | None = None) -> dict:
+    error = {"code": "invalidRequestBody", "message": message}
+    if parameter is not None:
+        error["parameter"] = parameter
+    return {**error, "documentation": PLATFORM_DOCS}
+
+
+async def test_a_valid_task_after_a_broken_item_still_runs(clock):
+    target = dispatcher(clock)
+    task = example_task()
+    reply = await send(target, [5, task])
+    assert (reply.status, reply.body) == (
+        200,
+        {"data": [acknowledgment(task)], "errors": [body_error("Task [0] must be a JSON object.", "[0]")]},
+    )
+    assert target.store.get(task["taskUUID"]) is not None
+
+
+async def test_a_batch_in_which_nothing_ran_answers_only_errors(clock):
+    reply = await send(dispatcher(clock), [5, "x"])
+    assert (reply.status, reply.body) == (
+        400,
+        {
+            "errors": [
+                body_error("Task [0] must be a JSON object.", "[0]"),
+                body_error("Task [1] must be a JSON object.", "[1]"),
+            ]
+        },
+    )
+
+
+async def test_exactly_the_task_cap_is_accepted_and_one_more_refused(clock):
+    target = dispatcher(clock, max_tasks_per_request=3)
+    tasks = [example_task() for _ in range(4)]
+    reply = await send(target, tasks[:3])
+    assert (reply.status, reply.body) == (200, {"data": [acknowledgment(task) for task in tasks[:3]]})
+    reply = await send(target, [example_task() for _ in range(4)])
+    assert (reply.status, reply.body) == (
+        400,
+        {
+            "errors": [
+                {
+                    "code": "tooManyTasks",
+                    "message": "The request holds 4 tasks; at most 3 are accepted in one request.",
+                    "documentation": PLATFORM_DOCS,
+                    "max": 3,
+                }
+            ]
+        },
+    )
+
+
+async def test_a_dispatcher_built_with_defaults_takes_100_tasks_and_owns_its_journal_and_faults(clock):
+    parts = dispatcher(clock)
+    target = TaskDispatcher(parts.store, parts.runner, api_keys=("key",))
+    assert isinstance(target.journal, RequestJournal) and isinstance(target.faults, FaultPlan)
+    polls = [{"taskType": "getResponse", "taskUUID": str(uuid.uuid4())} for _ in range(101)]
+    assert [e["code"] for e in (await send(target, polls[:100])).body["errors"]] == ["taskNotFound"] * 100
+    assert (await send(target, polls)).body["errors"][0]["code"] == "tooManyTasks"
+    journal, faults = RequestJournal(), FaultPlan()
+    given = TaskDispatcher(parts.store, parts.runner, journal=journal, faults=faults)
+    assert given.journal is journal and given.faults is faults
+
+
+async def test_a_broken_item_without_a_key_is_refused_for_the_key(clock):
+    reply = await send(dispatcher(clock), [5], key=None)
+    assert (reply.status, reply.body) == (
+        401,
+        {
+            "errors": [
+                {
+                    "code": "missingApiKey",
+                    "message": "No API key: send 'Authorization: Bearer <key>' or an authentication task first "
+                    "in the array.",
+                    "parameter": "apiKey",
+                    "taskType": "authentication",
+                    "documentation": DOCS + "apikey",
+                }
+            ]
+        },
+    )
+
+
+async def test_an_authentication_task_whose_key_is_not_a_string_carries_no_key(clock):
+    reply = await send(dispatcher(clock, keys=()), [{"taskType": "authentication", "apiKey": 5}], key=None)
+    assert (reply.status, reply.body["errors"][0]["code"]) == (401, "missingApiKey")
+
+
+async def test_a_wrong_key_is_refused_with_the_whole_error(clock):
+    reply = await send(dispatcher(clock), [example_task()], key="other")
+    assert (reply.status, reply.body) == (
+        401,
+        {
+            "errors": [
+                {
+                    "code": "invalidApiKey",
+                    "message": "The API key is not valid.",
+                    "parameter": "apiKey",
+                    "taskType": "authentication",
+                    "documentation": DOCS + "apikey",
+                }
+            ]
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"  \n", "The request body is empty; send a JSON array of tasks."),
+        (b"[NaN]", "The request body is not valid JSON: NaN is not a JSON number."),
+        (b"[-Infinity]", "The request body is not valid JSON: -Infinity is not a JSON number."),
+        (b"[" * 100_000, "The request body is not valid JSON: nested too deeply."),
+        (b"[1,", "The request body is not valid JSON: Expecting value: line 1 column 4 (char 3)."),
+    ],
+)
+async def test_a_body_that_is_not_json_is_refused_saying_why(clock, raw, message):
+    reply = await dispatcher(clock).handle(raw, bearer_key="key", base_url="http://mock.test")
+    assert (reply.status, reply.body) == (400, {"errors": [body_error(message)]})
+
+
+async def test_a_task_uuid_used_twice_is_refused_the_second_time(clock):
+    target = dispatcher(clock)
+    task = example_task()
+    await send(target, [task])
+    reply = await send(target, [task])
+    assert (reply.status, reply.body) == (
+        400,
+        {
+            "errors": [
+                {
+                    "code": "conflictTaskUUID",
+                    "message": "This taskUUID was already used; every task needs a new UUID v4.",
+                    "parameter": "taskUUID",
+                    "taskType": "videoInference",
+                    "taskUUID": task["taskUUID"],
+                    "documentation": DOCS + "taskuuid",
+                }
+            ]
+        },
+    )
+
+
+async def test_polling_an_unknown_task_names_it(clock):
+    task_uuid = str(uuid.uuid4())
+    reply = await send(dispatcher(clock), [{"taskType": "getResponse", "taskUUID": task_uuid}])
+    assert (reply.status, reply.body) == (
+        404,
+        {
+            "errors": [
+                {
+                    "code": "taskNotFound",
+                    "message": "No task with this taskUUID was submitted to this server.",
+                    "parameter": "taskUUID",
+                    "taskType": "getResponse",
+                    "taskUUID": task_uuid,
+                    "documentation": DOCS + "taskuuid",
+                }
+            ]
+        },
+    )
+
+
+def storage(**fields) -> dict:
+    return {"taskType": "mediaStorage", "taskUUID": str(uuid.uuid4()), **fields}
+
+
+async def test_an_upload_of_unreadable_media_is_refused_naming_the_task(clock):
+    upload = storage(operation="upload", media="data:video/mp4;name=x,not-base64")
+    reply = await send(dispatcher(clock), [upload])
+    assert (reply.status, reply.body) == (
+        400,
+        {
+            "errors": [
+                {
+                    "code": "unreadableMedia",
+                    "message": "media cannot be read: a data URI must be base64-encoded (data:<type>;base64,<data>).",
+                    "parameter": "media",
+                    "documentation": DOCS + "media",
+                    "taskType": "mediaStorage",
+                    "taskUUID": upload["taskUUID"],
+                }
+            ]
+        },
+    )
+
+
+async def test_deleting_an_upload_answers_its_uuid_once_then_not_found(clock):
+    target = dispatcher(clock)
+    (uploaded,) = (await send(target, [storage(operation="upload", media=data_uri("voice.wav"))])).body["data"]
+    media_uuid = uploaded["mediaUUID"]
+    assert target.uploaded_media(media_uuid).data[:4] == b"RIFF"
+    delete = storage(operation="delete", mediaUUID=media_uuid.upper())
+    reply = await send(target, [delete])
+    assert (reply.status, reply.body) == (
+        200,
+        {"data": [{"taskType": "mediaStorage", "taskUUID": delete["taskUUID"], "mediaUUID": media_uuid}]},
+    )
+    assert target.uploaded_media(media_uuid) is None
+    again = storage(operation="delete", mediaUUID=media_uuid)
+    reply = await send(target, [again])
+    assert (reply.status, reply.body) == (
+        404,
+        {
+            "errors": [
+                {
+                    "code": "mediaNotFound",
+                    "message": "No uploaded media has this mediaUUID.",
+                    "parameter": "mediaUUID",
+                    "documentation": DOCS + "mediauuid",
+                    "taskType": "mediaStorage",
+                    "taskUUID": again["taskUUID"],
+                }
+            ]
+        },
+    )
+
+
+async def test_an_upload_is_kept_for_the_retention_from_when_it_was_made(clock):
+    target = dispatcher(clock)
+    (uploaded,) = (await send(target, [storage(operation="upload", media=data_uri("voice.wav"))])).body["data"]
+    clock.now += 50
+    target.expire(retention=60)
+    assert target.uploaded_media(uploaded["mediaUUID"]) is not None
+    clock.now += 11
+    target.expire(retention=60)
+    assert target.uploaded_media(uploaded["mediaUUID"]) is None
+
+
+async def test_faults_of_the_request_and_of_matching_rules_go_with_the_acknowledged_tasks(clock):
+    target = dispatcher(clock)
+    task, refused = example_task(), {**example_task(), "ttl": 1}
+    target.faults.add_rule(FaultRule(WebhookDuplicate(), task_uuid=task["taskUUID"]))
+    raw = json.dumps([task, refused]).encode()
+    reply = await target.handle(raw, bearer_key="key", base_url="http://mock.test", faults=(WebSocketClose(),))
+    assert reply.task_faults == (WebSocketClose(), WebhookDuplicate())
+    assert target.store.get(task["taskUUID"]).faults == (WebSocketClose(), WebhookDuplicate())
+    reply = await target.handle(raw, bearer_key="key", base_url="http://mock.test", faults=(WebSocketClose(),))
+    assert reply.task_faults == ()  # both refused this time: nothing acknowledged
+
+
+async def test_each_request_is_journaled_when_it_is_answered(clock):
+    target = dispatcher(clock)
+    before = time.time()
+    await send(target, [example_task()])
+    (entry,) = target.journal.entries()
+    assert before <= entry.received_at <= time.time()
+
+
+async def test_results_get_distinct_seeds_over_the_whole_positive_31_bit_range(clock):
+    target = dispatcher(clock)
+    seeds = []
+    for _ in range(10):
+        task = {**example_task(), "numberResults": 4}
+        await send(target, [task])
+        results = target.store.get(task["taskUUID"]).results
+        assert len({result.seed for result in results}) == 4
+        assert all(uuid.UUID(result.video_uuid).version == 4 for result in results)
+        seeds += [result.seed for result in results]
+    assert all(isinstance(seed, int) and 1 <= seed < 2**31 for seed in seeds)
+    assert max(seeds) > 2**24
+
+
+async def test_seeding_repeats_the_uuids_seeds_and_chaos(clock):
+    target = dispatcher(clock, seed=None)
+    target.faults.chaos = 0.5
+    runs = []
+    for _ in range(2):
+        target.seed(11)
+        task = {**example_task(), "numberResults": 2}
+        await send(target, [task])
+        results = target.store.get(task["taskUUID"]).results
+        chaos = [target.faults.request_faults([]) for _ in range(20)]
+        runs.append(([(result.video_uuid, result.seed) for result in results], chaos))
+    assert runs[0] == runs[1]
+
+
+async def test_the_content_check_reports_nsfw_when_the_video_reference_says_so(clock):
+    target = dispatcher(clock, rate=0)
+    video = data_uri("speaker.mp4").replace("data:video/mp4;", "data:video/mp4;name=NSFW-clip;")
+    task = {**with_inline_media(example_task()), "safety": {"checkContent": True}}
+    task["inputs"]["video"] = video
+    await send(target, [task])
+    (item,) = (await poll(target, task["taskUUID"]))["data"]
+    assert item["NSFWContent"] is True
