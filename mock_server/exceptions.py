@@ -179,7 +179,7 @@ def request_too_large(limit: int) -> RunwareError:
 
 def too_many_tasks(limit: int) -> RunwareError:
     return TOO_MANY_TASKS(
-        f"The request holds more than {limit} tasks; at most {limit} are accepted at once.", max=limit
+        f"The request holds more than {limit} tasks; at most {limit} are accepted in one request.", max=limit
     )
 
 

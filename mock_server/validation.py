@@ -9,6 +9,7 @@ Codes follow the platform's pattern: `missing<Name>` for an absent required para
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
@@ -19,6 +20,8 @@ from mock_server import exceptions
 from mock_server.exceptions import RunwareError, invalid_request_body, validation_error
 from mock_server.paths import Path, format_path, leaf_name
 from mock_server.schema_registry import fast_validator, schemas, validator
+
+log = logging.getLogger(__name__)
 
 
 @cache
@@ -35,7 +38,9 @@ def envelope_errors(body: Any) -> Iterator[tuple[int | None, RunwareError]]:
     """Problems with the task array itself: `(None, error)` refuses the whole body, `(i, error)` task i."""
     if fast_validator("task-array.json").is_valid(body):
         return
+    explained = False
     for error in validator("task-array.json").iter_errors(body):
+        explained = True
         path = list(error.absolute_path)
         if not path:
             yield None, invalid_request_body("The request body must be a non-empty JSON array of task objects.")
@@ -43,6 +48,8 @@ def envelope_errors(body: Any) -> Iterator[tuple[int | None, RunwareError]]:
             yield path[0], invalid_request_body(f"Task [{path[0]}] must be a JSON object.", f"[{path[0]}]")
         else:
             yield from ((path[0], e) for e in _convert(error, path[1:], body[path[0]]))
+    if not explained:
+        yield None, _disagreement("task-array.json")
 
 
 def validate_task(task: dict[str, Any]) -> list[RunwareError]:
@@ -53,7 +60,15 @@ def validate_task(task: dict[str, Any]) -> list[RunwareError]:
         for error in validator(schema_name).iter_errors(task):
             for converted in _convert(error, list(error.absolute_path), task):
                 found.setdefault(converted.parameter, converted)
+        if not found:
+            return [_disagreement(schema_name)]
     return list(found.values())
+
+
+def _disagreement(schema_name: str) -> RunwareError:
+    """The fast validator refused what the explaining one accepts: a bug in the mock, never a silent accept."""
+    log.error("the validators disagree on %s: refused by jsonschema-rs, explained by nothing", schema_name)
+    return exceptions.INTERNAL_ERROR(f"The mock's two validators disagree on this request ({schema_name}).")
 
 
 def within_limits(task: dict[str, Any], max_seconds: float) -> list[RunwareError]:
@@ -104,7 +119,8 @@ def _convert(error: ValidationError, path: Path, task: Any) -> Iterator[RunwareE
             )
     elif keyword == "anyOf":
         allowed = [sub.validator_value for sub in error.context if sub.validator == "const"]
-        yield _error("unsupported", path, "one of " + ", ".join(allowed), instance, task, {"allowedValues": allowed})
+        words = "one of " + ", ".join(json.dumps(value) for value in allowed)
+        yield _error("unsupported", path, words, instance, task, {"allowedValues": allowed})
     elif keyword in ("x-greaterThan", "x-disjointWindows"):
         yield _error("invalid", path, error.message, instance, task, {"type": "number"})
     elif keyword == "enum":

@@ -70,7 +70,7 @@ async def test_exactly_the_task_cap_is_accepted_and_one_more_refused(clock):
             "errors": [
                 {
                     "code": "tooManyTasks",
-                    "message": "The request holds 4 tasks; at most 3 are accepted in one request.",
+                    "message": "The request holds more than 3 tasks; at most 3 are accepted in one request.",
                     "documentation": PLATFORM_DOCS,
                     "max": 3,
                 }
@@ -249,10 +249,10 @@ async def test_an_upload_is_kept_for_the_retention_from_when_it_was_made(clock):
     target = dispatcher(clock)
     (uploaded,) = (await send(target, [storage(operation="upload", media=data_uri("voice.wav"))])).body["data"]
     clock.now += 50
-    target.expire(retention=60)
+    await target.expire(retention=60)
     assert target.uploaded_media(uploaded["mediaUUID"]) is not None
     clock.now += 11
-    target.expire(retention=60)
+    await target.expire(retention=60)
     assert target.uploaded_media(uploaded["mediaUUID"]) is None
 
 

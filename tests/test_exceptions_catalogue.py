@@ -30,6 +30,8 @@ def test_every_code_is_catalogued_under_its_own_name_with_an_http_status():
         "serverError": 500,
         "rateLimitExceeded": 429,
         "invalidControlToken": 401,
+        "forbiddenOrigin": 403,
+        "unknownHost": 421,
     }
 
 

@@ -116,6 +116,7 @@ def test_a_rule_serialises_with_what_it_matches_and_the_uses_left():
         "taskUUID": "t1",
         "taskType": "getResponse",
         "times": 3,
+        "namespace": "",
     }
 
 

@@ -44,3 +44,18 @@ def test_envelope_errors_name_the_task_they_belong_to():
         (3, "unsupportedTaskType", "taskType"),
     ]
     assert found[1][1].task_uuid == "x"
+
+
+def test_a_task_the_validators_disagree_on_is_refused_not_accepted(monkeypatch, caplog):
+    import mock_server.validation as validation
+
+    class RefusesEverything:
+        def is_valid(self, instance):
+            return False
+
+    monkeypatch.setattr(validation, "fast_validator", lambda name: RefusesEverything())
+    task = {"taskType": "getResponse", "taskUUID": "3c8d2a7e-5f4b-4a1c-9e6d-7b8a9c0d1e2f"}
+    (error,) = validation.validate_task(task)
+    assert (error.code, error.status) == ("internalError", 500)
+    assert [index for index, _ in validation.envelope_errors([task])] == [None]
+    assert "disagree" in caplog.text

@@ -87,11 +87,12 @@ RULES = {
             "invalidTemperature",
             "providerSettings.sync.temperature",
             "Invalid value for providerSettings.sync.temperature: 0.505. "
-            "It must be a number from 0 to 1 in steps of 0.01.",
+            "It must be a number from 0 to 1 in multiples of 0.01.",
             "providersettings-sync-temperature",
             type="number",
             min=0,
             max=1,
+            multiplier=0.01,
             default=0.5,
         ),
     ),
@@ -200,10 +201,11 @@ RULES = {
         error(
             "invalidStartTime",
             f"{SEGMENT}[0].startTime",
-            f'Invalid value for {SEGMENT}[0].startTime: "0". It must be a number of at least 0 in steps of 0.01.',
+            f'Invalid value for {SEGMENT}[0].startTime: "0". It must be a number of at least 0 in multiples of 0.01.',
             "providersettings-sync-segments-starttime",
             type="number",
             min=0,
+            multiplier=0.01,
         ),
     ),
     "empty inputs.audio": (
@@ -255,38 +257,46 @@ async def test_a_broken_rule_is_reported_with_its_limits_and_the_task_ids(clock,
     assert await refusal(clock, [task(*change)]) == [expected]
 
 
+ROOT_NAMES = (
+    '"taskType", "taskUUID", "model", "outputType", "outputFormat", "outputQuality", "webhookURL", '
+    '"deliveryMethod", "uploadEndpoint", "safety", "ttl", "includeCost", "numberResults", "inputs", "providerSettings"'
+)
+SYNC_NAMES = '"activeSpeakerDetection", "occlusionDetectionEnabled", "segments", "syncMode", "temperature"'
+# Each level's accepted names, as the recorded answer lists them: one string, quoted, comma-separated.
 UNKNOWN = {
-    "at the root": "colour",
-    "in inputs": "inputs.mask",
-    "in safety": "safety.level",
-    "in providerSettings": "providerSettings.runware",
-    "in sync": "providerSettings.sync.seed",
-    "in activeSpeakerDetection": "providerSettings.sync.activeSpeakerDetection.frame",
+    "at the root": ("colour", ROOT_NAMES),
+    "in inputs": ("inputs.mask", '"video", "audio"'),
+    "in safety": ("safety.level", '"checkContent", "mode"'),
+    "in providerSettings": ("providerSettings.runware", '"sync"'),
+    "in sync": ("providerSettings.sync.seed", SYNC_NAMES),
+    "in activeSpeakerDetection": ("providerSettings.sync.activeSpeakerDetection.frame", '"autoDetect"'),
 }
 
 
-@pytest.mark.parametrize("parameter", UNKNOWN.values(), ids=UNKNOWN.keys())
-async def test_an_unknown_parameter_is_named_wherever_it_is(clock, parameter):
+@pytest.mark.parametrize(("parameter", "accepted"), UNKNOWN.values(), ids=UNKNOWN.keys())
+async def test_an_unknown_parameter_is_named_wherever_it_is(clock, parameter, accepted):
     anchor = parameter.lower().replace(".", "-")
     expected = {
-        "code": "unknownParameter",
-        "message": f"Unknown parameter {parameter}: the model does not take it.",
+        "code": "unsupportedParameter",
+        "message": f"Unsupported parameter {parameter}: the model does not take it.",
         "parameter": parameter,
         **IDS,
         "documentation": DOCS + anchor,
+        "allowedValues": accepted,
     }
     assert await refusal(clock, [task(parameter, 1)]) == [expected]
 
 
 async def test_an_unknown_parameter_in_a_segment_is_named_with_its_index(clock):
-    errors = await refusal(clock, [task(SEGMENT, [*segment(), *segment(speaker=2)])])
+    errors = await refusal(clock, [task(SEGMENT, [*segment(), *segment(startTime=1, endTime=2, speaker=2)])])
     assert errors == [
         {
-            "code": "unknownParameter",
-            "message": f"Unknown parameter {SEGMENT}[1].speaker: the model does not take it.",
+            "code": "unsupportedParameter",
+            "message": f"Unsupported parameter {SEGMENT}[1].speaker: the model does not take it.",
             "parameter": f"{SEGMENT}[1].speaker",
             **IDS,
             "documentation": DOCS + "providersettings-sync-segments-speaker",
+            "allowedValues": '"startTime", "endTime", "audio", "audioStartTime", "audioEndTime"',
         }
     ]
 
@@ -321,7 +331,7 @@ async def test_a_task_type_outside_the_list_names_the_types_there_are(clock):
         {
             "code": "unsupportedTaskType",
             "message": 'Invalid value for taskType: "imageInference". '
-            "It must be one of authentication, videoInference, getResponse, mediaStorage.",
+            'It must be one of "authentication", "videoInference", "getResponse", "mediaStorage".',
             "parameter": "taskType",
             "taskType": "imageInference",
             "taskUUID": TASK_UUID,
