@@ -207,9 +207,9 @@ def test_an_sdk_session_round_trips(tmp_path, media):
         BackgroundServer(Settings(api_keys=(KEY,), processing_rate=0.05)) as service,
         BackgroundServer(Settings(proxy=service.url, record=tmp_path)) as proxy,
     ):
-        recorded = run_example(python, "runware_sdk.py", "--mock", proxy.base_url, *arguments)
+        recorded = run_example(python, "runware_sdk.py", "--url", proxy.base_url, *arguments)
     with BackgroundServer(Settings(replay=tmp_path)) as replay:
-        replayed = run_example(python, "runware_sdk.py", "--mock", replay.base_url, *arguments)
+        replayed = run_example(python, "runware_sdk.py", "--url", replay.base_url, *arguments)
         assert replay.dispatcher.store.all_tasks() == []
         for result in replayed:
             with urllib.request.urlopen(result["videoURL"], timeout=10) as response:
@@ -255,7 +255,7 @@ def test_an_sdk_session_over_websocket_passes_through_the_proxy(tmp_path, media)
         BackgroundServer(Settings(api_keys=(KEY,), processing_rate=0.05)) as service,
         BackgroundServer(Settings(proxy=service.url, record=tmp_path)) as proxy,
     ):
-        results = run_example(python, "runware_sdk.py", "--mock", proxy.base_url, *arguments)
+        results = run_example(python, "runware_sdk.py", "--url", proxy.base_url, *arguments)
     assert len(results) == 2 and all(r["status"] == "success" for r in results)
     assert len(list((tmp_path / "files").iterdir())) == 2
     found = subprocess.run(["grep", "-rl", KEY, str(tmp_path)], capture_output=True, text=True, check=False)

@@ -118,6 +118,6 @@ def test_the_official_sdk_survives_varied_answers(transport):
     python = sdk_python("runware-sdk")
     with MediaServer() as files, BackgroundServer(Settings(processing_rate=0.05, vary_responses=11)) as mock:
         media = MediaSet.under(files.base_url)
-        flags = ["--mock", mock.base_url, "--transport", transport, "--video", media.video, "--audio", media.audio]
+        flags = ["--url", mock.base_url, "--transport", transport, "--video", media.video, "--audio", media.audio]
         results = run_example(python, "runware_sdk.py", *flags)
     assert len(results) == 2 and all(result["status"] == "success" for result in results)
