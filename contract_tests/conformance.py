@@ -44,6 +44,12 @@ class Conformance:
         counter[outcome] += 1
         counter["unexpected"] += surprising
 
+    def add_rows(self, rows: list[dict[str, Any]]) -> None:
+        """Count another run's rows in (a pytest-xdist worker's, sent to the controller)."""
+        for row in rows:
+            counter = self.counts.setdefault(row["parameter"], Counter())
+            counter.update({column: row[column] for column in COLUMNS})
+
     def rows(self) -> list[dict[str, Any]]:
         """One row per parameter, sorted: `parameter`, `tried`, `accepted`, `refused`, `unexpected`."""
         return [

@@ -4,6 +4,7 @@ options are registered by the installed plugin, `contract_tests/plugin.py`."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,11 @@ def media(target: Target, pytestconfig: pytest.Config) -> Iterator[MediaSet | No
 
 @pytest.fixture(scope="session")
 def spend_guard(target: Target, pytestconfig: pytest.Config) -> SpendGuard:
-    guard = SpendGuard(pytestconfig.getoption("allow_spend"), target.is_local)
+    budget = pytestconfig.getoption("allow_spend")
+    if budget > 0 and not target.is_local and hasattr(pytestconfig, "workerinput"):
+        # Each pytest-xdist worker would keep a budget of its own: together they could spend it several times.
+        pytest.exit("paid cases run in one process: add -p no:xdist (or -n 0) with --allow-spend", returncode=4)
+    guard = SpendGuard(budget, target.is_local)
     pytestconfig.stash[SPENDING] = guard
     return guard
 
@@ -145,6 +150,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: absent without it
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """A pytest-xdist worker finished: count its conformance rows and spending in (see pytest_sessionfinish)."""
+    output = getattr(node, "workeroutput", {})
+    config = node.config
+    config.stash[CONFORMANCE].add_rows(output.get("conformance", []))
+    if "spending" in output:
+        totals = dict(output["spending"])
+        guard = config.stash.get(SPENDING, None) or SpendGuard(Decimal(0), bool(totals.pop("is_local")))
+        totals.pop("is_local", None)
+        guard.add_totals(totals)
+        config.stash[SPENDING] = guard
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     table = config.stash[CONFORMANCE].table()
     if table:
@@ -155,6 +174,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    if hasattr(config, "workeroutput"):  # a pytest-xdist worker: the controller prints and writes the reports
+        config.workeroutput["conformance"] = config.stash[CONFORMANCE].rows()
+        if SPENDING in config.stash:
+            config.workeroutput["spending"] = {
+                **config.stash[SPENDING].totals(),
+                "is_local": config.stash[SPENDING].is_local,
+            }
+        return
     path = session.config.getoption("conformance_report")
     if path:
         session.config.stash[CONFORMANCE].write_reports(path)

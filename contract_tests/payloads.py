@@ -16,7 +16,16 @@ from mock_server.paths import parse_path
 DATA_DIR = Path(__file__).resolve().parent / "data"
 PAYLOAD_DIR = DATA_DIR / "payloads"
 MEDIA_DIR = DATA_DIR / "media"
-MISSING = object()
+
+
+class _Missing:
+    """A parameter left out (a sentinel; its repr names it in test ids)."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING = _Missing()
 
 
 def example_task(name: str = "minimal-task") -> dict[str, Any]:

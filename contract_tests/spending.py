@@ -49,6 +49,21 @@ class SpendGuard:
         self._reported_tasks.add(task_uuid)
         self.reported += sum((Decimal(repr(item.get("cost", 0))) for item in results), Decimal(0))
 
+    def totals(self) -> dict[str, str]:
+        """What a pytest-xdist worker sends the controller, which adds them up (`add_totals`)."""
+        return {
+            "estimated": str(self.estimated),
+            "reported": str(self.reported),
+            "paid_tasks": str(self.paid_tasks),
+            "skipped": str(self.skipped),
+        }
+
+    def add_totals(self, totals: dict[str, str]) -> None:
+        self.estimated += Decimal(totals["estimated"])
+        self.reported += Decimal(totals["reported"])
+        self.paid_tasks += int(totals["paid_tasks"])
+        self.skipped += int(totals["skipped"])
+
     def summary(self) -> str:
         if self.is_local:
             # Nothing on this machine charges: a dollar figure here would only be the mock's own made-up costs,

@@ -25,3 +25,15 @@ def test_surprises_are_counted():
     counts = table.counts["ttl"]
     assert (counts["tried"], counts["accepted"], counts["refused"], counts["unexpected"]) == (5, 2, 3, 3)
     assert table.table().splitlines()[1].split() == ["ttl", "5", "2", "3", "3"]
+
+
+def test_rows_from_another_run_add_up():
+    one, two = Conformance(), Conformance()
+    one.expect_accepted({"a": 1}, ACK)
+    two.expect_accepted({"a": 1}, ACK)
+    two.expect_refused("b", refusal("c"))
+    one.add_rows(two.rows())
+    assert one.rows() == [
+        {"parameter": "a", "tried": 2, "accepted": 2, "refused": 0, "unexpected": 0},
+        {"parameter": "b", "tried": 1, "accepted": 0, "refused": 1, "unexpected": 1},
+    ]

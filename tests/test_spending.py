@@ -54,3 +54,15 @@ def test_the_summary_of_a_remote_target_compares_the_estimate_with_the_reported_
         "spending: 1 paid tasks, estimated $17.6000, reported $0.7500 (tasks asked for includeCost), "
         "0 skipped for the budget"
     )
+
+
+def test_totals_from_another_process_add_up():
+    from decimal import Decimal
+
+    from contract_tests.spending import SpendGuard
+
+    worker, controller = SpendGuard(Decimal(1), is_local=False), SpendGuard(Decimal(1), is_local=False)
+    worker.charge({"numberResults": 2}, 1.0)
+    controller.add_totals(worker.totals())
+    controller.add_totals(worker.totals())
+    assert (controller.paid_tasks, controller.estimated) == (2, Decimal("0.176"))
