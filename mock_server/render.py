@@ -15,7 +15,13 @@ Decisions:
   is refused, so memory and output stay bounded whatever a file claims.
 - Frames are decoded as the output needs them and only the frame in hand is held. Walking backwards
   (bounce) decodes a chunk of at most `BACKWARD_BUFFER_BYTES` of frames from the keyframe before it and plays
-  the chunk in reverse; a loop's next pass starts the decoder over.
+  the chunk in reverse; a loop's next pass starts the decoder over. Where a group of pictures holds more
+  frames than a chunk, it is decoded more than once (frames before the chunk that no other frame refers to
+  are skipped): memory is bounded at the price of some decoding time.
+- Speed: the input is decoded with threads, a frame is converted only when its size or format differs from
+  the output's, and the bar is drawn on the frame's own luma plane (copied first if the decoder still
+  refers to it), so the cost is about what the ffmpeg command line takes for the same transcode
+  (benchmarks/render.py measures both).
 """
 
 from __future__ import annotations
@@ -157,8 +163,7 @@ def _encode(
         for index in range(total):
             shown = frame_source_time(mode, index / fps, frames.seconds, audio_seconds)
             frame = frames.frame(int(shown * frames.rate + 1e-6))
-            heard = track[index * AUDIO_RATE // fps : (index + 1) * AUDIO_RATE // fps]
-            _draw_bar(frame, float(np.sqrt(np.mean(np.square(heard, dtype=np.float32)))) / 32768 if len(heard) else 0.0)
+            _draw_bar(frame, _level(track[index * AUDIO_RATE // fps : (index + 1) * AUDIO_RATE // fps]))
             frame.pts, frame.time_base = index, time_base
             container.mux(video.encode(frame))
             # Sound up to this frame's end, so the muxer need not queue the whole video to interleave it.
@@ -180,6 +185,11 @@ def _encode_audio(
         container.mux(stream.encode(frame))
         start += len(chunk)
     return start
+
+
+def _level(samples: np.ndarray) -> float:
+    """Loudness of int16 samples, 0..1 (root mean square over full scale)."""
+    return float(np.sqrt(np.mean(np.square(samples, dtype=np.float32)))) / 32768 if len(samples) else 0.0
 
 
 def _draw_bar(frame: av.VideoFrame, level: float) -> None:
@@ -331,18 +341,19 @@ class _VideoFrames:
         position, keyframe = next((p, i) for p, i in reversed(self._keyframes) if i <= last)
         first = max(keyframe, last + 1 - self._buffer_frames)
         self._buffer = []
-        self._decode_from(position, keyframe)
+        self._decode_from(position, keyframe, first)
         self._advance(first)
         self._buffer_start = first
         for index in range(first, last + 1):
             self._advance(index)
             self._buffer.append(self._prepared())
 
-    def _decode_from(self, position: int, index: int) -> None:
-        """Restart the decoder at packet `position`, keyframe of frame `index`: its first frame is in hand."""
+    def _decode_from(self, position: int, index: int, wanted_from: int = 0) -> None:
+        """Restart the decoder at packet `position`, keyframe of frame `index`: its first frame is in hand.
+        Frames before `wanted_from` that no other frame refers to are skipped, not decoded."""
         decoder = self._container.streams.video[0].codec_context
         decoder.flush_buffers()
-        self._decoded = self._decode(decoder, position, index)
+        self._decoded = self._decode(decoder, position, index, wanted_from)
         first = next(self._decoded, None)
         if first is None:
             raise UNREADABLE_MEDIA("inputs.video has no frames.", parameter="inputs.video")
@@ -350,9 +361,13 @@ class _VideoFrames:
         self._next: tuple[int, av.VideoFrame] | None = next(self._decoded, None)
         self._ready: tuple[av.VideoFrame, av.VideoFrame] | None = None
 
-    def _decode(self, decoder: av.VideoCodecContext, position: int, index: int) -> Iterator[tuple[int, av.VideoFrame]]:
+    def _decode(
+        self, decoder: av.VideoCodecContext, position: int, index: int, wanted_from: int
+    ) -> Iterator[tuple[int, av.VideoFrame]]:
         last = index - 1
         for packet in chain(self._packets[position:], [None]):
+            skip = packet is not None and self._index_of.get(packet.pts, wanted_from) < wanted_from
+            decoder.skip_frame = "NONREF" if skip else "DEFAULT"
             for frame in decoder.decode(packet):
                 last = self._index_of.get(frame.pts, last + 1)
                 yield last, frame
