@@ -11,7 +11,8 @@ resident memory is the measure here.
   would be 690 MB; it is refused at the cap.
 - one_fps_video: WebM at 1 fps with 3,600 small frames and no duration in its header: refused at the cap.
 - bounce: 30 s of 480x272 at 30 fps played forward and back (60 s of output); the frames of a backward walk are
-  held a chunk at a time.
+  held a chunk at a time. Keeping them all would take 176 MB.
+- bounce_720p: the same at 1280x720, the input's size (1.2 GB if every frame were kept).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from mock_server.exceptions import RunwareError
 from mock_server.media import CONTAINERS, make_clip
 from mock_server.render import AudioPart, RenderRequest, render
 
-CASES = ("long_audio", "one_fps_video", "bounce")
+CASES = ("long_audio", "one_fps_video", "bounce", "bounce_720p")
 
 
 def long_audio_without_duration(seconds: int, rate: int = 8000) -> bytes:
@@ -90,8 +91,9 @@ def case_request(case: str, max_seconds: float) -> RenderRequest:
     if case == "one_fps_video":
         video = one_fps_video_without_duration(3600)
         return RenderRequest(video, [AudioPart(tone_wav(1.0), "inputs.audio")], "silence", "MP4", 60, max_seconds)
-    if case == "bounce":
-        video = make_clip(CONTAINERS["MP4"], 30.0, width=480, height=272, fps=30)
+    if case in ("bounce", "bounce_720p"):
+        width, height = (480, 272) if case == "bounce" else (1280, 720)
+        video = make_clip(CONTAINERS["MP4"], 30.0, width=width, height=height, fps=30)
         return RenderRequest(video, [AudioPart(tone_wav(60.0), "inputs.audio")], "bounce", "MP4", 60, max_seconds)
     raise ValueError(case)
 
