@@ -338,7 +338,7 @@ class _VideoFrames:
 
     def _fill_buffer(self, last: int) -> None:
         """Hold frames `first`..`last`: from the keyframe before `last`, or fewer if they would not fit."""
-        position, keyframe = next((p, i) for p, i in reversed(self._keyframes) if i <= last)
+        position, keyframe = next(((p, i) for p, i in reversed(self._keyframes) if i <= last), self._keyframes[0])
         first = max(keyframe, last + 1 - self._buffer_frames)
         self._buffer = []
         self._decode_from(position, keyframe, first)

@@ -220,3 +220,19 @@ def test_bounce_holds_a_bounded_chunk_of_frames_when_it_walks_backwards():
     result = measure("bounce", backward_buffer_bytes=16 * 2**20)
     assert result["outcome"] == "ok, 60.0 s of output"
     assert result["peak_growth_mb"] < 45, result
+
+
+def test_bounce_walks_back_through_the_right_frames_in_chunks_smaller_than_a_group_of_pictures(monkeypatch):
+    from benchmarks.render import textured_video
+    from mock_server import render as render_module
+
+    video = textured_video(160, 96, 2.0)  # H.264 with B-frames, one keyframe: a 60-frame group of pictures
+    monkeypatch.setattr(render_module, "BACKWARD_BUFFER_BYTES", 7 * 160 * 96 * 3 // 2)  # chunks of 7 frames
+    rendered = render(RenderRequest(video, audio_of(4.0), "bounce", "MP4", 99))
+    with av.open(io.BytesIO(video)) as original, av.open(io.BytesIO(rendered.data)) as result:
+        source = [f.to_ndarray(format="gray")[:72].astype(int) for f in original.decode(video=0)]
+        output = [f.to_ndarray(format="gray")[:72].astype(int) for f in result.decode(video=0)]
+    assert len(output) == 120
+    for index, frame in enumerate(output):
+        shown = min(59, int(frame_source_time("bounce", index / 30, 2.0, 4.0) * 30 + 1e-6))
+        assert np.abs(frame - source[shown]).mean() < 6, index
