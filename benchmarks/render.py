@@ -168,7 +168,10 @@ def main() -> None:
                                 lambda command=command: subprocess.run(command, check=True), args.repeat
                             )
                             figures[2:] = [f"{ffmpeg_seconds:.2f}", f"{render_seconds / ffmpeg_seconds:.2f}"]
-                        print(f"{label:6} {size:5} {mode:9} {output_format:6} " + " ".join(f"{f:>13}" for f in figures))
+                        print(
+                            f"{label:6} {size:5} {mode:9} {output_format:6} " + " ".join(f"{f:>13}" for f in figures),
+                            flush=True,
+                        )
 
 
 if __name__ == "__main__":
