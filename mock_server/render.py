@@ -122,7 +122,8 @@ def render(request: RenderRequest) -> Rendered:
         _refuse_past(part, "endTime", part.window[1], request.max_seconds, limit)
         if part.crop is not None:
             _refuse_past(part, "audioEndTime", part.crop[1], request.max_seconds, limit)
-    with _VideoFrames(request.video, request.max_seconds, request.max_long_side) as frames:
+    keep_recent = request.sync_mode == "bounce" and not segments  # its first walk back starts where it stands
+    with _VideoFrames(request.video, request.max_seconds, request.max_long_side, keep_recent) as frames:
         video_end = f"the end of inputs.video ({frames.seconds:.2f} s)"
         for part in segments:
             assert part.window is not None
@@ -159,10 +160,11 @@ def _encode(
         video.codec_context.thread_count = 0  # as many as the encoder finds useful
         audio = container.add_stream(spec.audio_codec, rate=AUDIO_RATE, layout="mono")
         time_base = Fraction(1, fps)
+        shown = [frames.index_at(frame_source_time(mode, i / fps, frames.seconds, audio_seconds)) for i in range(total)]
+        lowest = _lowest_ahead(shown)
         audio_sent = 0
         for index in range(total):
-            shown = frame_source_time(mode, index / fps, frames.seconds, audio_seconds)
-            frame = frames.frame(int(shown * frames.rate + 1e-6))
+            frame = frames.frame(shown[index], lowest[index])
             _draw_bar(frame, _level(track[index * AUDIO_RATE // fps : (index + 1) * AUDIO_RATE // fps]))
             frame.pts, frame.time_base = index, time_base
             container.mux(video.encode(frame))
@@ -185,6 +187,15 @@ def _encode_audio(
         container.mux(stream.encode(frame))
         start += len(chunk)
     return start
+
+
+def _lowest_ahead(indices: list[int]) -> list[int]:
+    """For each position, the lowest index of the run of non-increasing indices that starts there."""
+    lowest = indices.copy()
+    for position in range(len(indices) - 2, -1, -1):
+        if indices[position + 1] <= indices[position]:
+            lowest[position] = lowest[position + 1]
+    return lowest
 
 
 def _level(samples: np.ndarray) -> float:
@@ -267,10 +278,13 @@ class _VideoFrames:
     Opening it demuxes the whole stream without decoding: it counts the frames (refusing more than
     `max_seconds` of them), keeps the packets (as compressed as the input) and notes the keyframes. `frame`
     then decodes forward as the output needs; an earlier index decodes again from the keyframe before it,
-    keeping up to a buffer's worth of frames for the indices that follow downwards (bounce's backward walk).
+    holding a chunk of frames (at most BACKWARD_BUFFER_BYTES) for the indices that follow downwards (bounce's
+    backward walk). With `keep_recent` the frames last shown are held as well, up to the same bound, so a
+    walk back begins with frames already decoded.
     """
 
-    def __init__(self, data: bytes, max_seconds: float, max_long_side: int | None) -> None:
+    def __init__(self, data: bytes, max_seconds: float, max_long_side: int | None, keep_recent: bool) -> None:
+        self._keep_recent = keep_recent
         with _reading("inputs.video", "video"):
             self._container = av.open(io.BytesIO(data))
         try:
@@ -311,9 +325,8 @@ class _VideoFrames:
                 if packet.is_keyframe or position == 0
             ]
         width, height = self.size
-        self._buffer_frames = max(1, BACKWARD_BUFFER_BYTES // (width * height * 3 // 2))
-        self._buffer: list[av.VideoFrame] = []
-        self._buffer_start = 0
+        self._capacity = max(1, BACKWARD_BUFFER_BYTES // (width * height * 3 // 2))  # frames held at most
+        self._held: dict[int, av.VideoFrame] = {}
         with _reading("inputs.video", "video"):
             self._decode_from(*self._keyframes[0])
 
@@ -323,30 +336,38 @@ class _VideoFrames:
     def __exit__(self, *exc: object) -> None:
         self._container.close()
 
-    def frame(self, index: int) -> av.VideoFrame:
-        """Frame `index`, ready to draw on; a frame the decoder dropped is shown as the one before it."""
-        index = min(max(index, 0), self.count - 1)
-        if self._buffer_start <= index < self._buffer_start + len(self._buffer):
-            return self._buffer[index - self._buffer_start]
+    def index_at(self, seconds: float) -> int:
+        """The frame shown at `seconds` of the input."""
+        return min(max(0, int(seconds * self.rate + 1e-6)), self.count - 1)
+
+    def frame(self, index: int, lowest: int) -> av.VideoFrame:
+        """Frame `index`, ready to draw on (a frame the decoder dropped is shown as the one before it).
+        `lowest`: the lowest frame the output asks for before it turns forward again, where a chunk stops."""
+        if index in self._held:
+            return self._held[index]
         with _reading("inputs.video", "video"):
             if index < self._current[0]:
-                self._fill_buffer(index)
-                return self._buffer[-1]
-            self._buffer = []
+                self._hold_chunk(index, lowest)
+                return self._held[index]
+            if not self._keep_recent:
+                self._held.clear()
             self._advance(index)
-            return self._prepared()
+            frame = self._prepared()
+            if self._keep_recent:
+                self._held[index] = frame
+                if len(self._held) > self._capacity:
+                    del self._held[next(iter(self._held))]  # the earliest held
+            return frame
 
-    def _fill_buffer(self, last: int) -> None:
-        """Hold frames `first`..`last`: from the keyframe before `last`, or fewer if they would not fit."""
+    def _hold_chunk(self, last: int, lowest: int) -> None:
+        """Hold frames `first`..`last`: from the keyframe before `last` or `lowest`, fewer if they would not fit."""
         position, keyframe = next(((p, i) for p, i in reversed(self._keyframes) if i <= last), self._keyframes[0])
-        first = max(keyframe, last + 1 - self._buffer_frames)
-        self._buffer = []
+        first = max(keyframe, last + 1 - self._capacity, min(lowest, last))
+        self._held.clear()
         self._decode_from(position, keyframe, first)
-        self._advance(first)
-        self._buffer_start = first
         for index in range(first, last + 1):
             self._advance(index)
-            self._buffer.append(self._prepared())
+            self._held[index] = self._prepared()
 
     def _decode_from(self, position: int, index: int, wanted_from: int = 0) -> None:
         """Restart the decoder at packet `position`, keyframe of frame `index`: its first frame is in hand.
