@@ -1,11 +1,19 @@
-"""Seconds of compute per second of output when rendering results, per input size, syncMode and format.
+"""Render time against the ffmpeg command line doing the same transcode, per input, size, syncMode and format.
 
-    taskset -c 0 .venv/bin/python -m benchmarks.render [--seconds 30] [--repeat 3]
+    taskset -c 0 .venv/bin/python -m benchmarks.render [--seconds 30] [--repeat 3] [--inputs 720p,1080p]
 
-Run it pinned to one core (taskset) to measure single-core speed. Inputs are made here: a 720p and a 1080p
-video of --seconds at 30 fps, and a voice 1.5 times as long, so modes that loop or stretch the video do.
-The videos are textured (coarse noise drifting across the frame, H.264 at CRF 23, a bitrate like camera
-footage's), so decoding costs about what real input does; flat synthetic clips would flatter the figures.
+Run it pinned to one core (taskset) to compare single-core speed; ffmpeg inherits the pinning. Inputs are made
+here: a 720p and a 1080p video of --seconds at 30 fps, and a voice 1.5 times as long, so modes that loop or
+stretch the video do. The videos are textured (coarse noise drifting across the frame, H.264 at CRF 23, a
+bitrate like camera footage's), so decoding costs about what real input does; flat synthetic clips would
+flatter the figures. "segments" is one window over the middle third of the video, with the voice.
+
+For each case the render (PyAV, in this process) and the system `ffmpeg` (if on the PATH) make the same output:
+same length, size, frame rate, codecs and encoder options, the video's frames read as the mode needs them
+(-stream_loop for loop and bounce, setpts for remap). Medians over --repeat of CPU seconds (all threads; of
+the ffmpeg process for ffmpeg), which other load on the machine disturbs less than wall-clock time; pinned to
+one core the two are about the same. Then render/ffmpeg.
+Sizes: "full" (the input's, the default) and "480" (RenderRequest.max_long_side=480).
 """
 
 from __future__ import annotations
@@ -13,16 +21,26 @@ from __future__ import annotations
 import argparse
 import io
 import math
+import resource
+import shutil
 import statistics
-import time
+import subprocess
+import tempfile
 import wave
+from collections.abc import Callable
+from pathlib import Path
 
 import av
 import numpy as np
 
-from mock_server.render import AudioPart, RenderRequest, render
+from mock_server.media import AUDIO_RATE, CONTAINERS, video_encoder_options
+from mock_server.render import COMMENT, AudioPart, Rendered, RenderRequest, crf_for_quality, render
 
-MODES = ("bounce", "loop", "cut_off", "silence", "remap")
+MODES = ("bounce", "loop", "cut_off", "silence", "remap", "segments")
+FORMATS = ("MP4", "WEBM", "MOV")
+SIZES = {"full": None, "480": 480}
+INPUTS = {"720p": (1280, 720), "1080p": (1920, 1080)}
+QUALITY = 95
 
 
 def textured_video(width: int, height: int, seconds: float, fps: int = 30) -> bytes:
@@ -57,30 +75,103 @@ def voice(seconds: float, rate: int = 16_000) -> bytes:
     return buffer.getvalue()
 
 
+def request_for(video: bytes, voice_wav: bytes, seconds: float, mode: str, output_format: str, size: int | None):
+    if mode == "segments":
+        window = AudioPart(voice_wav, "providerSettings.sync.segments[0].audio", (seconds / 3, seconds * 2 / 3))
+        return RenderRequest(video, [window], "loop", output_format, QUALITY, max_long_side=size)
+    return RenderRequest(
+        video, [AudioPart(voice_wav, "inputs.audio")], mode, output_format, QUALITY, max_long_side=size
+    )
+
+
+def ffmpeg_command(
+    video: Path, audio: Path, out: Path, mode: str, output_format: str, rendered: Rendered, video_seconds: float
+) -> list[str]:
+    """The ffmpeg command line making what `render` made: same length, size, rate, codecs and encoder options."""
+    spec = CONTAINERS[output_format]
+    command = ["ffmpeg", "-nostdin", "-v", "error", "-y"]
+    if mode in ("loop", "bounce"):  # bounce's backward passes cost what forward ones do; `reverse` holds them all
+        command += ["-stream_loop", "-1"]
+    command += ["-i", str(video), "-i", str(audio), "-map", "0:v:0", "-map", "1:a:0", "-t", f"{rendered.duration}"]
+    with av.open(io.BytesIO(rendered.data)) as result:
+        stream = result.streams.video[0]
+        width, height, fps = stream.width, stream.height, stream.average_rate
+    with av.open(str(video)) as source:
+        same_size = (source.streams.video[0].width, source.streams.video[0].height) == (width, height)
+    filters = [] if same_size else [f"scale={width}:{height}"]
+    if mode == "remap":
+        filters.append(f"setpts=PTS*{rendered.duration / video_seconds}")
+    if filters:
+        command += ["-vf", ",".join(filters)]
+    if mode in ("silence", "segments"):
+        command += ["-af", "apad"]  # sound padded with silence to the video's length
+    command += ["-r", str(fps), "-pix_fmt", "yuv420p", "-c:v", spec.video_codec]
+    for name, value in video_encoder_options(spec.video_codec, crf_for_quality(QUALITY)).items():
+        command += [f"-{name}", value]
+    command += ["-c:a", spec.audio_codec, "-ar", str(AUDIO_RATE), "-ac", "1", "-metadata", f"comment={COMMENT}"]
+    return [*command, str(out)]
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process (all its threads) and of its finished children: robust to other load."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def median_seconds(run: Callable[[], object], repeat: int) -> float:
+    timings = []
+    for _ in range(repeat):
+        started = cpu_seconds()
+        run()
+        timings.append(cpu_seconds() - started)
+    return statistics.median(timings)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--inputs", default=",".join(INPUTS), help="comma-separated, of: " + ", ".join(INPUTS))
+    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--formats", default=",".join(FORMATS))
+    parser.add_argument("--sizes", default=",".join(SIZES))
     args = parser.parse_args()
-    audio = [AudioPart(voice(args.seconds * 1.5), "inputs.audio")]
-    print(f"input video {args.seconds:g} s at 30 fps, audio {args.seconds * 1.5:g} s; median of {args.repeat} runs")
-    print("CPU time of this process (all threads): pin it with taskset -c 0 for one core")
-    columns = ("output s", "compute s", "compute/output", "x realtime")
-    print(f"{'input':6} {'mode':8} {'format':6} " + " ".join(f"{c:>14}" for c in columns))
-    for label, (width, height) in (("720p", (1280, 720)), ("1080p", (1920, 1080))):
-        video = textured_video(width, height, args.seconds)
-        print(f"{label} input: {len(video) * 8 / args.seconds / 1e6:.1f} Mbit/s")
-        for mode in MODES:
-            for output_format in ("MP4", "WEBM", "MOV"):
-                timings = []
-                for _ in range(args.repeat):
-                    started = time.process_time()
-                    rendered = render(RenderRequest(video, audio, mode, output_format, 95))
-                    timings.append(time.process_time() - started)
-                compute = statistics.median(timings)
-                ratio = compute / rendered.duration
-                figures = (f"{rendered.duration:.1f}", f"{compute:.2f}", f"{ratio:.3f}", f"{1 / ratio:.1f}")
-                print(f"{label:6} {mode:8} {output_format:6} " + " ".join(f"{f:>14}" for f in figures))
+    ffmpeg = shutil.which("ffmpeg")
+    voice_wav = voice(args.seconds * 1.5)
+    print(f"input video {args.seconds:g} s at 30 fps, audio {args.seconds * 1.5:g} s; median CPU s of {args.repeat}")
+    version = subprocess.run([ffmpeg, "-version"], capture_output=True, text=True).stdout if ffmpeg else "not found"
+    print(f"ffmpeg: {version.splitlines()[0]}")
+    print(f"PyAV {av.__version__} with FFmpeg {av.ffmpeg_version_info}")
+    columns = ("output s", "render s", "ffmpeg s", "render/ffmpeg")
+    print(f"{'input':6} {'size':5} {'mode':9} {'format':6} " + " ".join(f"{c:>13}" for c in columns))
+    with tempfile.TemporaryDirectory() as folder:
+        audio_path = Path(folder) / "voice.wav"
+        audio_path.write_bytes(voice_wav)
+        for label in args.inputs.split(","):
+            video = textured_video(*INPUTS[label], args.seconds)
+            video_path = Path(folder) / f"{label}.mp4"
+            video_path.write_bytes(video)
+            print(f"{label} input: {len(video) * 8 / args.seconds / 1e6:.1f} Mbit/s")
+            for size in args.sizes.split(","):
+                for mode in args.modes.split(","):
+                    for output_format in args.formats.split(","):
+                        request = request_for(video, voice_wav, args.seconds, mode, output_format, SIZES[size])
+                        rendered = render(request)
+                        render_seconds = median_seconds(lambda request=request: render(request), args.repeat)
+                        figures = [f"{rendered.duration:.1f}", f"{render_seconds:.2f}", "-", "-"]
+                        if ffmpeg:
+                            out = Path(folder) / f"out.{CONTAINERS[output_format].extension}"
+                            command = ffmpeg_command(
+                                video_path, audio_path, out, mode, output_format, rendered, args.seconds
+                            )
+                            ffmpeg_seconds = median_seconds(
+                                lambda command=command: subprocess.run(command, check=True), args.repeat
+                            )
+                            figures[2:] = [f"{ffmpeg_seconds:.2f}", f"{render_seconds / ffmpeg_seconds:.2f}"]
+                        print(
+                            f"{label:6} {size:5} {mode:9} {output_format:6} " + " ".join(f"{f:>13}" for f in figures),
+                            flush=True,
+                        )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,27 @@
 """Fake lip-sync results built from the inputs: the input's frames, the input's sound, the requested container.
 
-Nothing here moves a mouth. The output follows the provider's rules for length (see `frame_source_time`),
-places segment audio in its windows, and draws a bar in the lower part of every frame whose width follows
-the audio level, so no one mistakes a result for a real render. CPU-bound: run it off the event loop.
+Nothing here moves a mouth. Without segments the output follows the provider's syncMode rules for length
+(see `frame_source_time`); with segments it is the input video 1:1 at its full length, each window carrying
+its segment's audio (see `_segments_track`). A bar in the lower part of every frame follows the audio level,
+and the container's comment tag says the file is a mock, so no one mistakes a result for a real render.
+CPU-bound: run it off the event loop.
+
+Decisions:
+- Every frame is decoded and re-encoded, even where a mode plays the input's frames 1:1 and copying its
+  packets would be faster: a copied frame carries no bar, and a person who skips into a result must still
+  see it is not a real render. (Copying also only works where the input's codec is the output's.)
+- Lengths are counted while reading, never taken from container metadata, which may be missing or false:
+  video frames while demuxing, audio samples while decoding. An input past `max_seconds` stops the read and
+  is refused, so memory and output stay bounded whatever a file claims.
+- Frames are decoded as the output needs them and only the frame in hand is held. Walking backwards
+  (bounce) decodes a chunk of at most `BACKWARD_BUFFER_BYTES` of frames from the keyframe before it and plays
+  the chunk in reverse; a loop's next pass starts the decoder over. Where a group of pictures holds more
+  frames than a chunk, it is decoded more than once (frames before the chunk that no other frame refers to
+  are skipped): memory is bounded at the price of some decoding time.
+- Speed: the input is decoded with threads, a frame is converted only when its size or format differs from
+  the output's, and the bar is drawn on the frame's own luma plane (copied first if the decoder still
+  refers to it), so the cost is about what the ffmpeg command line takes for the same transcode
+  (benchmarks/render.py measures both).
 """
 
 from __future__ import annotations
@@ -12,27 +31,36 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import chain
 
 import av
 import numpy as np
 
-from mock_server.exceptions import RunwareError
-from mock_server.media import CONTAINERS, ContainerSpec
+from mock_server.exceptions import MEDIA_TOO_LONG, MISSING_AUDIO, UNREADABLE_MEDIA, validation_error
+from mock_server.media import AUDIO_RATE, CONTAINERS, ContainerSpec, video_encoder_options
 
-AUDIO_RATE = 48_000
-MAX_LONG_SIDE = 480  # results are scaled down to this: cheap to make, plenty to check a pipeline with
 MAX_FPS = 30
+BACKWARD_BUFFER_BYTES = 64 * 2**20  # frames held at once when bounce walks backwards
+AUDIO_END_SLACK = 0.05  # seconds an audioEndTime may pass the decoded audio: encoders pad or trim a few ms
+AUDIO_CHUNK = 1024  # samples per audio frame sent to the encoder
+COMMENT = "lipsync-mock: not a real lip-sync render"
 
 
 @dataclass(frozen=True)
 class AudioPart:
-    """Audio to place in the output: `data` is an encoded file; `window` the output seconds it fills (None:
-    from 0, its whole length); `crop` the seconds of the source to use (None: all of it)."""
+    """Audio to place in the output: `data` is an encoded file; `parameter` names it (`inputs.audio`, or a
+    segment's `providerSettings.sync.segments[i].audio`); `window` the segment's startTime and endTime (None:
+    inputs.audio); `crop` the segment's audioStartTime and audioEndTime (None: the whole file)."""
 
     data: bytes
     parameter: str
     window: tuple[float, float] | None = None
     crop: tuple[float, float] | None = None
+
+    @property
+    def segment(self) -> str:
+        """The segment's own path, `providerSettings.sync.segments[i]`, to name its other fields in errors."""
+        return self.parameter.rpartition(".")[0]
 
 
 @dataclass(frozen=True)
@@ -42,7 +70,8 @@ class RenderRequest:
     sync_mode: str
     output_format: str
     output_quality: int
-    max_seconds: float = 300.0  # longest input accepted, video or audio
+    max_seconds: float = 300.0  # longest input, window or crop accepted (--max-media-seconds)
+    max_long_side: int | None = None  # results scaled down to fit this (--result-max-side); None: input size
 
 
 @dataclass(frozen=True)
@@ -50,7 +79,7 @@ class Rendered:
     data: bytes
     spec: ContainerSpec
     duration: float  # seconds of output
-    audio_seconds: float  # seconds of input audio used, what the price is counted on
+    audio_seconds: float  # seconds of input audio heard in the output, what the price is counted on
 
 
 def crf_for_quality(quality: int) -> int:
@@ -83,187 +112,311 @@ def output_seconds(mode: str, video: float, audio: float) -> float:
 
 
 def render(request: RenderRequest) -> Rendered:
-    source = _VideoSource(request.video, request.max_seconds, keep_all=request.sync_mode == "bounce")
-    try:
-        return _render(request, source)
-    finally:
-        source.close()
+    segments = [part for part in request.audio if part.window is not None]
+    main = next((part for part in request.audio if part.window is None), None)
+    if main is None and not segments:
+        raise MISSING_AUDIO("There is no audio to sync to: give inputs.audio or segments.", parameter="inputs.audio")
+    limit = f"the limit of {request.max_seconds:g} s"
+    for part in segments:  # before reading anything: no output may be longer than the limit
+        assert part.window is not None
+        _refuse_past(part, "endTime", part.window[1], request.max_seconds, limit)
+        if part.crop is not None:
+            _refuse_past(part, "audioEndTime", part.crop[1], request.max_seconds, limit)
+    keep_recent = request.sync_mode == "bounce" and not segments  # its first walk back starts where it stands
+    with _VideoFrames(request.video, request.max_seconds, request.max_long_side, keep_recent) as frames:
+        video_end = f"the end of inputs.video ({frames.seconds:.2f} s)"
+        for part in segments:
+            assert part.window is not None
+            _refuse_past(part, "endTime", part.window[1], frames.seconds + 1 / frames.rate, video_end)
+        main_samples = _decode_audio(main, request.max_seconds) if main else None
+        if segments:
+            # The video is the frame of reference: its frames 1:1, full length, as silence mode plays them.
+            mode, seconds = "silence", frames.seconds
+            placed = [(part, _decode_audio(part, request.max_seconds)) for part in segments]
+            track, audio_seconds = _segments_track(main_samples, placed, seconds)
+        else:
+            assert main_samples is not None
+            mode, track = request.sync_mode, main_samples
+            audio_seconds = len(track) / AUDIO_RATE
+            seconds = output_seconds(mode, frames.seconds, audio_seconds)
+        return _encode(request, frames, mode, seconds, track, audio_seconds)
 
 
-def _render(request: RenderRequest, source: _VideoSource) -> Rendered:
-    fps = min(MAX_FPS, round(source.rate)) or 25
-    video_seconds = source.seconds
-    track, used = _assemble_audio(request.audio, request.max_seconds)
-    audio_seconds = len(track) / AUDIO_RATE
-    if audio_seconds <= 0:
-        raise RunwareError(
-            "unreadableMedia",
-            f"{request.audio[0].parameter} has no audio samples.",
-            parameter=request.audio[0].parameter,
-        )
-    seconds = output_seconds(request.sync_mode, video_seconds, audio_seconds)
+def _encode(
+    request: RenderRequest, frames: _VideoFrames, mode: str, seconds: float, track: np.ndarray, audio_seconds: float
+) -> Rendered:
+    fps = min(MAX_FPS, round(frames.rate)) or 25
     total = max(1, round(seconds * fps))
     samples = round(seconds * AUDIO_RATE)
-    track = np.pad(track, (0, max(0, samples - len(track))))[:samples]
-
+    track = np.pad(track[:samples], (0, max(0, samples - len(track))))
     spec = CONTAINERS[request.output_format]
     buffer = io.BytesIO()
     with av.open(buffer, "w", format=spec.muxer) as container:
-        container.metadata["comment"] = "lipsync-mock: not a real lip-sync render"
-        crf = str(crf_for_quality(request.output_quality))
-        options = {"crf": crf, **({"b:v": "0"} if spec.video_codec.startswith("libvpx") else {})}
-        options |= {"libx264": {"preset": "ultrafast"}, "libvpx-vp9": {"deadline": "realtime", "cpu-used": "8"}}.get(
-            spec.video_codec, {}
-        )
+        container.metadata["comment"] = COMMENT
+        options = video_encoder_options(spec.video_codec, crf_for_quality(request.output_quality))
         video = container.add_stream(spec.video_codec, rate=fps, options=options)
-        video.width, video.height = source.size
+        video.width, video.height = frames.size
         video.pix_fmt = "yuv420p"
+        video.codec_context.thread_count = 0  # as many as the encoder finds useful
         audio = container.add_stream(spec.audio_codec, rate=AUDIO_RATE, layout="mono")
-        per_frame = AUDIO_RATE / fps
+        time_base = Fraction(1, fps)
+        shown = [frames.index_at(frame_source_time(mode, i / fps, frames.seconds, audio_seconds)) for i in range(total)]
+        lowest = _lowest_ahead(shown)
+        audio_sent = 0
         for index in range(total):
-            shown = frame_source_time(request.sync_mode, index / fps, video_seconds, audio_seconds)
-            picture = source.frame(int(shown * source.rate))
-            window = track[int(index * per_frame) : int((index + 1) * per_frame)]
-            level = float(np.sqrt(np.mean(window.astype(np.float32) ** 2))) / 32768 if len(window) else 0.0
-            frame = av.VideoFrame.from_ndarray(_with_bar(picture, level), format="yuv420p")
-            frame.pts = index
+            frame = frames.frame(shown[index], lowest[index])
+            _draw_bar(frame, _level(track[index * AUDIO_RATE // fps : (index + 1) * AUDIO_RATE // fps]))
+            frame.pts, frame.time_base = index, time_base
             container.mux(video.encode(frame))
+            # Sound up to this frame's end, so the muxer need not queue the whole video to interleave it.
+            audio_sent = _encode_audio(container, audio, track, audio_sent, (index + 1) * AUDIO_RATE // fps)
         container.mux(video.encode())
-        for start in range(0, samples, 1024):
-            chunk = track[start : start + 1024]
-            frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="s16", layout="mono")
-            frame.sample_rate, frame.pts, frame.time_base = AUDIO_RATE, start, Fraction(1, AUDIO_RATE)
-            container.mux(audio.encode(frame))
+        _encode_audio(container, audio, track, audio_sent, samples)
         container.mux(audio.encode())
-    return Rendered(buffer.getvalue(), spec, total / fps, used)
+    return Rendered(buffer.getvalue(), spec, total / fps, audio_seconds)
 
 
-def _with_bar(frame: np.ndarray, level: float) -> np.ndarray:
-    """A copy of a yuv420p frame (as PyAV lays it out: luma rows, then chroma) with the level bar drawn."""
-    out = frame.copy()
-    height, width = frame.shape[0] * 2 // 3, frame.shape[1]
-    top, bottom = height * 7 // 8, height * 7 // 8 + max(2, height // 24)
-    out[top:bottom, :] = 16
-    out[top:bottom, : max(2, int(width * min(1.0, level * 4)))] = 235
-    return out
+def _encode_audio(
+    container: av.container.OutputContainer, stream: av.AudioStream, track: np.ndarray, start: int, end: int
+) -> int:
+    """Encode `track` from sample `start` on, in chunks, until `end` is reached; where it got to."""
+    while start < min(end, len(track)):
+        chunk = track[start : start + AUDIO_CHUNK]
+        frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate, frame.pts, frame.time_base = AUDIO_RATE, start, Fraction(1, AUDIO_RATE)
+        container.mux(stream.encode(frame))
+        start += len(chunk)
+    return start
 
 
-def _check_length(container: av.container.InputContainer, limit: float, parameter: str) -> None:
-    seconds = (container.duration or 0) / av.time_base
+def _lowest_ahead(indices: list[int]) -> list[int]:
+    """For each position, the lowest index of the run of non-increasing indices that starts there."""
+    lowest = indices.copy()
+    for position in range(len(indices) - 2, -1, -1):
+        if indices[position + 1] <= indices[position]:
+            lowest[position] = lowest[position + 1]
+    return lowest
+
+
+def _level(samples: np.ndarray) -> float:
+    """Loudness of int16 samples, 0..1 (root mean square over full scale)."""
+    return float(np.sqrt(np.mean(np.square(samples, dtype=np.float32)))) / 32768 if len(samples) else 0.0
+
+
+def _draw_bar(frame: av.VideoFrame, level: float) -> None:
+    """Draw the level bar across the luma plane, over the whole band: a frame drawn on twice shows the last."""
+    frame.make_writable()  # a copy if the decoder still refers to this picture
+    plane = frame.planes[0]
+    luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+    top = frame.height * 7 // 8
+    band = luma[top : top + max(2, frame.height // 24)]
+    band[:, : frame.width] = 16
+    band[:, : max(2, int(frame.width * min(1.0, level * 4)))] = 235
+
+
+def _refuse_past(part: AudioPart, name: str, seconds: float, limit: float, what: str) -> None:
+    """Refuse a segment whose field `name` (endTime, audioEndTime) is past `limit` seconds, which is `what`."""
     if seconds > limit:
-        raise RunwareError(
-            "mediaTooLong",
-            f"{parameter} lasts {seconds:.1f} s, longer than the limit of {limit:g} s.",
-            parameter=parameter,
-        )
+        message = f"{part.segment}.{name} is {seconds:g} s, after {what}."
+        raise validation_error("invalid", name, message, parameter=f"{part.segment}.{name}")
 
 
-class _VideoSource:
-    """The input's frames, scaled down, read in order as the output needs them: only the frame in hand is
-    held, so memory does not grow with the input's length. Asking for an earlier frame starts the decode
-    over (a loop's next pass); `bounce`, which walks backwards, keeps every frame instead (`keep_all`)."""
-
-    def __init__(self, data: bytes, max_seconds: float, keep_all: bool) -> None:
-        self.data = data
-        with _reading_video(), av.open(io.BytesIO(data)) as container:
-            _check_length(container, max_seconds, "inputs.video")
-            if not container.streams.video:
-                raise RunwareError("unreadableMedia", "inputs.video has no video stream.", parameter="inputs.video")
-            stream = container.streams.video[0]
-            self.rate = float(stream.average_rate or 25)
-            self.size = _scaled_size(stream.codec_context.width, stream.codec_context.height)
-            self.count = sum(1 for packet in container.demux(stream) if packet.size)
-        if self.count == 0:
-            raise RunwareError("unreadableMedia", "inputs.video has no frames.", parameter="inputs.video")
-        self.seconds = self.count / self.rate
-        self._kept: list[np.ndarray] | None = [] if keep_all else None
-        self._restart()
-
-    def frame(self, index: int) -> np.ndarray:
-        index = min(index, self.count - 1)
-        if self._kept is not None and index < len(self._kept):
-            return self._kept[index]
-        if index < self._index:
-            self._restart()
-        with _reading_video():
-            while self._index < index:
-                decoded = next(self._frames, None)
-                if decoded is None:  # fewer frames than packets: the last one stands for the rest
-                    break
-                width, height = self.size
-                self._current = decoded.reformat(width=width, height=height, format="yuv420p").to_ndarray()
-                self._index += 1
-                if self._kept is not None:
-                    self._kept.append(self._current)
-        if self._current is None:
-            raise RunwareError("unreadableMedia", "inputs.video has no frames.", parameter="inputs.video")
-        return self._current
-
-    def close(self) -> None:
-        self._container.close()
-
-    def _restart(self) -> None:
-        if hasattr(self, "_container"):
-            self._container.close()
-        with _reading_video():
-            self._container = av.open(io.BytesIO(self.data))
-            self._frames = iter(self._container.decode(self._container.streams.video[0]))
-        self._index = -1
-        self._current: np.ndarray | None = None
-
-
-@contextlib.contextmanager
-def _reading_video() -> Iterator[None]:
-    try:
-        yield
-    except av.FFmpegError as error:
-        raise RunwareError(
-            "unreadableMedia", f"inputs.video is not a readable video file: {error}", parameter="inputs.video"
-        ) from None
-
-
-def _scaled_size(width: int, height: int) -> tuple[int, int]:
-    scale = min(1.0, MAX_LONG_SIDE / max(width, height))
-    return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
-
-
-def _assemble_audio(parts: list[AudioPart], max_seconds: float) -> tuple[np.ndarray, float]:
-    """The output's sound track (int16 mono), and the seconds of input audio it uses."""
-    placed: list[tuple[int, np.ndarray]] = []
-    used = 0.0
-    for part in parts:
-        samples = _decode_audio(part, max_seconds)
-        if part.crop is not None:
-            samples = samples[round(part.crop[0] * AUDIO_RATE) : round(part.crop[1] * AUDIO_RATE)]
-        if part.window is None:
-            placed.append((0, samples))
-            used += len(samples) / AUDIO_RATE
-        else:
-            start, end = (round(edge * AUDIO_RATE) for edge in part.window)
-            placed.append((start, samples[: end - start]))
-            used += part.window[1] - part.window[0]
-    length = max(start + len(samples) for start, samples in placed)
+def _segments_track(
+    main: np.ndarray | None, segments: list[tuple[AudioPart, np.ndarray]], seconds: float
+) -> tuple[np.ndarray, float]:
+    """The sound of a segmented result, `seconds` long: inputs.audio (if any) from 0, each window replaced by its
+    segment's audio and silence after it; and the seconds of input audio heard, what the price is counted on."""
+    length = round(seconds * AUDIO_RATE)
     track = np.zeros(length, dtype=np.int16)
-    for start, samples in placed:
-        track[start : start + len(samples)] = samples
-    return track, used
+    from_main = np.zeros(length, dtype=bool)  # where inputs.audio is heard
+    if main is not None:
+        track[: len(main)] = main[:length]
+        from_main[: len(main)] = True
+    placed = 0
+    for part, samples in segments:
+        assert part.window is not None
+        start, end = (min(max(0, round(edge * AUDIO_RATE)), length) for edge in part.window)
+        piece = samples[: max(0, end - start)]
+        track[start:end] = 0
+        track[start : start + len(piece)] = piece
+        from_main[start:end] = False
+        placed += len(piece)
+    return track, (int(np.count_nonzero(from_main)) + placed) / AUDIO_RATE
 
 
 def _decode_audio(part: AudioPart, max_seconds: float) -> np.ndarray:
+    """The part's sound as int16 mono at AUDIO_RATE, cropped; samples are counted as they are decoded, and a
+    file with more than `max_seconds` of them is refused there, whatever its header says."""
+    limit = round(max_seconds * AUDIO_RATE)
     resampler = av.AudioResampler(format="s16", layout="mono", rate=AUDIO_RATE)
-    chunks = []
+    chunks: list[np.ndarray] = []
+    count = 0
+    with _reading(part.parameter, "audio"), av.open(io.BytesIO(part.data)) as container:
+        if not container.streams.audio:
+            raise UNREADABLE_MEDIA(f"{part.parameter} has no audio stream.", parameter=part.parameter)
+        for decoded in chain(container.decode(container.streams.audio[0]), [None]):
+            for frame in resampler.resample(decoded):
+                chunks.append(frame.to_ndarray().reshape(-1))
+                count += len(chunks[-1])
+                if count > limit:
+                    raise MEDIA_TOO_LONG(
+                        f"{part.parameter} lasts longer than the limit of {max_seconds:g} s.", parameter=part.parameter
+                    )
+    if count == 0:
+        raise UNREADABLE_MEDIA(f"{part.parameter} has no audio samples.", parameter=part.parameter)
+    samples = np.concatenate(chunks)
+    if part.crop is None:
+        return samples
+    audio_end = f"the end of {part.parameter} ({count / AUDIO_RATE:.2f} s)"
+    _refuse_past(part, "audioEndTime", part.crop[1], count / AUDIO_RATE + AUDIO_END_SLACK, audio_end)
+    return samples[round(part.crop[0] * AUDIO_RATE) : round(part.crop[1] * AUDIO_RATE)]
+
+
+class _VideoFrames:
+    """The input's frames by index (presentation order), at the output's size in yuv420p.
+
+    Opening it demuxes the whole stream without decoding: it counts the frames (refusing more than
+    `max_seconds` of them), keeps the packets (as compressed as the input) and notes the keyframes. `frame`
+    then decodes forward as the output needs; an earlier index decodes again from the keyframe before it,
+    holding a chunk of frames (at most BACKWARD_BUFFER_BYTES) for the indices that follow downwards (bounce's
+    backward walk). With `keep_recent` the frames last shown are held as well, up to the same bound, so a
+    walk back begins with frames already decoded.
+    """
+
+    def __init__(self, data: bytes, max_seconds: float, max_long_side: int | None, keep_recent: bool) -> None:
+        self._keep_recent = keep_recent
+        with _reading("inputs.video", "video"):
+            self._container = av.open(io.BytesIO(data))
+        try:
+            self._read_packets(max_seconds, max_long_side)
+        except BaseException:
+            self._container.close()
+            raise
+
+    def _read_packets(self, max_seconds: float, max_long_side: int | None) -> None:
+        if not self._container.streams.video:
+            raise UNREADABLE_MEDIA("inputs.video has no video stream.", parameter="inputs.video")
+        stream = self._container.streams.video[0]
+        stream.thread_type = "AUTO"  # frame and slice threads, as the ffmpeg command line decodes
+        self.rate = float(stream.average_rate or stream.guessed_rate or 25)
+        self._packets: list[av.Packet] = []
+        with _reading("inputs.video", "video"):
+            for packet in self._container.demux(stream):
+                if packet.size:  # not the empty packet demux ends with
+                    self._packets.append(packet)
+                    if len(self._packets) > max_seconds * self.rate:
+                        raise MEDIA_TOO_LONG(
+                            f"inputs.video lasts longer than the limit of {max_seconds:g} s.", parameter="inputs.video"
+                        )
+        if not self._packets:
+            raise UNREADABLE_MEDIA("inputs.video has no frames.", parameter="inputs.video")
+        self.count = len(self._packets)
+        self.seconds = self.count / self.rate
+        self.size = _output_size(stream.codec_context.width, stream.codec_context.height, max_long_side)
+        pts = [packet.pts for packet in self._packets]
+        if None in pts:  # no timestamps to place frames by: count them as they come, from the first packet
+            self._index_of: dict[int | None, int] = {}
+            self._keyframes = [(0, 0)]
+        else:
+            self._index_of = {value: index for index, value in enumerate(sorted(pts))}
+            self._keyframes = [  # (packet position, frame index), ascending in both
+                (position, self._index_of[packet.pts])
+                for position, packet in enumerate(self._packets)
+                if packet.is_keyframe or position == 0
+            ]
+        width, height = self.size
+        self._capacity = max(1, BACKWARD_BUFFER_BYTES // (width * height * 3 // 2))  # frames held at most
+        self._held: dict[int, av.VideoFrame] = {}
+        with _reading("inputs.video", "video"):
+            self._decode_from(*self._keyframes[0])
+
+    def __enter__(self) -> _VideoFrames:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._container.close()
+
+    def index_at(self, seconds: float) -> int:
+        """The frame shown at `seconds` of the input."""
+        return min(max(0, int(seconds * self.rate + 1e-6)), self.count - 1)
+
+    def frame(self, index: int, lowest: int) -> av.VideoFrame:
+        """Frame `index`, ready to draw on (a frame the decoder dropped is shown as the one before it).
+        `lowest`: the lowest frame the output asks for before it turns forward again, where a chunk stops."""
+        if index in self._held:
+            return self._held[index]
+        with _reading("inputs.video", "video"):
+            if index < self._current[0]:
+                self._hold_chunk(index, lowest)
+                return self._held[index]
+            if not self._keep_recent:
+                self._held.clear()
+            self._advance(index)
+            frame = self._prepared()
+            if self._keep_recent:
+                self._held[index] = frame
+                if len(self._held) > self._capacity:
+                    del self._held[next(iter(self._held))]  # the earliest held
+            return frame
+
+    def _hold_chunk(self, last: int, lowest: int) -> None:
+        """Hold frames `first`..`last`: from the keyframe before `last` or `lowest`, fewer if they would not fit."""
+        position, keyframe = next(((p, i) for p, i in reversed(self._keyframes) if i <= last), self._keyframes[0])
+        first = max(keyframe, last + 1 - self._capacity, min(lowest, last))
+        self._held.clear()
+        self._decode_from(position, keyframe, first)
+        for index in range(first, last + 1):
+            self._advance(index)
+            self._held[index] = self._prepared()
+
+    def _decode_from(self, position: int, index: int, wanted_from: int = 0) -> None:
+        """Restart the decoder at packet `position`, keyframe of frame `index`: its first frame is in hand.
+        Frames before `wanted_from` that no other frame refers to are skipped, not decoded."""
+        decoder = self._container.streams.video[0].codec_context
+        decoder.flush_buffers()
+        self._decoded = self._decode(decoder, position, index, wanted_from)
+        first = next(self._decoded, None)
+        if first is None:
+            raise UNREADABLE_MEDIA("inputs.video has no frames.", parameter="inputs.video")
+        self._current: tuple[int, av.VideoFrame] = first
+        self._next: tuple[int, av.VideoFrame] | None = next(self._decoded, None)
+        self._ready: tuple[av.VideoFrame, av.VideoFrame] | None = None
+
+    def _decode(
+        self, decoder: av.VideoCodecContext, position: int, index: int, wanted_from: int
+    ) -> Iterator[tuple[int, av.VideoFrame]]:
+        last = index - 1
+        for packet in chain(self._packets[position:], [None]):
+            skip = packet is not None and self._index_of.get(packet.pts, wanted_from) < wanted_from
+            decoder.skip_frame = "NONREF" if skip else "DEFAULT"
+            for frame in decoder.decode(packet):
+                last = self._index_of.get(frame.pts, last + 1)
+                yield last, frame
+
+    def _advance(self, index: int) -> None:
+        """Decode up to frame `index`: the frame in hand becomes the last decoded at or before it."""
+        while self._next is not None and self._next[0] <= index:
+            self._current, self._next = self._next, next(self._decoded, None)
+
+    def _prepared(self) -> av.VideoFrame:
+        """The frame in hand at the output's size and format (converted once, however often it is shown)."""
+        raw = self._current[1]
+        if self._ready is None or self._ready[0] is not raw:
+            width, height = self.size
+            same = (raw.width, raw.height, raw.format.name) == (width, height, "yuv420p")
+            self._ready = (raw, raw if same else raw.reformat(width=width, height=height, format="yuv420p"))
+        return self._ready[1]
+
+
+@contextlib.contextmanager
+def _reading(parameter: str, kind: str) -> Iterator[None]:
     try:
-        with av.open(io.BytesIO(part.data)) as container:
-            _check_length(container, max_seconds, part.parameter)
-            if not container.streams.audio:
-                raise RunwareError(
-                    "unreadableMedia", f"{part.parameter} has no audio stream.", parameter=part.parameter
-                )
-            for frame in container.decode(container.streams.audio[0]):
-                chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(frame))
-            chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(None))
+        yield
     except av.FFmpegError as error:
-        raise RunwareError(
-            "unreadableMedia", f"{part.parameter} is not a readable audio file: {error}", parameter=part.parameter
-        ) from None
-    return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+        raise UNREADABLE_MEDIA(f"{parameter} is not a readable {kind} file: {error}", parameter=parameter) from None
+
+
+def _output_size(width: int, height: int, max_long_side: int | None) -> tuple[int, int]:
+    """The input's size, scaled down to fit `max_long_side` if given, in even numbers (yuv420p halves them)."""
+    scale = 1.0 if max_long_side is None else min(1.0, max_long_side / max(width, height))
+    return max(2, int(width * scale + 1e-6) // 2 * 2), max(2, int(height * scale + 1e-6) // 2 * 2)

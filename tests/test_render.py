@@ -6,6 +6,7 @@ import av
 import numpy as np
 import pytest
 
+from benchmarks.render_memory import long_audio_without_duration, measure, one_fps_video_without_duration, tone_wav
 from contract_tests.payloads import MEDIA_DIR
 from mock_server.exceptions import RunwareError
 from mock_server.media import CONTAINERS, make_clip, probe
@@ -20,13 +21,21 @@ from mock_server.render import (
 
 VIDEO = (MEDIA_DIR / "speaker.mp4").read_bytes()  # 1 s, 24 fps, a bar sweeping left to right
 VOICE = (MEDIA_DIR / "voice.wav").read_bytes()  # 1 s
+SEGMENT = "providerSettings.sync.segments[{}]"
 
 
 def audio_of(seconds: float) -> list[AudioPart]:
-    """Audio `seconds` long made from the 1 s voice: cropped when shorter, placed in a window when longer."""
-    if seconds <= 1:
-        return [AudioPart(VOICE, "inputs.audio", window=(0, seconds), crop=(0, seconds))]
-    return [AudioPart(VOICE, "providerSettings.sync.segments[0].audio", window=(seconds - 1, seconds))]
+    return [AudioPart(tone_wav(seconds), "inputs.audio")]
+
+
+def segment(index: int, window: tuple[float, float], crop: tuple[float, float] | None = None) -> AudioPart:
+    return AudioPart(VOICE, SEGMENT.format(index) + ".audio", window, crop)
+
+
+def bar_widths(data: bytes, height: int = 96) -> list[int]:
+    """Bright pixels in the level bar's row of every frame."""
+    with av.open(io.BytesIO(data)) as result:
+        return [int((f.to_ndarray(format="gray")[height * 7 // 8] > 128).sum()) for f in result.decode(video=0)]
 
 
 @pytest.mark.parametrize(
@@ -82,23 +91,70 @@ def test_frames_and_sound_come_from_the_inputs():
     assert np.abs(sound).max() > 0.05
 
 
-def test_segment_audio_is_placed_in_its_window_and_the_bar_follows_the_level():
-    part = AudioPart(VOICE, "providerSettings.sync.segments[0].audio", window=(1.0, 1.5), crop=(0.2, 0.7))
-    rendered = render(RenderRequest(VIDEO, [part], "loop", "WEBM", 60))
-    assert rendered.duration == pytest.approx(1.5, abs=1 / 24)
-    assert rendered.audio_seconds == pytest.approx(0.5)
-    with av.open(io.BytesIO(rendered.data)) as result:
-        frames = [f.to_ndarray(format="gray") for f in result.decode(video=0)]
-    bar_row = 84  # 7/8 of 96 rows
-    bright = [int((frame[bar_row] > 128).sum()) for frame in frames]
-    assert max(bright[:20]) <= 4, "silence before the window draws (almost) no bar"
-    assert max(bright[26:]) > 20, "the voice in the window draws a wide bar"
+@pytest.mark.parametrize("mode", ["bounce", "loop", "cut_off", "silence", "remap"])
+def test_segments_keep_the_whole_video_whatever_the_mode(mode):
+    video = make_clip(CONTAINERS["MP4"], 3.0)
+    quiet = AudioPart(tone_wav(2.5, amplitude=300), "inputs.audio")  # ends inside the video, after the window
+    rendered = render(RenderRequest(video, [quiet, segment(0, (1.0, 2.0), crop=(0.2, 0.7))], mode, "WEBM", 60))
+    assert rendered.duration == pytest.approx(3.0, abs=1 / 24)
+    assert probe(rendered.data).duration == pytest.approx(3.0, abs=0.06)
+    # inputs.audio heard over 0-1 s and 2-2.5 s, the segment's 0.5 s placed in its window
+    assert rendered.audio_seconds == pytest.approx(1.5 + 0.5)
+    bars = bar_widths(rendered.data)
+    assert max(bars[:22]) <= 4, "the quiet inputs.audio before the window draws (almost) no bar"
+    assert max(bars[25:36]) > 20, "the voice in the window's first half draws a wide bar"
+    assert max(bars[38:47]) <= 4, "the window's second half, which the cropped voice does not fill, is silent"
 
 
-def test_a_larger_input_is_scaled_down():
+def test_segments_replace_the_frames_and_sound_of_the_video_only_in_their_windows():
+    video = make_clip(CONTAINERS["MP4"], 3.0)
+    rendered = render(RenderRequest(video, [segment(0, (0.5, 1.0)), segment(1, (2.0, 2.5))], "bounce", "MP4", 80))
+    with av.open(io.BytesIO(video)) as original, av.open(io.BytesIO(rendered.data)) as result:
+        source = [f.to_ndarray(format="gray")[:60] for f in original.decode(video=0)]
+        output = [f.to_ndarray(format="gray")[:60] for f in result.decode(video=0)]
+    assert len(output) == len(source) == 72
+    assert max(np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(output, source, strict=True)) < 4
+    assert rendered.audio_seconds == pytest.approx(1.0), "no inputs.audio: only the segments' audio is heard"
+
+
+def test_overlapping_windows_do_not_break_the_render():
+    rendered = render(RenderRequest(VIDEO, [segment(0, (0.2, 0.8)), segment(1, (0.5, 1.0))], "loop", "MP4", 80))
+    assert rendered.duration == pytest.approx(1.0, abs=1 / 24)
+
+
+@pytest.mark.parametrize(
+    ("parts", "max_seconds", "code", "parameter"),
+    [
+        ([segment(0, (0.5, 1.5))], 300, "invalidEndTime", SEGMENT.format(0) + ".endTime"),
+        (
+            [segment(0, (0.0, 0.5)), segment(1, (0.5, 1.0), crop=(0.5, 1.5))],
+            300,
+            "invalidAudioEndTime",
+            SEGMENT.format(1) + ".audioEndTime",
+        ),
+        ([segment(0, (0.0, 400.0))], 300, "invalidEndTime", SEGMENT.format(0) + ".endTime"),
+        ([segment(0, (0.0, 0.5), crop=(0.0, 0.9))], 0.8, "invalidAudioEndTime", SEGMENT.format(0) + ".audioEndTime"),
+    ],
+    ids=["window-after-video", "crop-after-audio", "window-after-cap", "crop-after-cap"],
+)
+def test_windows_and_crops_past_their_media_or_the_cap_are_refused(parts, max_seconds, code, parameter):
+    with pytest.raises(RunwareError) as raised:
+        render(RenderRequest(VIDEO, parts, "bounce", "MP4", 95, max_seconds=max_seconds))
+    assert (raised.value.code, raised.value.status, raised.value.parameter) == (code, 400, parameter)
+
+
+def test_results_keep_the_input_size_unless_a_smaller_one_is_asked():
     video = make_clip(CONTAINERS["MP4"], 0.5, width=1280, height=720, fps=30)
+    full = probe(render(RenderRequest(video, [AudioPart(VOICE, "inputs.audio")], "cut_off", "MP4", 95)).data)
+    assert (full.width, full.height) == (1280, 720)
+    small = render(RenderRequest(video, [AudioPart(VOICE, "inputs.audio")], "cut_off", "WEBM", 95, max_long_side=480))
+    assert (probe(small.data).width, probe(small.data).height) == (480, 270)
+
+
+def test_an_odd_frame_size_is_made_even():
+    video = make_clip(CONTAINERS["WEBM"], 0.5, width=161, height=97)
     info = probe(render(RenderRequest(video, [AudioPart(VOICE, "inputs.audio")], "cut_off", "MP4", 95)).data)
-    assert (info.width, info.height) == (480, 270)
+    assert (info.width, info.height) == (160, 96)
 
 
 @pytest.mark.parametrize(
@@ -121,21 +177,62 @@ def test_inputs_longer_than_the_cap_are_refused():
     assert (raised.value.code, raised.value.parameter) == ("mediaTooLong", "inputs.video")
 
 
+@pytest.mark.parametrize("which", ["inputs.audio", "inputs.video"])
+def test_lengths_are_counted_while_reading_not_taken_from_the_header(which):
+    if which == "inputs.audio":  # 60 s of Opus, 45 kB, with no duration in its header
+        hostile = long_audio_without_duration(60)
+        request = RenderRequest(VIDEO, [AudioPart(hostile, "inputs.audio")], "loop", "MP4", 60, max_seconds=5)
+    else:  # 60 frames at 1 fps, no duration in the header
+        hostile = one_fps_video_without_duration(60)
+        request = RenderRequest(hostile, [AudioPart(VOICE, "inputs.audio")], "silence", "MP4", 60, max_seconds=5)
+    assert probe(hostile).duration == 0
+    with pytest.raises(RunwareError) as raised:
+        render(request)
+    assert (raised.value.code, raised.value.parameter) == ("mediaTooLong", which)
+
+
+def test_a_hostile_long_audio_is_refused_in_bounded_memory():
+    result = measure("long_audio")  # 2 h of Opus, no duration header, at the 300 s cap
+    assert result["outcome"] == "mediaTooLong (inputs.audio)"
+    assert result["peak_growth_mb"] < 100, result
+
+
 def test_a_fast_input_keeps_its_timing():
     video = make_clip(CONTAINERS["MP4"], 1.0, fps=60)  # more frames per second than results have
     rendered = render(RenderRequest(video, audio_of(0.5), "silence", "MP4", 80))
     assert rendered.duration == pytest.approx(1.0, abs=1 / 30)
 
 
-def test_memory_does_not_grow_with_the_input_except_for_bounce():
+def test_memory_does_not_grow_with_the_input():
     import tracemalloc
 
     video = make_clip(CONTAINERS["MP4"], 10.0, width=480, height=272, fps=30)  # 300 frames of ~196 kB
-    peaks = {}
-    for mode in ("cut_off", "bounce"):
-        tracemalloc.start()
-        render(RenderRequest(video, [AudioPart(VOICE, "inputs.audio", window=(9, 10))], mode, "MP4", 60))
-        peaks[mode] = tracemalloc.get_traced_memory()[1] / 1e6
-        tracemalloc.stop()
-    assert peaks["cut_off"] < 25, peaks
-    assert peaks["bounce"] > 50, peaks  # bounce walks backwards, so it keeps the frames
+    tracemalloc.start()
+    render(RenderRequest(video, [segment(0, (9, 10))], "cut_off", "MP4", 60))
+    peak = tracemalloc.get_traced_memory()[1] / 1e6
+    tracemalloc.stop()
+    assert peak < 25, peak
+
+
+def test_bounce_holds_a_bounded_chunk_of_frames_when_it_walks_backwards():
+    # 30 s of 480x272 forward and back: 176 MB if every frame were kept. Frames live outside Python's
+    # allocator, so resident memory is measured, in a fresh process, with a buffer of 16 MB.
+    result = measure("bounce", backward_buffer_bytes=16 * 2**20)
+    assert result["outcome"] == "ok, 60.0 s of output"
+    assert result["peak_growth_mb"] < 45, result
+
+
+def test_bounce_walks_back_through_the_right_frames_in_chunks_smaller_than_a_group_of_pictures(monkeypatch):
+    from benchmarks.render import textured_video
+    from mock_server import render as render_module
+
+    video = textured_video(160, 96, 2.0)  # H.264 with B-frames, one keyframe: a 60-frame group of pictures
+    monkeypatch.setattr(render_module, "BACKWARD_BUFFER_BYTES", 7 * 160 * 96 * 3 // 2)  # chunks of 7 frames
+    rendered = render(RenderRequest(video, audio_of(4.0), "bounce", "MP4", 99))
+    with av.open(io.BytesIO(video)) as original, av.open(io.BytesIO(rendered.data)) as result:
+        source = [f.to_ndarray(format="gray")[:72].astype(int) for f in original.decode(video=0)]
+        output = [f.to_ndarray(format="gray")[:72].astype(int) for f in result.decode(video=0)]
+    assert len(output) == 120
+    for index, frame in enumerate(output):
+        shown = min(59, int(frame_source_time("bounce", index / 30, 2.0, 4.0) * 30 + 1e-6))
+        assert np.abs(frame - source[shown]).mean() < 6, index
