@@ -111,12 +111,13 @@ def paid_task(media: MediaSet | None, spend_guard: SpendGuard) -> Callable[..., 
     `paid_task(task)` checks a task that is already built; `paid_task()` builds the minimal example.
     """
 
-    def make(task: dict[str, Any] | None = None) -> dict[str, Any]:
+    def make(task: dict[str, Any] | None = None, voice_seconds: float | None = None) -> dict[str, Any]:
         if media is None:
             pytest.skip("a paid case needs --media-base-url: the target must be able to download its media")
         task = task or example_task()
-        task["inputs"] = {**task["inputs"], "video": media.video, "audio": media.audio}
-        spend_guard.charge(task, media.audio_seconds)
+        audio, seconds = media.voice(voice_seconds) if voice_seconds else (media.audio, media.audio_seconds)
+        task["inputs"] = {**task["inputs"], "video": media.video, "audio": audio}
+        spend_guard.charge(task, seconds)
         return task
 
     return make

@@ -54,6 +54,10 @@ class MediaSet:
     audio: str
     audio_seconds: float
 
+    def voice(self, seconds: float) -> tuple[str, float]:
+        """The URL of the voice lasting `seconds` (2.5 or 0.5: fixtures/make_media.py), and its length."""
+        return f"{self.video.rsplit('/', 1)[0]}/voice-{seconds:g}s.wav", seconds
+
     @classmethod
     def under(cls, base_url: str) -> MediaSet:
         base = base_url.rstrip("/")

@@ -24,21 +24,10 @@ EXPECTED_SECONDS = {
 }
 
 
-def audio_lasting(task, seconds):
-    """The task's audio as one segment ending at `seconds`: the voice placed late, or cropped short."""
-    voice = task["inputs"].pop("audio")
-    if seconds > 1:
-        segment = {"startTime": seconds - 1, "endTime": seconds, "audio": voice}
-    else:
-        segment = {"startTime": 0, "endTime": seconds, "audio": voice, "audioStartTime": 0, "audioEndTime": seconds}
-    return with_parameter(task, "providerSettings.sync.segments", [segment])
-
-
 @pytest.mark.parametrize(("mode", "audio_seconds"), sorted(EXPECTED_SECONDS), ids=lambda v: str(v))
 def test_the_output_length_follows_the_sync_mode(api, paid_task, target, mode, audio_seconds):
-    task = audio_lasting(
-        paid_task(with_parameter(example_task(), "providerSettings.sync.syncMode", mode)), audio_seconds
-    )
+    # The 1 s video with a voice longer or shorter than it (fixtures/media/voice-2.5s.wav, voice-0.5s.wav).
+    task = paid_task(with_parameter(example_task(), "providerSettings.sync.syncMode", mode), audio_seconds)
     assert api.submit(task).status == 200
     (result,) = api.wait_for_results(task["taskUUID"], 1, budget=30 if target.is_local else 900)
     info = probe(api.download(result["videoURL"])[2])

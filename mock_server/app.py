@@ -41,6 +41,7 @@ def create_dispatcher(settings: Settings, clock: Callable[[], float] = time.time
         clock=clock,
         max_media_seconds=settings.max_media_seconds,
         workers=settings.render_workers,
+        result_max_side=settings.result_max_side,
     )
     return TaskDispatcher(
         store,

@@ -159,6 +159,13 @@ class Settings:
     max_media_seconds: float = setting(
         300.0, help="longest media input (the provider caps audio at 300 s)", parse=_non_negative, metavar="SECONDS"
     )
+    result_max_side: int | None = setting(
+        None,
+        help="scale results down so their longer side is at most this many pixels (small previews); "
+        "default: the input's frame size, as the real service returns",
+        parse=_positive,
+        metavar="PIXELS",
+    )
     ws_idle_timeout: float = setting(
         120.0, help="seconds a WebSocket may stay silent before it is closed", parse=_non_negative, metavar="SECONDS"
     )

@@ -38,6 +38,7 @@ class TaskRunner:
         clock: Callable[[], float],
         max_media_seconds: float = 300.0,
         workers: int = 2,
+        result_max_side: int | None = None,
     ) -> None:
         self.store = store
         self.loader = loader
@@ -45,6 +46,7 @@ class TaskRunner:
         self.deliveries = deliveries
         self.clock = clock
         self.max_media_seconds = max_media_seconds
+        self.result_max_side = result_max_side  # None: results at the input's frame size, as the service does
         # A bounded pool renders; a semaphore bounds the jobs fetching or rendering at once, so a flood of
         # submissions waits as cheap coroutines instead of downloading every input at the same time.
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render")
@@ -202,6 +204,7 @@ class TaskRunner:
             request["outputFormat"],
             request["outputQuality"],
             self.max_media_seconds,
+            self.result_max_side,
         )
         return await asyncio.get_running_loop().run_in_executor(self._executor, render, job)
 

@@ -76,7 +76,7 @@ def test_only_the_named_files_are_served(mock, name):
 
 
 def test_the_sample_media_is_served_from_the_package(mock):
-    assert dashboard.sample_media_names() == ["speaker.mp4", "voice.wav"]
+    assert dashboard.sample_media_names() == ["speaker.mp4", "voice-0.5s.wav", "voice-2.5s.wav", "voice.wav"]
     status, headers, body = get(f"{mock.base_url}/__mock/media/speaker.mp4")
     assert status == 200 and headers["Content-Type"] == "video/mp4" and body[4:8] == b"ftyp"
 

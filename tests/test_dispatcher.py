@@ -123,20 +123,26 @@ async def test_a_file_is_not_served_before_it_is_ready_nor_under_another_extensi
 
 
 @pytest.mark.parametrize(
-    ("segments", "cost"),
+    ("segments", "keep_audio", "cost"),
     [
-        (None, 0.044),  # the whole 1 s voice
-        ([(0, 1.5), (2.25, 4.1)], 0.1474),  # 1.5 s + 1.85 s of segment windows
-        ([(0.07, 0.36)], 0.01276),
+        (None, True, 0.044),  # the whole 1 s voice
+        ([(0, 0.4), (0.5, 0.9)], False, 0.0352),  # 0.4 s + 0.4 s of segment audio placed
+        ([(0.07, 0.36)], False, 0.01276),
+        ([(0.25, 0.5)], True, 0.044),  # 0.75 s of inputs.audio heard outside the window + 0.25 s inside
+        ([(0, 0.9, 0, 0.3)], False, 0.0132),  # a window filled with a 0.3 s crop: 0.3 s used
     ],
 )
-async def test_cost_is_the_price_per_second_of_audio(clock, segments, cost):
+async def test_cost_is_the_price_per_second_of_audio_used(clock, segments, keep_audio, cost):
     target = dispatcher(clock, rate=0)
     task = media_task(includeCost=True)
     if segments:
-        windows = [{"startTime": s, "endTime": e, "audio": data_uri("voice.wav")} for s, e in segments]
+        windows = []
+        for start, end, *crop in segments:
+            window = {"startTime": start, "endTime": end, "audio": data_uri("voice.wav")}
+            windows.append(window | ({"audioStartTime": crop[0], "audioEndTime": crop[1]} if crop else {}))
         task = with_parameter(task, "providerSettings.sync.segments", windows)
-        del task["inputs"]["audio"]
+        if not keep_audio:
+            del task["inputs"]["audio"]
     await send(target, [task])
     (item,) = (await poll(target, task["taskUUID"]))["data"]
     assert item["cost"] == cost

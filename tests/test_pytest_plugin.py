@@ -70,7 +70,7 @@ def test_media_url_serves_the_sample_media_shipped_in_the_package(lipsync_mock):
         assert response.headers["Content-Type"] == "audio/wav" and response.read(4) == b"RIFF"
     task = submitted(lipsync_mock, includeCost=True)
     assert poll(lipsync_mock, task["taskUUID"])[1]["data"][0]["cost"] == 0.044  # the mock fetched both
-    with pytest.raises(ValueError, match=r"speaker\.mp4, voice\.wav"):
+    with pytest.raises(ValueError, match=r"speaker\.mp4, voice-0\.5s\.wav, voice-2\.5s\.wav, voice\.wav"):
         lipsync_mock.media_url("missing.mp4")
 
 
