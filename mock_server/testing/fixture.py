@@ -44,7 +44,8 @@ class LipsyncMock:
 
     def media_url(self, name: str) -> str:
         """A URL on the mock serving a sample file shipped in the package: "speaker.mp4" (1 s of video),
-        "voice.wav" (1 s of speech), "voice-2.5s.wav" or "voice-0.5s.wav" (longer and shorter than the video). The mock fetches it like any other input URL."""
+        "voice.wav" (1 s of speech), "voice-2.5s.wav" or "voice-0.5s.wav" (longer and shorter than the video).
+        The mock fetches it like any other input URL."""
         if name not in sample_media_names():
             raise ValueError(f"no sample media {name!r}; there are: {', '.join(sample_media_names())}")
         return f"{self.base_url}{PREFIX}/media/{name}"
