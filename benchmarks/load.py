@@ -1,10 +1,15 @@
 """Throughput and latency of the mock against a bare aiohttp handler, side by side on this machine.
 
-    .venv/bin/python -m benchmarks.load [--seconds 5] [--concurrency 32] [--rounds 3]
+    .venv/bin/python -m benchmarks.load [--seconds 5] [--concurrency 32] [--rounds 3] [--media real|missing]
+                                        [--data-dir DIR]
 
-Each server runs in its own process. Polls ask for a task whose result is rendered. Submissions name a
-media upload that does not exist, so each background job ends at once: the figures are for the request
-path (parsing, validation, the store), not for rendering, which benchmarks/render.py measures.
+Each server runs in its own process. With `--media real` (the default) submissions name the 1 s fixture
+clip and voice, served on loopback, so every submission starts a real render, and polls are measured while
+a backlog of renders runs (a batch is submitted before each poll round): the path users take. With
+`--media missing` submissions name an upload that does not exist, so each background job ends at once and
+the figures are for the request path alone (parsing, validation, the store). The same polls are then
+measured over WebSocket sessions (32 of them, each polling in turn) and over REST by the same Python client,
+the anchor for that comparison.
 
 The load comes from wrk (`apt-get install wrk`) when it is on the
 PATH, otherwise from an aiohttp client in this process, which saturates well before wrk does, so its
@@ -32,6 +37,7 @@ import aiohttp
 
 from benchmarks.processes import free_port, mock_command, running
 from contract_tests.payloads import data_uri
+from contract_tests.targets import MediaServer
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "bench-key"
@@ -43,6 +49,7 @@ NO_SUCH_UPLOAD = "3c8d2a7e-5f4b-4a1c-9e6d-7b8a9c0d1e2f"
 
 
 def video_task(task_uuid: str, video: str = NO_SUCH_UPLOAD, audio: str = NO_SUCH_UPLOAD) -> dict:
+    """The task every submission sends (two results), naming `video` and `audio`."""
     return {
         "taskType": "videoInference",
         "taskUUID": task_uuid,
@@ -157,12 +164,51 @@ async def python_round(base: str, body: str, fresh: bool, seconds: int, concurre
     }
 
 
-def run_round(base: str, kind: str, seconds: int, concurrency: int) -> dict[str, float]:
+def run_round(base: str, kind: str, seconds: int, concurrency: int, media: tuple[str, str]) -> dict[str, float]:
     fresh = kind == "submit"
-    body = json.dumps([video_task(UUID_MARK)]) if fresh else submit_once(base)
+    body = json.dumps([video_task(UUID_MARK, *media)]) if fresh else submit_once(base)
+    if kind == "poll" and media[0] != NO_SUCH_UPLOAD:
+        start_renders(base, media, 200)  # polls answered while renders run
     if shutil.which("wrk"):
         return wrk_round(base, body, fresh, seconds, concurrency)
     return asyncio.run(python_round(base, body, fresh, seconds, concurrency))
+
+
+def start_renders(base: str, media: tuple[str, str], count: int) -> None:
+    """Submit `count` tasks naming real media (the bare server acknowledges and forgets them)."""
+    tasks = [video_task(str(uuid.uuid4()), *media) for _ in range(count)]
+    for start in range(0, count, 50):
+        post(base, json.dumps(tasks[start : start + 50]))
+
+
+async def websocket_polls(base: str, poll: str, seconds: int, sessions: int) -> dict[str, float]:
+    """`sessions` WebSockets, each authenticated once, polling in turn for `seconds`."""
+    latencies: list[float] = []
+    url = base.replace("http://", "ws://") + "/v1"
+    async with aiohttp.ClientSession() as client:
+        end = time.perf_counter() + seconds
+
+        async def session() -> None:
+            async with client.ws_connect(url, max_msg_size=0) as socket:
+                await socket.send_str(json.dumps([{"taskType": "authentication", "apiKey": KEY}]))
+                await socket.receive()
+                while time.perf_counter() < end:
+                    start = time.perf_counter()
+                    await socket.send_str(poll)
+                    answer = await socket.receive()
+                    if '"success"' not in answer.data:
+                        raise RuntimeError(f"unexpected answer: {answer.data[:200]}")
+                    latencies.append(time.perf_counter() - start)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(session() for _ in range(sessions)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50_ms": latencies[len(latencies) // 2] * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+    }
 
 
 def main() -> None:
@@ -171,6 +217,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--data-dir", help="run the mock with its persistent store in this folder")
+    parser.add_argument("--media", choices=["real", "missing"], default="real", help="what submissions name")
     args = parser.parse_args()
 
     mock_port, bare_port = free_port(), free_port()
@@ -179,27 +226,48 @@ def main() -> None:
         mock += ["--data-dir", args.data_dir]
     bare = [sys.executable, "benchmarks/bare_server.py", "--port", str(bare_port)]
     results: dict[tuple[str, str], list[dict[str, float]]] = {}
-    with running(mock, mock_port) as (mock_base, _), running(bare, bare_port) as (bare_base, _):
+    with (
+        MediaServer() as files,
+        running(mock, mock_port) as (mock_base, _),
+        running(bare, bare_port) as (bare_base, _),
+    ):
+        media = (f"{files.base_url}/speaker.mp4", f"{files.base_url}/voice.wav")
+        if args.media == "missing":
+            media = (NO_SUCH_UPLOAD, NO_SUCH_UPLOAD)
         targets = {"mock": mock_base, "bare": bare_base}
         for kind in ("poll", "submit"):
             for base in targets.values():
-                run_round(base, kind, 1, args.concurrency)  # warm-up
+                run_round(base, kind, 1, args.concurrency, media)  # warm-up
             for _ in range(args.rounds):
                 for name, base in targets.items():
-                    results.setdefault((kind, name), []).append(run_round(base, kind, args.seconds, args.concurrency))
+                    round_ = run_round(base, kind, args.seconds, args.concurrency, media)
+                    results.setdefault((kind, name), []).append(round_)
+        poll = submit_once(mock_base)
+        for _ in range(args.rounds):
+            start_renders(mock_base, media, 200)
+            results.setdefault(("poll", "ws"), []).append(
+                asyncio.run(websocket_polls(mock_base, poll, args.seconds, args.concurrency))
+            )
+            results.setdefault(("poll", "rest-py"), []).append(
+                asyncio.run(python_round(mock_base, poll, False, args.seconds, args.concurrency))
+            )
 
     client = "wrk" if shutil.which("wrk") else "aiohttp client (install wrk for sharper figures)"
     print(f"load from {client}: {args.rounds} rounds of {args.seconds:g} s, {args.concurrency} connections; medians")
-    print(f"{'path':8} {'server':6} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
-    for kind, goal in (("poll", 0.5), ("submit", 0.3)):
-        medians = {}
-        for name in targets:
-            runs = results[(kind, name)]
-            medians[name] = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
-            m = medians[name]
-            print(f"{kind:8} {name:6} {m['rps']:9.0f} {m['p50_ms']:8.2f} {m['p99_ms']:8.2f}")
-        ratio = medians["mock"]["rps"] / medians["bare"]["rps"]
-        print(f"{kind:8} mock/bare throughput {ratio:.0%} (goal >= {goal:.0%})")
+    print(f"media: {args.media}; store: {'SQLite in ' + args.data_dir if args.data_dir else 'memory'}")
+    print(f"{'path':8} {'server':8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+
+    def median_of(kind: str, name: str) -> dict[str, float]:
+        runs = results[(kind, name)]
+        m = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+        print(f"{kind:8} {name:8} {m['rps']:9.0f} {m['p50_ms']:8.2f} {m['p99_ms']:8.2f}")
+        return m
+
+    for kind, goal in (("poll", 0.5), ("submit", 0.35)):
+        mock_m, bare_m = median_of(kind, "mock"), median_of(kind, "bare")
+        print(f"{kind:8} mock/bare throughput {mock_m['rps'] / bare_m['rps']:.2f}x (goal >= {goal}x)")
+    ws, rest = median_of("poll", "ws"), median_of("poll", "rest-py")
+    print(f"poll     WebSocket/REST (same Python client) {ws['rps'] / rest['rps']:.2f}x")
 
 
 if __name__ == "__main__":
