@@ -164,9 +164,12 @@ async def python_round(base: str, body: str, fresh: bool, seconds: int, concurre
     }
 
 
-def run_round(base: str, kind: str, seconds: int, concurrency: int, media: tuple[str, str]) -> dict[str, float]:
+def run_round(
+    base: str, kind: str, seconds: int, concurrency: int, media: tuple[str, str], poll: str
+) -> dict[str, float]:
+    """One round against one server; `poll` asks for a task of that server whose results are done."""
     fresh = kind == "submit"
-    body = json.dumps([video_task(UUID_MARK, *media)]) if fresh else submit_once(base)
+    body = json.dumps([video_task(UUID_MARK, *media)]) if fresh else poll
     if kind == "poll" and media[0] != NO_SUCH_UPLOAD:
         start_renders(base, media, 200)  # polls answered while renders run
     if shutil.which("wrk"):
@@ -218,12 +221,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--data-dir", help="run the mock with its persistent store in this folder")
     parser.add_argument("--media", choices=["real", "missing"], default="real", help="what submissions name")
+    parser.add_argument("--mock-flag", action="append", default=[], help="a flag passed on to the mock; repeatable")
     args = parser.parse_args()
 
     mock_port, bare_port = free_port(), free_port()
     mock = mock_command(mock_port, "--processing-rate", "0", "--api-key", KEY)
     if args.data_dir:
         mock += ["--data-dir", args.data_dir]
+    mock += args.mock_flag
     bare = [sys.executable, "benchmarks/bare_server.py", "--port", str(bare_port)]
     results: dict[tuple[str, str], list[dict[str, float]]] = {}
     with (
@@ -235,14 +240,15 @@ def main() -> None:
         if args.media == "missing":
             media = (NO_SUCH_UPLOAD, NO_SUCH_UPLOAD)
         targets = {"mock": mock_base, "bare": bare_base}
+        polls = {name: submit_once(base) for name, base in targets.items()}  # before any backlog of renders
         for kind in ("poll", "submit"):
-            for base in targets.values():
-                run_round(base, kind, 1, args.concurrency, media)  # warm-up
+            for name, base in targets.items():
+                run_round(base, kind, 1, args.concurrency, media, polls[name])  # warm-up
             for _ in range(args.rounds):
                 for name, base in targets.items():
-                    round_ = run_round(base, kind, args.seconds, args.concurrency, media)
+                    round_ = run_round(base, kind, args.seconds, args.concurrency, media, polls[name])
                     results.setdefault((kind, name), []).append(round_)
-        poll = submit_once(mock_base)
+        poll = polls["mock"]
         for _ in range(args.rounds):
             start_renders(mock_base, media, 200)
             results.setdefault(("poll", "ws"), []).append(
