@@ -155,7 +155,11 @@ async def python_round(base: str, body: str, fresh: bool, seconds: int, concurre
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
+        return figures(latencies, time.perf_counter() - started)
+
+
+def figures(latencies: list[float], elapsed: float) -> dict[str, float]:
+    """Throughput and latency percentiles of one round, from each request's seconds."""
     latencies.sort()
     return {
         "rps": len(latencies) / elapsed,
@@ -205,13 +209,7 @@ async def websocket_polls(base: str, poll: str, seconds: int, sessions: int) -> 
 
         started = time.perf_counter()
         await asyncio.gather(*(session() for _ in range(sessions)))
-        elapsed = time.perf_counter() - started
-    latencies.sort()
-    return {
-        "rps": len(latencies) / elapsed,
-        "p50_ms": latencies[len(latencies) // 2] * 1000,
-        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
-    }
+        return figures(latencies, time.perf_counter() - started)
 
 
 def main() -> None:
