@@ -11,6 +11,8 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
@@ -84,7 +86,6 @@ class TaskRunner:
         for job in self._jobs.values():
             job.cancel()
         await asyncio.gather(*self._jobs.values(), return_exceptions=True)
-        self._executor.shutdown(wait=False, cancel_futures=True)
         await self.loader.close()
         await self.deliveries.close()
 
@@ -218,11 +219,30 @@ RENDER_NICENESS = 15
 def render_pool(workers: int) -> ProcessPoolExecutor:
     """Processes of their own for renders, at a lower priority. A render holds the interpreter for much of its
     work: in a thread it slowed every request; in a process at normal priority it still took the cores from
-    the event loop. Niced, it takes what the requests leave (docs/benchmarks.md: polls while renders run went
-    from 0.23x to 0.33x a bare handler). The processes fork from a server that has PyAV imported already."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["mock_server.render"])
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=os.nice, initargs=(RENDER_NICENESS,))
+    the event loop. Niced, it takes what the requests leave (docs/benchmarks.md). The processes are started
+    fresh ("spawn": safe beside the server's threads) when a render first needs them, shared by every server
+    of this process that asks for as many, and end when it ends, even when it is killed."""
+    if workers not in _POOLS:
+        context = multiprocessing.get_context("spawn")
+        _POOLS[workers] = ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_render_process_setup, initargs=(os.getpid(),)
+        )
+    return _POOLS[workers]
+
+
+def _render_process_setup(server: int) -> None:
+    os.nice(RENDER_NICENESS)
+    # A worker holds both ends of its work queue, so a killed server would not end it: it watches instead.
+    threading.Thread(target=_exit_without, args=(server,), name="watch-server", daemon=True).start()
+
+
+def _exit_without(server: int) -> None:
+    while os.getppid() == server:
+        time.sleep(1)
+    os._exit(0)
+
+
+_POOLS: dict[int, ProcessPoolExecutor] = {}
 
 
 def cost_of(audio_seconds: float) -> float:

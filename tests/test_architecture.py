@@ -18,8 +18,8 @@ def private_reaches(source: str) -> list[str]:
             and node.attr.startswith("_")
             and not node.attr.startswith("__")
             and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
-            # NamedTuple's own API is spelled with an underscore (_replace, _make, _fields).
-            and node.attr not in ("_replace", "_make", "_fields", "_asdict")
+            # Public APIs spelled with an underscore: NamedTuple's (_replace, _make, ...) and os._exit.
+            and node.attr not in ("_replace", "_make", "_fields", "_asdict", "_exit")
         ):
             found.append(f"{ast.unparse(node)} (line {node.lineno})")
     return found

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -84,6 +85,8 @@ def test_a_restart_keeps_tasks_results_and_uploads(data_dir):
     (before,) = api.wait_for_results(task["taskUUID"], 1)
     assert mock.stop(signal.SIGTERM) == 0
     api.close()
+    wal = data_dir / "mock.sqlite-wal"  # folded into mock.sqlite on the way out: the folder is whole by itself
+    assert not wal.exists() or wal.stat().st_size == 0
 
     mock.start()
     api = ApiClient(f"{mock.base_url}/v1", "key")
@@ -191,3 +194,24 @@ def test_closing_the_store_folds_the_log_into_the_database(tmp_path):
     wal = tmp_path / "mock.sqlite-wal"
     assert not wal.exists() or wal.stat().st_size == 0
     assert SQLiteTaskStore(tmp_path).get_media("m") == Media(b"x", "audio/wav")
+
+
+def test_a_killed_server_leaves_no_render_process_behind(data_dir):
+    mock = MockProcess(data_dir, "--processing-rate", "0").start()
+    api = ApiClient(f"{mock.base_url}/v1", "key")
+    task = with_inline_media(example_task())
+    api.submit(task)
+    api.wait_for_results(task["taskUUID"], 1)  # rendered: the render processes are up
+    api.close()
+    pid = mock.process.pid
+    children = [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    assert children, "renders run in processes of their own"
+    mock.stop(signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    alive = children
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = [
+            c for c in children if Path(f"/proc/{c}").exists() and Path(f"/proc/{c}/stat").read_text().split()[2] != "Z"
+        ]
+    assert alive == []

@@ -90,6 +90,19 @@ def test_lipsync_contract_from_the_wheel_passes_against_the_mock(installed, mock
     )
 
 
+def test_record_then_check_drift_from_the_wheel(installed, mock_from_the_wheel, tmp_path):
+    """The loop a user runs with no checkout: record a target (here the mock stands in for the real service),
+    then check a target against the recording."""
+    recording = tmp_path / "recording"
+    contract = str(installed / "lipsync-contract")
+    options = ["--target", mock_from_the_wheel, "--api-key", KEY]
+    run([contract, *options, "--record", str(recording), "--profile", "quick", "-q", "-k", "flow"], tmp_path)
+    assert list(recording.glob("*.json")), "nothing was recorded"
+    assert KEY not in "".join(path.read_text() for path in recording.glob("*.json"))
+    out = run([contract, "drift", str(recording), *options, "--report", str(tmp_path / "drift")], tmp_path)
+    assert (tmp_path / "drift.json").exists() and (tmp_path / "drift.xml").exists(), out
+
+
 def test_plain_pytest_runs_the_installed_suite(installed, mock_from_the_wheel, tmp_path):
     command = [str(installed / "pytest"), "--pyargs", "contract_tests", "--target", mock_from_the_wheel]
     out = run(
