@@ -42,34 +42,58 @@ def task_body(**fields: object) -> bytes:
     return json.dumps([{**task, **fields}]).encode()
 
 
-def deep_nesting(base: str) -> None:
-    post(base, b"[" * 100_000 + b"]" * 100_000)
-    urllib.request.urlopen(f"{base}/__mock/requests", timeout=30).read()
+# Each case builds its request(s) first, then answers the function that sends them: the building happens before
+# /health is watched, so the figures are the server's and not this process's own work.
+Sender = Callable[[str], None]
 
 
-def large_refused_bodies(base: str) -> None:
-    body = b"[" + b'"' + b"x" * (60 * 1024 * 1024) + b'"]'
-    for _ in range(3):
+def sending(body: bytes) -> Sender:
+    def send(base: str) -> None:
         post(base, body)
-    urllib.request.urlopen(f"{base}/__mock/requests", timeout=30).read()
+
+    return send
 
 
-def large_array(base: str) -> None:
-    post(base, b"[" + b",".join([b"{}"] * (20 * 1024 * 1024)) + b"]")
+def deep_nesting() -> Sender:
+    body = b"[" * 100_000 + b"]" * 100_000
+
+    def send(base: str) -> None:
+        post(base, body)
+        urllib.request.urlopen(f"{base}/__mock/requests", timeout=30).read()
+
+    return send
 
 
-def large_data_uri(base: str) -> None:
+def large_refused_bodies() -> Sender:
+    body = b"[" + b'"' + b"x" * (60 * 1024 * 1024) + b'"]'
+
+    def send(base: str) -> None:
+        for _ in range(3):
+            post(base, body)
+        urllib.request.urlopen(f"{base}/__mock/requests", timeout=30).read()
+
+    return send
+
+
+def large_array() -> Sender:
+    body = b"[" + b",".join([b"{}"] * (20 * 1024 * 1024)) + b"]"
+    return sending(body)
+
+
+def large_data_uri() -> Sender:
     media = "data:video/mp4;base64," + base64.b64encode(b"\0" * (45 * 1024 * 1024)).decode()
     upload = {"taskType": "mediaStorage", "taskUUID": str(uuid.uuid4()), "operation": "upload", "media": media}
-    post(base, json.dumps([upload]).encode())
+    body = json.dumps([upload]).encode()
+    return sending(body)
 
 
-def far_segment_window(base: str) -> None:
+def far_segment_window() -> Sender:
     segment = {"startTime": 99_999, "endTime": 100_000, "audio": data_uri("voice.wav")}
-    post(base, task_body(providerSettings={"sync": {"segments": [segment]}}))
+    body = task_body(providerSettings={"sync": {"segments": [segment]}})
+    return sending(body)
 
 
-CASES: dict[str, tuple[Callable[[str], None], tuple[str, ...]]] = {
+CASES: dict[str, tuple[Callable[[], Sender], tuple[str, ...]]] = {
     "deep-nesting": (deep_nesting, ()),
     "large-refused-bodies": (large_refused_bodies, ()),
     "large-array": (large_array, ("--max-body-bytes", str(64 * 1024 * 1024))),
@@ -79,7 +103,8 @@ CASES: dict[str, tuple[Callable[[str], None], tuple[str, ...]]] = {
 
 
 def measure(name: str) -> None:
-    send, flags = CASES[name]
+    prepare, flags = CASES[name]
+    send = prepare()
     port = free_port()
     with running(mock_command(port, "--processing-rate", "0", *flags), port) as (base, process):
         time.sleep(0.5)

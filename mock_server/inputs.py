@@ -7,7 +7,6 @@ A reference is an http(s) URL (fetched, loopback included), a data URI, plain ba
 from __future__ import annotations
 
 import asyncio
-import base64
 import binascii
 import re
 from collections.abc import Callable
@@ -32,6 +31,8 @@ class MediaLimits:
 
 
 MAX_REDIRECTS = 5
+# Base64 is decoded this many characters at a time (a multiple of 4: whole groups).
+DECODE_SLICE_CHARS = 1 << 20
 # Inline media from this length on is decoded in a thread, off the event loop.
 DECODE_IN_THREAD_CHARS = 256 * 1024
 
@@ -68,24 +69,28 @@ class MediaLoader:
         if len(reference) * 3 // 4 > self.limits.max_bytes + 1024:  # before any work on a huge string (1 kB: a header)
             raise _too_large(parameter, self.limits.max_bytes)
         if reference.startswith("data:"):
-            header, comma, data = reference.partition(",")  # the header alone is matched: data may be 100 MB
-            match = DATA_URI_HEADER.match(header)
-            if not comma or match is None or ";base64" not in match["params"]:
+            comma = reference.find(",")  # the header alone is matched and no copy of the data made: up to 100 MB
+            match = DATA_URI_HEADER.match(reference, 0, max(comma, 0))
+            if comma < 0 or match is None or ";base64" not in match["params"]:
                 raise _unreadable(parameter, "a data URI must be base64-encoded (data:<type>;base64,<data>)")
-            return Media(self._decode(data, parameter), match["type"] or "application/octet-stream")
+            return Media(self._decode(reference, parameter, comma + 1), match["type"] or "application/octet-stream")
         return Media(self._decode(reference, parameter), "application/octet-stream")
 
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
 
-    def _decode(self, text: str, parameter: str) -> bytes:
-        if len(text) * 3 // 4 > self.limits.max_bytes:
+    def _decode(self, text: str, parameter: str, start: int = 0) -> bytes:
+        """The base64 from `start` on, decoded a slice at a time: never a whole copy of the text as bytes."""
+        if (len(text) - start) * 3 // 4 > self.limits.max_bytes:
             raise _too_large(parameter, self.limits.max_bytes)
+        decoded = bytearray()
         try:
-            return base64.b64decode(text, validate=True)
+            for offset in range(start, len(text), DECODE_SLICE_CHARS):
+                decoded += binascii.a2b_base64(text[offset : offset + DECODE_SLICE_CHARS], strict_mode=True)
         except (binascii.Error, ValueError):
             raise _unreadable(parameter, "it is not a URL, a data URI, a media UUID or base64") from None
+        return bytes(decoded)
 
     async def _fetch(self, url: str, parameter: str) -> Media:
         if self._session is None:
