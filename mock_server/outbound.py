@@ -28,4 +28,7 @@ class HostPolicy:
 
     def refusal(self, url: str) -> str:
         host = urlsplit(url).hostname or url
-        return f"the mock may not reach {host} (start it with --allow-host {host} to allow it)"
+        return (
+            f"the mock may not reach {host} (allow it with --allow-host {host}, LIPSYNC_MOCK_ALLOWED_HOSTS={host}, "
+            f"or Settings(allowed_hosts=('{host}',)) in the pytest plugin)"
+        )
