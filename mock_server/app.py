@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import time
 from collections.abc import AsyncIterator, Callable
@@ -24,6 +25,8 @@ from mock_server.outbound import HostPolicy
 from mock_server.processing import TaskRunner
 from mock_server.store import InMemoryTaskStore, SQLiteTaskStore, TaskStore
 from mock_server.variation import ResponseVariation
+
+log = logging.getLogger(__name__)
 
 
 def create_dispatcher(settings: Settings, clock: Callable[[], float] = time.time) -> TaskDispatcher:
@@ -109,7 +112,10 @@ async def _sweep_expired(app: web.Application) -> AsyncIterator[None]:
     async def sweep() -> None:
         while True:
             await asyncio.sleep(interval)
-            await app[DISPATCHER].expire(retention)
+            try:
+                await app[DISPATCHER].expire(retention)
+            except Exception:  # one failed sweep must not end the sweeping
+                log.exception("the expiry sweep failed; the next one runs in %.0f s", interval)
 
     sweeper = asyncio.get_running_loop().create_task(sweep())
     yield

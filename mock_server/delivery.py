@@ -122,7 +122,7 @@ class DeliveryScheduler:
         self.clock = clock
         self.bare_webhooks = bare_webhooks  # post a result item as it is, not wrapped in {"data": [...]}
         self._scheduled: set[str] = set()  # delivery keys (see `delivery_key`)
-        self._in_flight: set[asyncio.Task[None]] = set()
+        self._in_flight: dict[asyncio.Task[None], str] = {}  # each delivery job, and its task's namespace
 
     def announce(self, task: Task) -> None:
         """Schedule delivery of what is newly due: each ready result at its ready time, or the failure now."""
@@ -137,8 +137,8 @@ class DeliveryScheduler:
         if due:
             self._scheduled.update(delivery_key(task, result) for _, result in due)
             job = asyncio.get_running_loop().create_task(self._deliver(task, due))
-            self._in_flight.add(job)
-            job.add_done_callback(self._in_flight.discard)
+            self._in_flight[job] = task.namespace
+            job.add_done_callback(lambda done: self._in_flight.pop(done, None))
 
     async def idle(self) -> None:
         """Until every scheduled delivery has been sent (or has given up)."""
@@ -146,8 +146,11 @@ class DeliveryScheduler:
             await asyncio.gather(*list(self._in_flight), return_exceptions=True)
 
     def reset(self, namespace: str | None = None) -> None:
-        """Forget the delivery journal of one namespace, or (None) everything scheduled and journaled. (What a
-        namespace scheduled names results that are gone with its tasks.)"""
+        """Stop the deliveries and forget the journal of one namespace, or (None) all of them and everything
+        scheduled. (What a namespace scheduled names results that are gone with its tasks.)"""
+        for job, job_namespace in list(self._in_flight.items()):
+            if namespace is None or job_namespace == namespace:
+                job.cancel()
         if namespace is None:
             self._scheduled.clear()
         self.deliverer.clear(namespace)

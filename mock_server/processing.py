@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from decimal import Decimal
 
 from mock_server import PRICE_PER_AUDIO_SECOND, exceptions
@@ -53,6 +54,7 @@ class TaskRunner:
         self.result_max_side = result_max_side  # None: results at the input's frame size, as the service does
         # A bounded pool renders; a semaphore bounds the jobs fetching or rendering at once, so a flood of
         # submissions waits as cheap coroutines instead of downloading every input at the same time.
+        self._workers = workers
         self._executor = render_pool(workers)
         self._active = asyncio.Semaphore(workers * 2)
         self._jobs: dict[str, asyncio.Task[None]] = {}
@@ -62,11 +64,12 @@ class TaskRunner:
         job = asyncio.get_running_loop().create_task(self._run(task))
         self._jobs[task.task_uuid] = job
         self._running[task.task_uuid] = task
-        job.add_done_callback(lambda _: self._finished(task.task_uuid))
+        job.add_done_callback(lambda _: self._finished(task.task_uuid, job))
 
-    def _finished(self, task_uuid: str) -> None:
-        self._jobs.pop(task_uuid, None)
-        self._running.pop(task_uuid, None)
+    def _finished(self, task_uuid: str, job: asyncio.Task[None]) -> None:
+        if self._jobs.get(task_uuid) is job:  # not a job cancelled by a reset, whose taskUUID was used again
+            del self._jobs[task_uuid]
+            del self._running[task_uuid]
 
     async def wait(self, task_uuid: str, timeout: float) -> None:
         """Until the task's media is rendered (or it failed), at most `timeout` seconds; at once when it is not
@@ -98,8 +101,13 @@ class TaskRunner:
                 self.deliveries.announce(task)
 
     def reset(self, namespace: str | None = None, task_uuids: list[str] | None = None) -> None:
-        """Forget lifecycle choices and delivery records — of one namespace and its dropped `task_uuids`, or
-        (None) all of them (the control API's reset)."""
+        """Stop the work of the dropped `task_uuids` and forget lifecycle choices and deliveries — of one
+        namespace, or (None) of all (the control API's reset): nothing of a reset task lands afterwards."""
+        for task_uuid in list(self._jobs) if namespace is None else (task_uuids or []):
+            job = self._jobs.pop(task_uuid, None)
+            self._running.pop(task_uuid, None)
+            if job is not None:
+                job.cancel()
         self.lifecycle.reset(namespace, task_uuids)
         self.deliveries.reset(namespace)
 
@@ -209,7 +217,12 @@ class TaskRunner:
             self.max_media_seconds,
             self.result_max_side,
         )
-        return await asyncio.get_running_loop().run_in_executor(self._executor, render, job)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, render, job)
+        except BrokenProcessPool:
+            # A render process died (killed, out of memory): this task fails, the next gets a new pool.
+            self._executor = replace_render_pool(self._executor, self._workers)
+            raise exceptions.PROCESSING_FAILED("The render process stopped; the task was not rendered.") from None
 
 
 # How much lower than the server's the renders' scheduling priority is (nice(2) steps, 0-19).
@@ -243,6 +256,14 @@ def _exit_without(server: int) -> None:
 
 
 _POOLS: dict[int, ProcessPoolExecutor] = {}
+
+
+def replace_render_pool(broken: ProcessPoolExecutor, workers: int) -> ProcessPoolExecutor:
+    """A new pool in place of a broken one (the first server to notice replaces it for all)."""
+    if _POOLS.get(workers) is broken:
+        del _POOLS[workers]
+        broken.shutdown(wait=False, cancel_futures=True)
+    return render_pool(workers)
 
 
 def cost_of(audio_seconds: float) -> float:

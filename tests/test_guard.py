@@ -178,3 +178,9 @@ async def test_a_parameter_named_with_brackets_is_refused_not_a_crash(client):
         "unsupportedParameter",
         "providerSettings.Y[a]",
     )
+
+
+async def test_a_malformed_host_or_origin_is_refused_not_a_crash(client):
+    assert await codes(await client.get("/health", headers={"Host": "[::1"})) == (421, ["unknownHost"])
+    foreign = await client.post("/__mock/reset", json={}, headers={"Origin": "http://[::1"})
+    assert await codes(foreign) == (403, ["forbiddenOrigin"])

@@ -109,3 +109,10 @@ def test_owners_carry_their_namespace():
     assert owner_of("k", "w1") != owner_of("k", "w2") != owner_of("k")
     with pytest.raises(ValueError):
         check_name("x" * 65)
+
+
+def test_a_request_answered_by_a_fault_is_journaled_in_its_namespace(mock):
+    MockControl(mock.base_url, namespace="j1").add_fault("status=503", task_type="getResponse", times=1)
+    assert poll(mock, "3c8d2a7e-5f4b-4a1c-9e6d-7b8a9c0d1e2f", "j1")[0] == 503
+    (entry,) = MockControl(mock.base_url, namespace="j1").requests()
+    assert (entry["status"], entry["namespace"]) == (503, "j1")

@@ -169,3 +169,32 @@ async def test_nothing_expires_while_work_still_refers_to_it(aiohttp_client, aio
     await asyncio.sleep(0.5)
     gone = await client.post("/v1", json=poll, headers=HEADERS)
     assert gone.status == 404  # once the work was done, the retention applied
+
+
+async def test_a_reset_stops_the_work_of_the_tasks_it_drops(aiohttp_client, aiohttp_server):
+    media = await slow_media_server(aiohttp_server, 0.5)
+    client = await aiohttp_client(create_app(Settings(processing_rate=0)))
+    task = {**example_task(), "inputs": {"video": str(media.make_url("/speaker.mp4")), "audio": data_uri("voice.wav")}}
+    await client.post("/v1", json=[task], headers=HEADERS)
+    await client.post("/__mock/reset", json={})
+    # The same taskUUID again, now with media at once: the first job must not land on it.
+    again = with_inline_media({**example_task(), "taskUUID": task["taskUUID"], "numberResults": 2})
+    await client.post("/v1", json=[again], headers=HEADERS)
+    await asyncio.sleep(0.8)  # past the first job's download
+    poll = [{"taskType": "getResponse", "taskUUID": task["taskUUID"]}]
+    answer = await (await client.post("/v1", json=poll, headers=HEADERS)).json()
+    assert [item["status"] for item in answer["data"]] == ["success", "success"]
+
+
+def test_a_broken_render_pool_is_replaced():
+    import os
+    from concurrent.futures.process import BrokenProcessPool
+
+    from mock_server.processing import render_pool, replace_render_pool
+
+    pool = render_pool(1)
+    with pytest.raises(BrokenProcessPool):
+        pool.submit(os._exit, 1).result(timeout=60)  # a render process dies
+    fresh = replace_render_pool(pool, 1)
+    assert fresh is not pool and fresh is render_pool(1)
+    assert fresh.submit(abs, -3).result(timeout=60) == 3

@@ -30,7 +30,10 @@ WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def host_is_known(host_header: str, settings: Settings) -> bool:
-    host = urlsplit(f"//{host_header}").hostname or ""
+    try:
+        host = urlsplit(f"//{host_header}").hostname or ""
+    except ValueError:  # "[::1" and the like: no host at all
+        return False
     if host in ("localhost", settings.host.lower()) or host.endswith(".localhost"):
         return True
     if settings.public_url and host == (urlsplit(settings.public_url).hostname or "").lower():
@@ -46,7 +49,10 @@ def is_same_origin(request: web.Request) -> bool:
     origin = request.headers.get("Origin")
     if origin is None:
         return True
-    parts = urlsplit(origin)
+    try:
+        parts = urlsplit(origin)
+    except ValueError:
+        return False
     return parts.netloc.lower() == (request.host or "").lower() and parts.scheme in ("http", "https")
 
 

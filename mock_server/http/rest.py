@@ -82,14 +82,14 @@ async def _apply_request_faults(request: web.Request, raw: bytes, asked: list[Fa
             answer = await fault.on_request()
         except DropConnection:
             # Journaled with status 0 and no answer: the client saw the connection end.
-            journal.record(raw, 0, "null")
+            journal.record(raw, 0, "null", namespace)
             if request.transport is not None:
                 request.transport.abort()
             raise asyncio.CancelledError from None  # nothing more is written
         if answer is not None:
             response = error_response(answer.error)
             response.headers.update(answer.headers)
-            journal.record(raw, response.status, response.text or "")
+            journal.record(raw, response.status, response.text or "", namespace)
             return response
     return None
 

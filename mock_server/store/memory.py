@@ -62,12 +62,12 @@ class InMemoryTaskStore:
             return dropped
         dropped = [task for task in self._tasks.values() if task.namespace == namespace]
         for task in dropped:
-            del self._tasks[task.task_uuid]
+            self._tasks.pop(task.task_uuid, None)
             self._files.pop(task.task_uuid, None)
             for result in task.results:
                 self._task_of_video.pop(result.video_uuid, None)
         for media_uuid in [m for m, (media, _) in self._media.items() if namespace_of(media.owner) == namespace]:
-            del self._media[media_uuid]
+            self._media.pop(media_uuid, None)
         return [task.task_uuid for task in dropped]
 
     def all_tasks(self) -> list[Task]:
@@ -84,7 +84,7 @@ class InMemoryTaskStore:
         for task_uuid, task in list(self._tasks.items()):
             verdict = Expiry.KEEP if task_uuid in in_use else expiry(task, now, retention)
             if verdict is Expiry.DROP_TASK:
-                del self._tasks[task_uuid]
+                self._tasks.pop(task_uuid, None)
                 for result in task.results:
                     self._task_of_video.pop(result.video_uuid, None)
                 dropped.append(task_uuid)
@@ -93,7 +93,7 @@ class InMemoryTaskStore:
         cutoff = retention_cutoff(now, retention)
         for media_uuid, (_, added_at) in list(self._media.items()):
             if added_at < cutoff and media_uuid not in in_use:
-                del self._media[media_uuid]
+                self._media.pop(media_uuid, None)
         return dropped
 
     async def durable(self) -> None:

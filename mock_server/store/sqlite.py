@@ -101,12 +101,21 @@ class SQLiteTaskStore:
                     loop.call_soon(self._commit_group)
 
     def _commit_group(self) -> None:
+        failure: sqlite3.Error | None = None
         with self._lock:
-            if self._db.in_transaction:
-                self._db.execute("COMMIT")
             group, self._group = self._group, None
+            try:
+                if self._db.in_transaction:
+                    self._db.execute("COMMIT")
+            except sqlite3.Error as error:  # disk full, I/O error: the group is lost, and said so
+                failure = error
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
         if group is not None and not group.done():
-            group.set_result(None)
+            if failure is None:
+                group.set_result(None)
+            else:
+                group.set_exception(failure)
 
     def add(self, task: Task) -> bool:
         with self._writing():
