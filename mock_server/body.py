@@ -31,11 +31,6 @@ def _finite_float(text: str) -> float:
 _DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
 
 
-def parse_json(raw: bytes | str) -> Any:
-    """JSON with finite numbers only; ValueError or RecursionError when it cannot be read."""
-    return _DECODER.decode(raw.decode() if isinstance(raw, bytes) else raw)
-
-
 def read_task_array(raw: bytes, max_tasks: int) -> Any:
     """The body parsed: a list of at most `max_tasks` items, or — when the body is not an array — whatever JSON
     it holds (the envelope check words that refusal). Refusals are `invalidRequestBody` or `tooManyTasks`."""

@@ -30,10 +30,10 @@ from contract_tests.recording import (
     file_name,
     scrub,
 )
+from mock_server.http.sessions import SESSION_TASKS
 
 FILES = "files"
 WEBSOCKET = "websocket"
-SESSION_TASKS = ("authentication", "ping")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
 
 

@@ -5,7 +5,6 @@ Tests drive the mock through it (see `testing/control_client.py`); it is not par
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,7 +14,7 @@ from aiohttp import web
 from mock_server import exceptions
 from mock_server.exceptions import RunwareError
 from mock_server.faults import FaultRule, parse_fault
-from mock_server.http.guard import CONTROL_PREFIX, CONTROL_TOKEN_HEADER, request_namespace
+from mock_server.http.guard import CONTROL_PREFIX, CONTROL_TOKEN_HEADER, carries_control_token, request_namespace
 from mock_server.http.keys import DISPATCHER
 from mock_server.lifecycle import InvalidValue, Lifecycle, check_processing_rate
 from mock_server.overview import OUTCOMES, request_outcome, request_view, task_views
@@ -47,8 +46,7 @@ def _token_guard(token: str) -> Callable[..., Awaitable[web.StreamResponse]]:
     async def guard(
         request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
-        offered = request.headers.get(TOKEN_HEADER, "").encode()
-        if not hmac.compare_digest(offered, token.encode()):
+        if not carries_control_token(request, token):
             raise exceptions.INVALID_CONTROL_TOKEN(f"The control API needs {TOKEN_HEADER}.", parameter=TOKEN_HEADER)
         return await handler(request)
 

@@ -92,12 +92,21 @@ def request_namespace(request: web.Request) -> str | None:
 def may_inject_faults(request: web.Request) -> bool:
     """X-Mock-Fault is a control: honoured only with the control API on, and with its token when one is set."""
     settings = request.app[SETTINGS]
-    if not settings.control:
-        return False
-    if settings.control_token is None:
+    return settings.control and carries_control_token(request, settings.control_token)
+
+
+def carries_control_token(request: web.Request, token: str | None) -> bool:
+    """Whether the request carries the control token (any request does when there is none), compared in
+    constant time."""
+    if token is None:
         return True
-    offered = request.headers.get(CONTROL_TOKEN_HEADER, "").encode()
-    return hmac.compare_digest(offered, settings.control_token.encode())
+    return hmac.compare_digest(request.headers.get(CONTROL_TOKEN_HEADER, "").encode(), token.encode())
+
+
+def not_a_websocket_upgrade() -> web.Response:
+    """The answer to a plain GET /v1: that path upgrades to the WebSocket, or takes task arrays by POST."""
+    error = exceptions.METHOD_NOT_ALLOWED("GET /v1 is the WebSocket endpoint; send task arrays with POST /v1.")
+    return web.json_response(exceptions.errors_body(error), status=error.status, headers={"Allow": "POST"})
 
 
 def base_url(request: web.Request) -> str:

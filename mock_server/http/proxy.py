@@ -20,6 +20,7 @@ from aiohttp import WSMsgType, web
 from contract_tests.recording import REQUEST_HEADERS, RESPONSE_HEADERS, media_summary
 from mock_server import exceptions
 from mock_server.config import Settings
+from mock_server.http.guard import not_a_websocket_upgrade
 from mock_server.http.rest import error_response
 from mock_server.outbound import HostPolicy
 from mock_server.recorder import Case, ExchangeRecorder, WebSocketConversation, client_keys, success_urls
@@ -148,8 +149,7 @@ async def relay_websocket(request: web.Request) -> web.StreamResponse:
     upstream = request.app[UPSTREAM]
     client = web.WebSocketResponse(max_msg_size=upstream.max_message_bytes)
     if not client.can_prepare(request).ok:
-        error = exceptions.METHOD_NOT_ALLOWED("GET /v1 is the WebSocket endpoint; send task arrays with POST /v1.")
-        return error_response(error)
+        return not_a_websocket_upgrade()
     try:
         server = await upstream.client.ws_connect(
             upstream.websocket_url, max_msg_size=upstream.max_message_bytes, autoping=True

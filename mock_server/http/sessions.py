@@ -7,6 +7,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+# The tasks a WebSocket session answers itself; every other task goes to the dispatcher.
+SESSION_TASKS = ("authentication", "ping")
+
 
 @dataclass
 class SessionRegistry:

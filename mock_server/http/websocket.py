@@ -17,13 +17,11 @@ from mock_server.body import read_task_array
 from mock_server.dispatcher import Reply, TaskDispatcher
 from mock_server.exceptions import RunwareError
 from mock_server.faults import Fault
-from mock_server.http.guard import base_url, request_namespace
+from mock_server.http.guard import base_url, not_a_websocket_upgrade, request_namespace
 from mock_server.http.keys import DISPATCHER, IDLE_TIMEOUT, MAX_BODY_BYTES, SESSIONS
 from mock_server.http.rest import header_faults
-from mock_server.http.sessions import SessionRegistry
+from mock_server.http.sessions import SESSION_TASKS, SessionRegistry
 from mock_server.namespaces import DEFAULT, owner_of
-
-SESSION_TASKS = ("authentication", "ping")
 
 
 class Session:
@@ -129,8 +127,7 @@ class Session:
 async def serve_websocket(request: web.Request) -> web.StreamResponse:
     socket = web.WebSocketResponse(max_msg_size=request.app[MAX_BODY_BYTES])
     if not socket.can_prepare(request).ok:
-        error = exceptions.METHOD_NOT_ALLOWED("GET /v1 is the WebSocket endpoint; send task arrays with POST /v1.")
-        return web.json_response(exceptions.errors_body(error), status=error.status, headers={"Allow": "POST"})
+        return not_a_websocket_upgrade()
     faults = tuple(f for f in header_faults(request) if not f.is_request_fault)
     namespace = request_namespace(request) or DEFAULT
     await socket.prepare(request)

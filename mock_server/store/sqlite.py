@@ -4,7 +4,7 @@ Changes made on the event loop are committed in groups: the first opens a transa
 commit at the end of the loop's turn, and `durable()` waits for it. The dispatcher awaits `durable()` before it
 answers, so a task acknowledged to a client is on disk even if the process is killed the next moment (WAL
 mode: a killed process loses nothing committed) — at the cost of one commit per turn, not one per change
-(a commit costs about as much as four inserts). Changes made from other threads (renders, the expiry sweep)
+(a commit costs about as much as four inserts). Changes made from another thread (the expiry sweep)
 commit at once.
 """
 
@@ -61,7 +61,7 @@ class SQLiteTaskStore:
                 (self.data_dir / folder).mkdir(parents=True, exist_ok=True)
             if database.exists() and database.stat().st_size == 0:
                 log.warning("%s is empty: starting with no tasks", database)
-            # One connection, used from the event loop and render threads alike, behind a lock.
+            # One connection, used from the event loop and the expiry sweep's thread alike, behind a lock.
             self._db = sqlite3.connect(database, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
@@ -287,7 +287,7 @@ def _task(row: tuple[object, ...]) -> Task:
 def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
         return asyncio.get_running_loop()
-    except RuntimeError:  # a thread of the render pool, or the expiry sweep's
+    except RuntimeError:  # the expiry sweep's thread
         return None
 
 
