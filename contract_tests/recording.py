@@ -82,7 +82,16 @@ def decode_body(message: dict[str, Any]) -> bytes:
 
 def kept_headers(headers: dict[str, str], names: tuple[str, ...], secret: str | None) -> dict[str, str]:
     by_lower = {name.lower(): value for name, value in headers.items()}
-    return {name: scrub(by_lower[name.lower()], secret) for name in names if name.lower() in by_lower}
+    return {name: _scrub_header(by_lower[name.lower()], secret) for name in names if name.lower() in by_lower}
+
+
+def _scrub_header(value: str, secret: str | None) -> str:
+    """A header with the key scrubbed; a credential (`Bearer KEY`) is scrubbed whole, whatever the key's
+    length, so a short key never stays in clear."""
+    scheme, space, credential = value.partition(" ")
+    if space and secret and credential.strip() == secret:
+        return f"{scheme} {API_KEY_PLACEHOLDER}"
+    return scrub(value, secret)
 
 
 def media_summary(data: bytes) -> dict[str, Any] | None:

@@ -128,3 +128,10 @@ def test_file_names_are_readable_and_unique():
     second = file_name("contract_tests.test_bad_requests::test_x[b'   ']")
     assert first.startswith("test_bad_requests.test_x_b-") and first.endswith(".json")
     assert first != second
+
+
+def test_a_short_key_is_scrubbed_from_the_authorization_header():
+    from contract_tests.recording import API_KEY_PLACEHOLDER, kept_headers
+
+    kept = kept_headers({"Authorization": "Bearer abc"}, ("Authorization",), "abc")
+    assert kept == {"Authorization": f"Bearer {API_KEY_PLACEHOLDER}"}
