@@ -81,7 +81,7 @@ class LifecyclePlan:
     def __init__(self, processing_rate: float = 0.5) -> None:
         self.processing_rate = check_processing_rate(processing_rate)
         self._defaults: dict[str, Lifecycle] = {}  # by namespace
-        self._per_task: dict[str, Lifecycle] = {}
+        self._per_task: dict[tuple[str, str], Lifecycle] = {}  # by (namespace, taskUUID)
         self._polls: dict[str, int] = {}
         self._complete_when_rendered: set[str] = set()
 
@@ -90,10 +90,10 @@ class LifecyclePlan:
         if task_uuid is None:
             self._defaults[namespace] = lifecycle
         else:
-            self._per_task[task_uuid] = lifecycle
+            self._per_task[namespace, task_uuid] = lifecycle
 
     def lifecycle_of(self, task_uuid: str, namespace: str = "") -> Lifecycle:
-        return self._per_task.get(task_uuid) or self._defaults.get(namespace, Lifecycle())
+        return self._per_task.get((namespace, task_uuid)) or self._defaults.get(namespace, Lifecycle())
 
     def set_processing_rate(self, rate: float) -> None:
         self.processing_rate = check_processing_rate(rate)
@@ -127,10 +127,12 @@ class LifecyclePlan:
 
     def forget(self, task_uuids: list[str]) -> None:
         """Drop what is kept for tasks that are gone."""
-        for task_uuid in task_uuids:
+        forgotten = set(task_uuids)
+        for task_uuid in forgotten:
             self._polls.pop(task_uuid, None)
-            self._per_task.pop(task_uuid, None)
             self._complete_when_rendered.discard(task_uuid)
+        for key in [key for key in self._per_task if key[1] in forgotten]:
+            del self._per_task[key]
 
     def reset(self, namespace: str | None = None, task_uuids: list[str] | None = None) -> None:
         """Back to the default lifecycle, with nothing counted — for one namespace and its `task_uuids`, or
@@ -142,4 +144,6 @@ class LifecyclePlan:
             self._complete_when_rendered.clear()
         else:
             self._defaults.pop(namespace, None)
+            for key in [key for key in self._per_task if key[0] == namespace]:  # tasks submitted or not
+                del self._per_task[key]
             self.forget(task_uuids or [])

@@ -120,3 +120,12 @@ def test_each_namespace_has_its_default_lifecycle_and_resets_alone():
     assert plan.lifecycle_of("t1", "w1").mode is LifecycleMode.MANUAL
     plan.reset("w1", ["t2"])
     assert plan.lifecycle_of("t1", "w1") == Lifecycle() and plan.lifecycle_of("t2") == Lifecycle()
+
+
+def test_a_tasks_own_lifecycle_belongs_to_its_namespace():
+    plan = LifecyclePlan()
+    plan.set_lifecycle(Lifecycle(LifecycleMode.MANUAL), "t", namespace="b")
+    assert plan.lifecycle_of("t", "a") == Lifecycle()  # another namespace cannot steer a's task
+    assert plan.lifecycle_of("t", "b").mode is LifecycleMode.MANUAL
+    plan.reset("b", [])  # even for a task never submitted
+    assert plan.lifecycle_of("t", "b") == Lifecycle()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
 from typing import Any
 
 from mock_server.config import Settings
@@ -63,8 +64,8 @@ class LipsyncMock:
             self.wait_idle(timeout)
         self.reset()
         self.set_processing_rate(self.settings.processing_rate)
-        if self.settings.seed is not None:
-            self.control.seed(self.settings.seed)
+        # A seed a test set must not carry over: the settings' seed again, or a fresh random one.
+        self.control.seed(self.settings.seed if self.settings.seed is not None else random.randrange(2**32))
 
     def fault(
         self, fault: str, *, task_uuid: str | None = None, task_type: str | None = None, times: int | None = None
