@@ -37,7 +37,7 @@ import av
 import numpy as np
 
 from mock_server.exceptions import MEDIA_TOO_LONG, MISSING_AUDIO, UNREADABLE_MEDIA, validation_error
-from mock_server.media import AUDIO_RATE, CONTAINERS, ContainerSpec, video_encoder_options
+from mock_server.media import AUDIO_RATE, CONTAINERS, video_encoder_options
 
 MAX_FPS = 30
 BACKWARD_BUFFER_BYTES = 64 * 2**20  # frames held at once when bounce walks backwards
@@ -77,7 +77,6 @@ class RenderRequest:
 @dataclass(frozen=True)
 class Rendered:
     data: bytes
-    spec: ContainerSpec
     duration: float  # seconds of output
     audio_seconds: float  # seconds of input audio heard in the output, what the price is counted on
 
@@ -173,7 +172,7 @@ def _encode(
         container.mux(video.encode())
         _encode_audio(container, audio, track, audio_sent, samples)
         container.mux(audio.encode())
-    return Rendered(buffer.getvalue(), spec, total / fps, audio_seconds)
+    return Rendered(buffer.getvalue(), total / fps, audio_seconds)
 
 
 def _encode_audio(
