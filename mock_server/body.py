@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from collections import Counter
 from typing import Any, NoReturn
 
 from mock_server import exceptions
 
 _WHITESPACE = " \t\n\r"
+# What a taskType must look like to be counted (and so logged): a word, never text a client could shape into
+# a forged log line.
+_TASK_TYPE_WORD = re.compile(r"[A-Za-z]{1,64}")
 
 
 def _refuse_constant(name: str) -> NoReturn:
@@ -48,6 +53,15 @@ def read_task_array(raw: bytes, max_tasks: int) -> Any:
     except (ValueError, RecursionError) as error:
         reason = str(error) if isinstance(error, ValueError) else "nested too deeply"
         raise exceptions.invalid_request_body(f"The request body is not valid JSON: {reason}.") from None
+
+
+def task_types(body: Any) -> dict[str, int]:
+    """How many tasks of each type a parsed task array holds, in the order they first appear; types that are not
+    plain words are left out."""
+    if not isinstance(body, list):
+        return {}
+    named = (task.get("taskType") for task in body if isinstance(task, dict))
+    return dict(Counter(name for name in named if isinstance(name, str) and _TASK_TYPE_WORD.fullmatch(name)))
 
 
 def _items(text: str, index: int, max_tasks: int) -> list[Any]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mock_server import exceptions
-from mock_server.body import read_task_array
+from mock_server.body import read_task_array, task_types
 from mock_server.config import Compat
 from mock_server.exceptions import RunwareError, envelope
 from mock_server.faults import Fault, FaultPlan
@@ -38,6 +38,7 @@ class Reply:
     status: int
     text: str  # the JSON body, serialised once for the transport and the journal
     task_faults: tuple[Fault, ...] = ()  # the faults the acknowledged tasks carry (ws_close acts on the socket)
+    task_types: dict[str, int] = dataclasses.field(default_factory=dict)  # for the access log (body.task_types)
 
     @property
     def body(self) -> dict[str, Any]:
@@ -93,13 +94,19 @@ class TaskDispatcher:
         answers `"data": []` beside its errors, as the real service was seen to; `namespace` scopes the work
         (see namespaces.py)."""
         acknowledged: list[Task] = []
-        status, body = await self._answer(raw, bearer_key, base_url, faults, acknowledged, namespace)
+        try:
+            tasks = read_task_array(raw, self.max_tasks)
+        except RunwareError as error:
+            tasks, status, body = None, error.status, exceptions.errors_body(error)
+        else:
+            status, body = await self._answer(tasks, bearer_key, base_url, faults, acknowledged, namespace)
         await self.store.durable()  # what this answer acknowledges is on disk before the client hears of it
         if refusals_carry_data and "data" not in body and self.compat.refusal_data == "empty":
             body = {"data": [], **body}
         if self.variation is not None:
             body = self.variation.body(body)
-        reply = Reply(status, json.dumps(body), tuple(fault for task in acknowledged for fault in task.faults))
+        task_faults = tuple(fault for task in acknowledged for fault in task.faults)
+        reply = Reply(status, json.dumps(body), task_faults, task_types(tasks))
         self.journal.record(raw, reply.status, reply.text, namespace)
         return reply
 
@@ -120,7 +127,7 @@ class TaskDispatcher:
 
     async def _answer(
         self,
-        raw: bytes,
+        body: Any,
         bearer_key: str | None,
         base_url: str,
         faults: tuple[Fault, ...],
@@ -128,7 +135,6 @@ class TaskDispatcher:
         namespace: str,
     ) -> tuple[int, dict[str, Any]]:
         try:
-            body = read_task_array(raw, self.max_tasks)
             item_errors: dict[int, RunwareError] = {}
             for index, error in envelope_errors(body):
                 if index is None:

@@ -358,6 +358,10 @@ class FaultPlan:
         """The rules of one namespace, or (None) all of them."""
         return [rule for rule in self._rules if namespace is None or rule.namespace == namespace]
 
+    def may_fault_requests(self) -> bool:
+        """Whether a request could get a fault it did not ask for: a rule is set, or chaos is on."""
+        return bool(self._rules) or self.chaos > 0
+
     def add_rule(self, rule: FaultRule) -> None:
         self._rules.append(rule)
 

@@ -70,7 +70,10 @@ class RequestJournal:
         """Keep one exchange, now."""
         if not self.enabled:
             return
-        request = _API_KEY.sub(rb"\1" + REDACTED, raw[: self.max_body * 2])[: self.max_body]
+        request = raw[: self.max_body * 2]
+        if b'"apiKey"' in request:  # a plain search first: most bodies hold no key, and the pattern costs more
+            request = _API_KEY.sub(rb"\1" + REDACTED, request)
+        request = request[: self.max_body]
         truncated = len(raw) > len(request) or len(response) > self.max_body
         if len(self._entries) == self._entries.maxlen:
             self._bytes -= _size(self._entries[0])

@@ -7,12 +7,12 @@ scheduler's (`delivery.py`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import multiprocessing
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -52,32 +52,58 @@ class TaskRunner:
         self.clock = clock
         self.max_media_seconds = max_media_seconds
         self.result_max_side = result_max_side  # None: results at the input's frame size, as the service does
-        # A bounded pool renders; a semaphore bounds the jobs fetching or rendering at once, so a flood of
-        # submissions waits as cheap coroutines instead of downloading every input at the same time.
+        # A bounded pool renders, and at most `workers * 2` jobs fetch or render at once. The rest wait in a
+        # queue as the tasks themselves: a coroutine per queued task would be a dozen more objects each for
+        # the garbage collector, whose full collections then paused the server for 300 ms under a backlog.
         self._workers = workers
         self._executor = render_pool(workers)
-        self._active = asyncio.Semaphore(workers * 2)
+        self._max_jobs = workers * 2
+        self._queue: deque[Task] = deque()
         self._jobs: dict[str, asyncio.Task[None]] = {}
-        self._running: dict[str, Task] = {}  # the task of each job, for what it refers to
+        self._running: dict[str, Task] = {}  # every task queued or in a job, for what it refers to
+        self._waiters: dict[str, list[asyncio.Future[None]]] = {}
 
     def start(self, task: Task) -> None:
-        job = asyncio.get_running_loop().create_task(self._run(task))
-        self._jobs[task.task_uuid] = job
         self._running[task.task_uuid] = task
-        job.add_done_callback(lambda _: self._finished(task.task_uuid, job))
+        self._queue.append(task)
+        self._start_jobs()
+
+    def _start_jobs(self) -> None:
+        while self._queue and len(self._jobs) < self._max_jobs:
+            task = self._queue.popleft()
+            if self._running.get(task.task_uuid) is not task or task.task_uuid in self._jobs:
+                continue  # dropped by a reset while it waited
+            job = asyncio.get_running_loop().create_task(self._run(task))
+            self._jobs[task.task_uuid] = job
+            job.add_done_callback(lambda _, uuid=task.task_uuid, job=job: self._finished(uuid, job))
 
     def _finished(self, task_uuid: str, job: asyncio.Task[None]) -> None:
         if self._jobs.get(task_uuid) is job:  # not a job cancelled by a reset, whose taskUUID was used again
             del self._jobs[task_uuid]
             del self._running[task_uuid]
+            self._wake(task_uuid)
+        self._start_jobs()
+
+    def _wake(self, task_uuid: str) -> None:
+        for waiter in self._waiters.pop(task_uuid, []):
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def wait(self, task_uuid: str, timeout: float) -> None:
         """Until the task's media is rendered (or it failed), at most `timeout` seconds; at once when it is not
-        running."""
-        job = self._jobs.get(task_uuid)
-        if job is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(job), timeout)
+        queued or running."""
+        if task_uuid not in self._running:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(task_uuid, []).append(waiter)
+        try:
+            await asyncio.wait_for(waiter, timeout)
+        except TimeoutError:
+            waiters = self._waiters.get(task_uuid, [])
+            if waiter in waiters:
+                waiters.remove(waiter)
+                if not waiters:
+                    del self._waiters[task_uuid]
 
     async def idle(self) -> None:
         """Until every render has finished and every delivery has been sent."""
@@ -86,6 +112,7 @@ class TaskRunner:
         await self.deliveries.idle()
 
     async def close(self) -> None:
+        self._queue.clear()
         for job in self._jobs.values():
             job.cancel()
         await asyncio.gather(*self._jobs.values(), return_exceptions=True)
@@ -103,11 +130,14 @@ class TaskRunner:
     def reset(self, namespace: str | None = None, task_uuids: list[str] | None = None) -> None:
         """Stop the work of the dropped `task_uuids` and forget lifecycle choices and deliveries — of one
         namespace, or (None) of all (the control API's reset): nothing of a reset task lands afterwards."""
-        for task_uuid in list(self._jobs) if namespace is None else (task_uuids or []):
+        for task_uuid in list(self._running) if namespace is None else (task_uuids or []):
             job = self._jobs.pop(task_uuid, None)
             self._running.pop(task_uuid, None)
+            self._wake(task_uuid)
             if job is not None:
                 job.cancel()
+        if namespace is None:
+            self._queue.clear()
         self.lifecycle.reset(namespace, task_uuids)
         self.deliveries.reset(namespace)
 
@@ -158,8 +188,7 @@ class TaskRunner:
 
     async def _run(self, task: Task) -> None:
         try:
-            async with self._active:
-                rendered = await self._render(task)
+            rendered = await self._render(task)
         except RunwareError as error:
             self._fail(task, error)
             return
@@ -245,6 +274,8 @@ def render_pool(workers: int) -> ProcessPoolExecutor:
 
 def _render_process_setup(server: int) -> None:
     os.nice(RENDER_NICENESS)
+    if hasattr(os, "SCHED_IDLE"):  # Linux: run only on cores nothing else wants
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     # A worker holds both ends of its work queue, so a killed server would not end it: it watches instead.
     threading.Thread(target=_exit_without, args=(server,), name="watch-server", daemon=True).start()
 

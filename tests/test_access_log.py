@@ -15,7 +15,7 @@ import urllib.request
 from contract_tests.payloads import example_task
 from mock_server.app import create_app
 from mock_server.config import Settings
-from mock_server.http.access import ACCESS_LOG, task_types
+from mock_server.http.access import ACCESS_LOG
 from mock_server.logs import JsonFormatter
 
 KEY = "secret-key-never-logged"
@@ -24,12 +24,6 @@ POLL = {"taskType": "getResponse", "taskUUID": "3c8d2a7e-5f4b-4a1c-9e6d-7b8a9c0d
 
 def access_records(caplog) -> list[logging.LogRecord]:
     return [record for record in caplog.records if record.name == ACCESS_LOG.name]
-
-
-def test_task_types_are_counted_in_order_and_only_as_words():
-    body = json.dumps([{"taskType": "videoInference", "media": "taskType"}, POLL, POLL]).encode()
-    assert task_types(body) == {"videoInference": 1, "getResponse": 2}
-    assert task_types(b'[{"taskType": "x y"}]') == {}
 
 
 async def test_one_line_per_request_without_body_or_key(aiohttp_client, caplog):

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from mock_server.body import read_task_array
+from mock_server.body import read_task_array, task_types
 from mock_server.exceptions import RunwareError
 
 
@@ -43,3 +43,13 @@ def test_more_tasks_than_the_cap_stop_the_parse_at_once():
 
 def test_large_finite_numbers_are_read():
     assert read_task_array(b"[1.5, 1e308, -1e308]", 3) == [1.5, 1e308, -1e308]
+
+
+def test_task_types_are_counted_in_order_and_only_as_words():
+    poll = {"taskType": "getResponse"}
+    assert task_types([{"taskType": "videoInference", "media": "taskType"}, poll, "x", poll]) == {
+        "videoInference": 1,
+        "getResponse": 2,
+    }
+    assert task_types([{"taskType": "x y"}, {"taskType": 3}, {"taskType": "a\nINFO forged"}]) == {}
+    assert task_types({"taskType": "getResponse"}) == {} and task_types(None) == {}

@@ -14,6 +14,7 @@ from mock_server.asyncapi import asyncapi_document
 from mock_server.body import read_task_array
 from mock_server.exceptions import RunwareError
 from mock_server.faults import DropConnection, Fault, parse_fault
+from mock_server.http.access import TASK_TYPES
 from mock_server.http.guard import base_url, may_inject_faults, request_namespace
 from mock_server.http.keys import DISPATCHER, MAX_BODY_BYTES
 from mock_server.namespaces import DEFAULT
@@ -52,6 +53,7 @@ async def post_tasks(request: web.Request) -> web.StreamResponse:
         refusals_carry_data=True,
         namespace=request_namespace(request) or DEFAULT,
     )
+    request[TASK_TYPES] = reply.task_types
     return web.Response(text=reply.text, status=reply.status, content_type="application/json")
 
 
@@ -71,6 +73,8 @@ async def _apply_request_faults(request: web.Request, raw: bytes, asked: list[Fa
     """Run the request faults (asked for, set by rule, or drawn by --chaos); the first that answers replaces the
     tasks' own answer, and is journaled as theirs would be."""
     dispatcher = request.app[DISPATCHER]
+    if not asked and not dispatcher.faults.may_fault_requests():
+        return None
     try:
         tasks = read_task_array(raw, dispatcher.max_tasks) if dispatcher.faults.rules() else []
     except RunwareError:  # the dispatcher words the refusal
