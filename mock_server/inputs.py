@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import binascii
+import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -81,16 +82,18 @@ class MediaLoader:
             await self._session.close()
 
     def _decode(self, text: str, parameter: str, start: int = 0) -> bytes:
-        """The base64 from `start` on, decoded a slice at a time: never a whole copy of the text as bytes."""
+        """The base64 from `start` on, decoded a slice at a time: never a whole copy of the text as bytes, and
+        the decoded bytes handed over without a copy (`BytesIO.getvalue` shares its buffer; `bytes(bytearray)` would
+        copy 45 MB for a 60 MB data URI)."""
         if (len(text) - start) * 3 // 4 > self.limits.max_bytes:
             raise _too_large(parameter, self.limits.max_bytes)
-        decoded = bytearray()
+        decoded = io.BytesIO()
         try:
             for offset in range(start, len(text), DECODE_SLICE_CHARS):
-                decoded += binascii.a2b_base64(text[offset : offset + DECODE_SLICE_CHARS], strict_mode=True)
+                decoded.write(binascii.a2b_base64(text[offset : offset + DECODE_SLICE_CHARS], strict_mode=True))
         except (binascii.Error, ValueError):
             raise _unreadable(parameter, "it is not a URL, a data URI, a media UUID or base64") from None
-        return bytes(decoded)
+        return decoded.getvalue()
 
     async def _fetch(self, url: str, parameter: str) -> Media:
         if self._session is None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import tracemalloc
 
 import pytest
 from aiohttp import web
@@ -76,3 +77,16 @@ async def test_every_failure_names_the_input(loader, files, reference, code):
         await loader.load(reference.format(files=files), "inputs.video", "")
     assert (raised.value.code, raised.value.parameter) == (code, "inputs.video")
     assert "inputs.video" in raised.value.message
+
+
+async def test_inline_media_is_decoded_without_a_second_copy():
+    size = 8 * 1024 * 1024
+    reference = "data:video/mp4;base64," + base64.b64encode(bytes(size)).decode()
+    tracemalloc.start()
+    try:
+        media = await MediaLoader(lambda _: None).load(reference, "inputs.video", "")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (len(media.data), media.content_type) == (size, "video/mp4")
+    assert peak < 1.5 * size  # the decoded bytes once, not a buffer and a copy of it

@@ -25,6 +25,19 @@ async def test_a_body_over_the_limit_is_refused_with_413(client):
     assert error["code"] == "requestTooLarge" and "200000" in error["message"]
 
 
+async def test_a_body_at_the_limit_is_read_and_one_past_it_refused_without_a_length(client):
+    at_limit = b"[" + b" " * (200_000 - 2) + b"]"
+    assert (await client.post("/v1", data=at_limit, headers=HEADERS)).status == 400  # read: an empty array
+
+    async def chunks(body: bytes):  # sent chunked: no Content-Length to refuse it by
+        for start in range(0, len(body), 65_536):
+            yield body[start : start + 65_536]
+
+    over = await client.post("/v1", data=chunks(at_limit + b" "), headers=HEADERS)
+    assert over.status == 413 and (await over.json())["errors"][0]["code"] == "requestTooLarge"
+    assert (await client.get("/health")).status == 200
+
+
 async def test_health(client):
     response = await client.get("/health")
     assert (response.status, await response.json()) == (200, {"status": "ok", "service": "lipsync-mock"})

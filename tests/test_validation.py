@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import tracemalloc
+
 import pytest
 
 from mock_server.validation import describe, envelope_errors, task_schema_names
@@ -59,3 +61,16 @@ def test_a_task_the_validators_disagree_on_is_refused_not_accepted(monkeypatch, 
     assert (error.code, error.status) == ("internalError", 500)
     assert [index for index, _ in validation.envelope_errors([task])] == [None]
     assert "disagree" in caplog.text
+
+
+def test_explaining_a_refused_long_string_does_not_copy_its_text_into_messages():
+    text = "x" * (8 * 1024 * 1024)
+    tracemalloc.start()
+    try:
+        errors = list(envelope_errors([text]))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    ((index, error),) = errors
+    assert (index, error.code, error.message) == (0, "invalidRequestBody", "Task [0] must be a JSON object.")
+    assert peak < 1.5 * len(text)  # jsonschema's own message quoted the whole value: twice its size and more

@@ -21,7 +21,7 @@ from contract_tests.recording import REQUEST_HEADERS, RESPONSE_HEADERS, media_su
 from mock_server import exceptions
 from mock_server.config import Settings
 from mock_server.http.guard import not_a_websocket_upgrade
-from mock_server.http.rest import error_response
+from mock_server.http.rest import error_response, read_body
 from mock_server.outbound import HostPolicy
 from mock_server.recorder import Case, ExchangeRecorder, WebSocketConversation, client_keys, success_urls
 
@@ -87,10 +87,7 @@ async def _client_session(app: web.Application) -> AsyncIterator[None]:
 
 async def forward_tasks(request: web.Request) -> web.StreamResponse:
     upstream = request.app[UPSTREAM]
-    try:
-        body = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        return error_response(exceptions.request_too_large(upstream.max_message_bytes))
+    body = await read_body(request)
     sent_headers = {name: request.headers[name] for name in REQUEST_HEADERS if name in request.headers}
     try:
         async with upstream.client.post(upstream.url, data=body, headers=sent_headers, allow_redirects=False) as answer:

@@ -9,7 +9,7 @@ from mock_server import exceptions
 from mock_server.config import Settings
 from mock_server.http import rest
 from mock_server.http.guard import base_url
-from mock_server.http.keys import DISPATCHER, MAX_BODY_BYTES
+from mock_server.http.keys import DISPATCHER
 from mock_server.replay import FILES_PATH, Recordings
 
 RECORDINGS = web.AppKey("recordings", Recordings)
@@ -23,15 +23,12 @@ def add_routes(app: web.Application, settings: Settings) -> None:
 
 
 async def answer_tasks(request: web.Request) -> web.StreamResponse:
-    try:
-        body = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        return rest.error_response(exceptions.request_too_large(request.app[MAX_BODY_BYTES]))
+    body = await rest.read_body(request)
     answer = request.app[RECORDINGS].answer(
         body, has_key=bool(request.headers.get("Authorization")), base_url=base_url(request)
     )
     if answer is None:
-        return await rest.post_tasks(request)
+        return await rest.answer_tasks(request, body)
     request.app[DISPATCHER].journal.record(body, answer.status, answer.body.decode(errors="replace"))
     return web.Response(body=answer.body, status=answer.status, headers=answer.headers)
 

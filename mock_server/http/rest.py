@@ -4,6 +4,7 @@ AsyncAPI)."""
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -37,10 +38,25 @@ _HTTP_ERROR_CODES = {
 
 
 async def post_tasks(request: web.Request) -> web.StreamResponse:
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        return error_response(exceptions.request_too_large(request.app[MAX_BODY_BYTES]))
+    return await answer_tasks(request, await read_body(request))
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The request body, refused past --max-body-bytes. Read into one buffer whose bytes are handed over without
+    a copy: aiohttp's `read()` holds two copies while it makes its own, so a body near the cap cost twice its size."""
+    limit = request.app[MAX_BODY_BYTES]
+    if (request.content_length or 0) > limit:
+        raise exceptions.request_too_large(limit)
+    buffer = io.BytesIO()
+    async for chunk in request.content.iter_any():
+        buffer.write(chunk)
+        if buffer.tell() > limit:
+            raise exceptions.request_too_large(limit)
+    return buffer.getvalue()
+
+
+async def answer_tasks(request: web.Request, raw: bytes) -> web.StreamResponse:
+    """The mock's answer to a task array sent over REST."""
     faults = header_faults(request)
     interrupted = await _apply_request_faults(request, raw, [f for f in faults if f.is_request_fault])
     if interrupted is not None:
