@@ -254,14 +254,16 @@ class TaskRunner:
             raise exceptions.PROCESSING_FAILED("The render process stopped; the task was not rendered.") from None
 
 
-# How much lower than the server's the renders' scheduling priority is (nice(2) steps, 0-19).
+# How much lower than the server's the renders' scheduling priority is (nice(2) steps, 0-19), where the idle
+# scheduling class is not available.
 RENDER_NICENESS = 15
 
 
 def render_pool(workers: int) -> ProcessPoolExecutor:
     """Processes of their own for renders, at a lower priority. A render holds the interpreter for much of its
     work: in a thread it slowed every request; in a process at normal priority it still took the cores from
-    the event loop. Niced, it takes what the requests leave (docs/benchmarks.md). The processes are started
+    the event loop. At idle priority (SCHED_IDLE on Linux, else niced), it takes what the requests leave
+    (docs/benchmarks.md). The processes are started
     fresh ("spawn": safe beside the server's threads) when a render first needs them, shared by every server
     of this process that asks for as many, and end when it ends, even when it is killed."""
     if workers not in _POOLS:
@@ -273,9 +275,10 @@ def render_pool(workers: int) -> ProcessPoolExecutor:
 
 
 def _render_process_setup(server: int) -> None:
-    os.nice(RENDER_NICENESS)
-    if hasattr(os, "SCHED_IDLE"):  # Linux: run only on cores nothing else wants
+    try:  # Linux: run only on cores nothing else wants
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):  # no such class here, or a sandbox refuses it
+        os.nice(RENDER_NICENESS)
     # A worker holds both ends of its work queue, so a killed server would not end it: it watches instead.
     threading.Thread(target=_exit_without, args=(server,), name="watch-server", daemon=True).start()
 
