@@ -9,9 +9,25 @@ from collections import deque
 from typing import Any, NamedTuple
 
 # Keys in a body (an authentication task's apiKey) are never kept: the journal is shown to anyone with the
-# control API, and in the dashboard.
-_API_KEY = re.compile(rb'("apiKey"\s*:\s*)"(?:[^"\\]|\\.)*"')
+# control API, and in the dashboard. A member whose value is a string: everything before the value (group 1)
+# and its name as written (group 2), which JSON lets a client spell with escapes ("api\u004bey").
+_STRING_MEMBER = re.compile(rb'("((?:[^"\\]|\\.)*)"\s*:\s*)"(?:[^"\\]|\\.)*"')
 REDACTED = b'"[redacted]"'
+
+
+def _redacted(body: bytes) -> bytes:
+    """`body` with the value of every `apiKey` member replaced by `REDACTED`, however its name is spelt."""
+    if b'"apiKey"' not in body and b"\\u" not in body:  # only an escape can spell the name another way
+        return body
+
+    def redact(member: re.Match[bytes]) -> bytes:
+        try:
+            name = json.loads(b'"' + member[2] + b'"')
+        except ValueError:
+            return member[0]
+        return member[1] + REDACTED if name == "apiKey" else member[0]
+
+    return _STRING_MEMBER.sub(redact, body)
 
 
 class JournalEntry(NamedTuple):
@@ -70,10 +86,7 @@ class RequestJournal:
         """Keep one exchange, now."""
         if not self.enabled:
             return
-        request = raw[: self.max_body * 2]
-        if b'"apiKey"' in request:  # a plain search first: most bodies hold no key, and the pattern costs more
-            request = _API_KEY.sub(rb"\1" + REDACTED, request)
-        request = request[: self.max_body]
+        request = _redacted(raw[: self.max_body * 2])[: self.max_body]
         truncated = len(raw) > len(request) or len(response) > self.max_body
         if len(self._entries) == self._entries.maxlen:
             self._bytes -= _size(self._entries[0])

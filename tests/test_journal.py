@@ -37,6 +37,15 @@ def test_api_keys_are_never_kept():
     assert entry.tasks() == [{"taskType": "authentication", "apiKey": "[redacted]"}, {"apiKey": "[redacted]"}]
 
 
+def test_api_keys_spelt_with_escapes_are_not_kept_either():
+    journal = RequestJournal()
+    body = b'[{"taskType": "authentication", "api\\u004bey": "s3cret", "note": "apiKey\\u0021", "n": 1}]'
+    journal.record(body, 401, "{}")
+    (entry,) = journal.entries()
+    assert b"s3cret" not in entry.request
+    assert entry.tasks() == [{"taskType": "authentication", "apiKey": "[redacted]", "note": "apiKey!", "n": 1}]
+
+
 def test_long_bodies_are_cut_and_the_journal_is_bounded_in_bytes():
     journal = RequestJournal(max_bytes=1000, max_body=100)
     journal.record(b"[" + b" " * 5000 + b"]", 400, "x" * 5000)
