@@ -95,7 +95,7 @@ class TaskDispatcher:
         (see namespaces.py)."""
         acknowledged: list[Task] = []
         try:
-            tasks = read_task_array(raw, self.max_tasks)
+            tasks = await read_task_array(raw, self.max_tasks)
         except RunwareError as error:
             tasks, status, body = None, error.status, exceptions.errors_body(error)
         else:
@@ -136,7 +136,7 @@ class TaskDispatcher:
     ) -> tuple[int, dict[str, Any]]:
         try:
             item_errors: dict[int, RunwareError] = {}
-            for index, error in envelope_errors(body):
+            for index, error in await envelope_errors(body):
                 if index is None:
                     raise error
                 item_errors.setdefault(index, error)
@@ -151,7 +151,7 @@ class TaskDispatcher:
                 errors.append(_entry(item_errors[index]))
                 continue
             task_type = task["taskType"]
-            problems = validate_task(task) or within_limits(task, self.runner.max_media_seconds)
+            problems = await validate_task(task) or within_limits(task, self.runner.max_media_seconds)
             if problems:
                 errors.extend(map(_entry, problems))
             elif task_type == "videoInference":

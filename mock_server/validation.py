@@ -8,6 +8,7 @@ Codes follow the platform's pattern: `missing<Name>` for an absent required para
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Iterator
@@ -34,10 +35,27 @@ def task_schema_names() -> dict[str, str]:
     }
 
 
-def envelope_errors(body: Any) -> Iterator[tuple[int | None, RunwareError]]:
+# A refusal is explained by jsonschema, in pure Python and with a copy of each long string (see _LongText):
+# a thread does that, so a refused 60 MB body does not hold the event loop. Accepting is the fast validator's
+# job alone and stays on the loop.
+
+
+async def envelope_errors(body: Any) -> list[tuple[int | None, RunwareError]]:
     """Problems with the task array itself: `(None, error)` refuses the whole body, `(i, error)` task i."""
     if fast_validator("task-array.json").is_valid(body):
-        return
+        return []
+    return await asyncio.to_thread(lambda: list(_explained_envelope_errors(body)))
+
+
+async def validate_task(task: dict[str, Any]) -> list[RunwareError]:
+    """Every problem with one task whose taskType is known, at most one per parameter."""
+    schema_name = task_schema_names()[task["taskType"]]
+    if fast_validator(schema_name).is_valid(task):
+        return []
+    return await asyncio.to_thread(_explained_task_errors, task, schema_name)
+
+
+def _explained_envelope_errors(body: Any) -> Iterator[tuple[int | None, RunwareError]]:
     explained = False
     for error in validator("task-array.json").iter_errors(_with_short_reprs(body)):
         explained = True
@@ -52,21 +70,16 @@ def envelope_errors(body: Any) -> Iterator[tuple[int | None, RunwareError]]:
         yield None, _disagreement("task-array.json")
 
 
-def validate_task(task: dict[str, Any]) -> list[RunwareError]:
-    """Every problem with one task whose taskType is known, at most one per parameter."""
+def _explained_task_errors(task: dict[str, Any], schema_name: str) -> list[RunwareError]:
     found: dict[str | None, RunwareError] = {}
-    schema_name = task_schema_names()[task["taskType"]]
-    if not fast_validator(schema_name).is_valid(task):
-        for error in validator(schema_name).iter_errors(_with_short_reprs(task)):
-            for converted in _convert(error, list(error.absolute_path), task):
-                found.setdefault(converted.parameter, converted)
-        if not found:
-            return [_disagreement(schema_name)]
-    return list(found.values())
+    for error in validator(schema_name).iter_errors(_with_short_reprs(task)):
+        for converted in _convert(error, list(error.absolute_path), task):
+            found.setdefault(converted.parameter, converted)
+    return list(found.values()) or [_disagreement(schema_name)]
 
 
 # jsonschema words each error with the repr() of the value that failed, though the mock words its own: for a
-# 60 MB data URI that repr took 100 ms on the event loop and twice the string's size. The explaining validator
+# 60 MB data URI that repr took 100 ms and twice the string's size. The explaining validator
 # sees long strings as `_LongText`: the same text, with a short repr.
 LONG_TEXT = 4096
 

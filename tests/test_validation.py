@@ -38,8 +38,8 @@ def test_allowed_values_are_described_from_the_schema(schema, words):
     assert describe(schema) == words
 
 
-def test_envelope_errors_name_the_task_they_belong_to():
-    found = list(envelope_errors([{"taskType": "videoInference"}, 5, {"taskUUID": "x"}, {"taskType": "nope"}]))
+async def test_envelope_errors_name_the_task_they_belong_to():
+    found = await envelope_errors([{"taskType": "videoInference"}, 5, {"taskUUID": "x"}, {"taskType": "nope"}])
     assert [(index, error.code, error.parameter) for index, error in found] == [
         (1, "invalidRequestBody", "[1]"),
         (2, "missingTaskType", "taskType"),
@@ -48,7 +48,7 @@ def test_envelope_errors_name_the_task_they_belong_to():
     assert found[1][1].task_uuid == "x"
 
 
-def test_a_task_the_validators_disagree_on_is_refused_not_accepted(monkeypatch, caplog):
+async def test_a_task_the_validators_disagree_on_is_refused_not_accepted(monkeypatch, caplog):
     import mock_server.validation as validation
 
     class RefusesEverything:
@@ -57,17 +57,17 @@ def test_a_task_the_validators_disagree_on_is_refused_not_accepted(monkeypatch, 
 
     monkeypatch.setattr(validation, "fast_validator", lambda name: RefusesEverything())
     task = {"taskType": "getResponse", "taskUUID": "3c8d2a7e-5f4b-4a1c-9e6d-7b8a9c0d1e2f"}
-    (error,) = validation.validate_task(task)
+    (error,) = await validation.validate_task(task)
     assert (error.code, error.status) == ("internalError", 500)
-    assert [index for index, _ in validation.envelope_errors([task])] == [None]
+    assert [index for index, _ in await validation.envelope_errors([task])] == [None]
     assert "disagree" in caplog.text
 
 
-def test_explaining_a_refused_long_string_does_not_copy_its_text_into_messages():
+async def test_explaining_a_refused_long_string_does_not_copy_its_text_into_messages():
     text = "x" * (8 * 1024 * 1024)
     tracemalloc.start()
     try:
-        errors = list(envelope_errors([text]))
+        errors = await envelope_errors([text])
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

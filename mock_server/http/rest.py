@@ -92,7 +92,7 @@ async def _apply_request_faults(request: web.Request, raw: bytes, asked: list[Fa
     if not asked and not dispatcher.faults.may_fault_requests():
         return None
     try:
-        tasks = read_task_array(raw, dispatcher.max_tasks) if dispatcher.faults.rules() else []
+        tasks = await read_task_array(raw, dispatcher.max_tasks) if dispatcher.faults.rules() else []
     except RunwareError:  # the dispatcher words the refusal
         tasks = []
     journal = dispatcher.journal

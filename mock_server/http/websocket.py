@@ -71,7 +71,7 @@ class Session:
 
     async def _answer(self, raw: bytes) -> None:
         try:
-            body = read_task_array(raw, self.dispatcher.max_tasks)
+            body = await read_task_array(raw, self.dispatcher.max_tasks)
         except RunwareError as error:
             await self._send_error(error)
             return
