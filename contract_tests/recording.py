@@ -66,9 +66,22 @@ def encode_body(body: bytes, secret: str | None) -> dict[str, Any]:
         parsed = json.loads(text, parse_constant=_no_constants)
     except (ValueError, RecursionError):
         return {"bodyText": scrub(text, secret)}
-    if json.dumps(parsed) != text:
-        return {"bodyText": scrub(text, secret)}
-    return {"body": scrub(parsed, secret)}
+    scrubbed = scrub(text, secret)
+    if json.dumps(parsed) == text or (secret and holds_secret(scrubbed, secret)):
+        # A key spelt with escapes outlives the scrub of the text: the parsed body is kept instead, scrubbed and
+        # no longer byte for byte.
+        return {"body": scrub(parsed, secret)}
+    return {"bodyText": scrubbed}
+
+
+def holds_secret(text: str, secret: str) -> bool:
+    """Whether `text`, read as JSON, holds `secret`: spelt with escapes (`\\u0073ecret`), it is not in the text
+    as such."""
+    try:
+        value = json.loads(text, parse_constant=_no_constants)
+    except (ValueError, RecursionError):
+        return False
+    return scrub(value, secret) != value
 
 
 def decode_body(message: dict[str, Any]) -> bytes:

@@ -28,6 +28,7 @@ from contract_tests.recording import (
     CaseRecording,
     encode_body,
     file_name,
+    holds_secret,
     scrub,
 )
 from mock_server.http.sessions import SESSION_TASKS
@@ -86,7 +87,12 @@ def scrub_more(message: dict[str, Any], keys: list[str]) -> dict[str, Any]:
             **scrub_all({k: v for k, v in message.items() if k != "bodyBase64"}, keys),
             "bodyBase64": base64.b64encode(raw).decode(),
         }
-    return scrub_all(message, keys)
+    scrubbed = scrub_all(message, keys)
+    text = scrubbed.get("bodyText")
+    if isinstance(text, str) and any(holds_secret(text, key) for key in keys):  # as encode_body does
+        scrubbed = {k: v for k, v in scrubbed.items() if k != "bodyText"}
+        scrubbed["body"] = scrub_all(json.loads(text), keys)
+    return scrubbed
 
 
 def success_urls(response_body: bytes | str) -> list[str]:

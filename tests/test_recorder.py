@@ -55,6 +55,16 @@ def test_every_key_a_request_carried_is_scrubbed(tmp_path):
     assert recording["exchanges"][0]["request"]["body"][0]["apiKey"] == API_KEY_PLACEHOLDER
 
 
+def test_a_second_key_spelt_with_json_escapes_is_scrubbed_too(tmp_path):
+    recorder = ExchangeRecorder(tmp_path, "http://service/v1")
+    spelt = "".join(f"\\u{ord(c):04x}" for c in OTHER_KEY[:3]) + OTHER_KEY[3:]
+    body = f'[{{"taskType":"authentication","apiKey":"{spelt}"}}, {{"taskType":"ping"}}]'.encode()
+    recorder.add_exchange(body, {"Authorization": f"Bearer {KEY}"}, 200, {}, b'{"data": []}', [KEY, OTHER_KEY])
+    [(path, recording)] = load_recordings(tmp_path)
+    assert spelt not in path.read_text() and OTHER_KEY not in path.read_text()
+    assert recording["exchanges"][0]["request"]["body"][0]["apiKey"] == API_KEY_PLACEHOLDER
+
+
 def test_result_files_keep_their_own_plain_name_or_get_one_made_from_the_url(tmp_path):
     recorder = ExchangeRecorder(tmp_path, "http://service/v1")
     assert recorder.keep_file("http://cdn/v/abc.mp4?sig=1", "video/mp4", b"1") == "files/abc.mp4"

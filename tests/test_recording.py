@@ -117,6 +117,12 @@ def test_bodies_are_kept_so_they_can_be_sent_again_byte_for_byte(body):
     json.dumps(encoded, allow_nan=False)  # readable, strict JSON
 
 
+def test_a_key_spelt_with_json_escapes_is_scrubbed_from_the_parsed_body():
+    spelt = "".join(f"\\u{ord(c):04x}" for c in SECRET[:3]) + SECRET[3:]
+    raw = f'[{{"taskType": "authentication", "apiKey": "{spelt}"}}]'.encode()
+    assert encode_body(raw, SECRET) == {"body": [{"taskType": "authentication", "apiKey": API_KEY_PLACEHOLDER}]}
+
+
 def test_a_key_in_a_body_that_is_not_json_is_scrubbed_too():
     assert encode_body(f"[{SECRET}".encode(), SECRET) == {"bodyText": f"[{API_KEY_PLACEHOLDER}"}
     raw = b"\xff" + SECRET.encode()
