@@ -15,7 +15,7 @@ from mock_server.config import Compat, Settings
 from mock_server.delivery import Deliverer, DeliveryScheduler, RetryPolicy
 from mock_server.dispatcher import TaskDispatcher
 from mock_server.faults import FaultPlan
-from mock_server.http import access, control, dashboard, guard, proxy, replay, rest, websocket
+from mock_server.http import control, dashboard, front, proxy, replay, rest, websocket
 from mock_server.http.keys import DISPATCHER, IDLE_TIMEOUT, MAX_BODY_BYTES, RETENTION, SESSIONS, SETTINGS
 from mock_server.http.sessions import SessionRegistry
 from mock_server.inputs import MediaLimits, MediaLoader
@@ -62,11 +62,9 @@ def create_dispatcher(settings: Settings, clock: Callable[[], float] = time.time
 
 def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings()
-    # The access log is outermost: it times the whole answer and sees the status errors_as_json settles on.
-    middlewares = [rest.errors_as_json, guard.known_hosts_only]
-    if not settings.quiet:
-        middlewares.insert(0, access.log_access)
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=middlewares)
+    app = web.Application(
+        client_max_size=settings.max_body_bytes, middlewares=[front.front_door(log_access=not settings.quiet)]
+    )
     app[DISPATCHER] = create_dispatcher(settings)
     app[SETTINGS] = settings
     app[MAX_BODY_BYTES] = settings.max_body_bytes

@@ -3,10 +3,12 @@ collectors). An access line's fields (`mock_server.http.access`) become the JSON
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import TextIO
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -25,10 +27,47 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
+class BatchedStreamHandler(logging.StreamHandler[TextIO]):
+    """Writes the lines of one event-loop turn to the stream together: under load that is one system call a turn
+    instead of one a request, and a write cost more than the rest of an access line (a fifth of a poll's time,
+    measured). Outside a running loop (start-up, shutdown, other threads) a line is written at once, with what
+    was waiting before it."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self.pending: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.pending.append(self.format(record) + self.terminator)
+        except Exception:
+            self.handleError(record)
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        if len(self.pending) == 1:
+            loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]  # made by Handler.__init__
+            text = "".join(self.pending)
+            self.pending.clear()
+            try:
+                self.stream.write(text)
+                self.stream.flush()
+            except (OSError, ValueError):
+                # A closed or broken stream shows nothing more; raising here would log the failure, which would
+                # fail the same way on every turn.
+                pass
+
+
 def configure_logging(log_format: str) -> None:
     # Neither format shows the thread or process: not gathering them makes each access line cheaper (the logging
     # HOWTO's "Optimization").
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
-    handler = logging.StreamHandler(sys.stderr)
+    handler = BatchedStreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)

@@ -118,3 +118,11 @@ def test_bad_log_settings_exit_2():
             timeout=60,
         )
         assert run.returncode == 2 and "Traceback" not in run.stderr
+
+
+async def test_a_path_is_logged_as_sent_so_it_cannot_forge_a_line(aiohttp_client, caplog):
+    caplog.set_level(logging.INFO, logger=ACCESS_LOG.name)
+    client = await aiohttp_client(create_app(Settings()))
+    await client.get("/x%0A2026-01-01 INFO lipsync_mock.access: GET /forged 200 1.0 ms")
+    (record,) = access_records(caplog)
+    assert "\n" not in record.getMessage() and record.getMessage().startswith("GET /x%0A2026-01-01%20INFO")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -56,10 +55,8 @@ def is_same_origin(request: web.Request) -> bool:
     return parts.netloc.lower() == (request.host or "").lower() and parts.scheme in ("http", "https")
 
 
-@web.middleware
-async def known_hosts_only(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
+def check_request(request: web.Request) -> None:
+    """Refuses (raises) a request from an unknown host, or a control API write a web page could have sent."""
     settings = request.app[SETTINGS]
     if not host_is_known(request.host or "", settings):
         raise exceptions.UNKNOWN_HOST(
@@ -75,7 +72,6 @@ async def known_hosts_only(
             raise exceptions.INVALID_CONTROL_REQUEST(
                 "Control API writes must be sent as Content-Type: application/json.", parameter="Content-Type"
             )
-    return await handler(request)
 
 
 def request_namespace(request: web.Request) -> str | None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -142,26 +141,13 @@ async def get_asyncapi(request: web.Request) -> web.Response:
     return web.json_response(asyncapi_document(base_url(request)))
 
 
-@web.middleware
-async def errors_as_json(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """Every failure answers in the platform's errors envelope: no HTML pages, no tracebacks."""
-    try:
-        return await handler(request)
-    except RunwareError as error:
-        return error_response(error)
-    except web.HTTPException as error:
-        if error.status < 400:
-            raise
-        code = _HTTP_ERROR_CODES.get(error.status, exceptions.REQUEST_FAILED)
-        response = error_response(code(f"{error.reason}: {request.method} {request.path}", status=error.status))
-        if "Allow" in error.headers:  # a 405 says which methods the path takes
-            response.headers["Allow"] = _PLAIN_HTTP_METHODS.get(request.path, error.headers["Allow"])
-        return response
-    except Exception:
-        log.exception("unhandled error answering %s %s", request.method, request.path)
-        return error_response(exceptions.INTERNAL_ERROR("The mock failed to answer this request."))
+def http_error_response(request: web.Request, error: web.HTTPException) -> web.Response:
+    """An HTTP-level failure (an unknown path, a wrong method, ...) in the platform's errors envelope."""
+    code = _HTTP_ERROR_CODES.get(error.status, exceptions.REQUEST_FAILED)
+    response = error_response(code(f"{error.reason}: {request.method} {request.path}", status=error.status))
+    if "Allow" in error.headers:  # a 405 says which methods the path takes
+        response.headers["Allow"] = _PLAIN_HTTP_METHODS.get(request.path, error.headers["Allow"])
+    return response
 
 
 def error_response(error: RunwareError) -> web.Response:
