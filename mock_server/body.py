@@ -14,7 +14,6 @@ import json
 import math
 import re
 import secrets
-from collections import Counter
 from json.decoder import scanstring
 from typing import Any, NoReturn
 
@@ -96,10 +95,12 @@ def parse_task_array(raw: bytes, max_tasks: int) -> Any:
 def task_types(body: Any) -> dict[str, int]:
     """How many tasks of each type a parsed task array holds, in the order they first appear; types that are not
     plain words are left out."""
-    if not isinstance(body, list):
-        return {}
-    named = (task.get("taskType") for task in body if isinstance(task, dict))
-    return dict(Counter(name for name in named if isinstance(name, str) and _TASK_TYPE_WORD.fullmatch(name)))
+    counts: dict[str, int] = {}
+    for task in body if isinstance(body, list) else ():
+        name = task.get("taskType") if isinstance(task, dict) else None
+        if isinstance(name, str) and _TASK_TYPE_WORD.fullmatch(name):
+            counts[name] = counts.get(name, 0) + 1
+    return counts
 
 
 def _items(text: str, index: int, max_tasks: int) -> list[Any]:

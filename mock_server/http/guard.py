@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -28,10 +29,17 @@ CONTROL_TOKEN_HEADER = "X-Mock-Control-Token"
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
-def host_is_known(host_header: str, settings: Settings) -> bool:
+@lru_cache(maxsize=256)  # parsing is most of the check, and clients send the same few Host values
+def _hostname(host_header: str) -> str | None:
     try:
-        host = urlsplit(f"//{host_header}").hostname or ""
+        return urlsplit(f"//{host_header}").hostname or ""
     except ValueError:  # "[::1" and the like: no host at all
+        return None
+
+
+def host_is_known(host_header: str, settings: Settings) -> bool:
+    host = _hostname(host_header)
+    if host is None:
         return False
     if host in ("localhost", settings.host.lower()) or host.endswith(".localhost"):
         return True
