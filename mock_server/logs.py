@@ -28,10 +28,10 @@ class JsonFormatter(logging.Formatter):
 
 
 class BatchedStreamHandler(logging.StreamHandler[TextIO]):
-    """Writes the lines of one event-loop turn to the stream together: under load that is one system call a turn
-    instead of one a request, and a write cost more than the rest of an access line (a fifth of a poll's time,
-    measured). Outside a running loop (start-up, shutdown, other threads) a line is written at once, with what
-    was waiting before it."""
+    """Writes the lines of one event-loop turn to the stream together: under load, one write a turn instead of one
+    a request (an access line cost 11 µs instead of 12 inside the server, stderr on /dev/null; a pipe or a
+    terminal costs more a write). Outside a running loop (start-up, shutdown, other threads) a line is written
+    at once, with what was waiting before it."""
 
     def __init__(self, stream: TextIO) -> None:
         super().__init__(stream)
