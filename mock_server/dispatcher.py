@@ -235,10 +235,11 @@ class TaskDispatcher:
     async def _poll(self, task: dict[str, Any], owner: str, data: list[dict[str, Any]], errors: Errors) -> None:
         task_uuid = task["taskUUID"]
         found = self.store.get(task_uuid)
-        if found is not None and found.owner == owner and self.runner.lifecycle.processing_rate == 0:
-            # No simulated delay: the answer waits for the real work, so the first poll sees the outcome — but
-            # never longer than poll_wait, so a long queue of renders cannot hold a poll without limit.
-            await self.runner.wait(task_uuid, self.poll_wait)
+        # At --processing-rate 0 there is no simulated delay: the answer waits for the real work, so the first poll
+        # sees the outcome — but never longer than poll_wait, so a long queue of renders cannot hold a poll without
+        # limit. A task with no work left is not read again (a read is a query with the SQLite store).
+        waits = found is not None and found.owner == owner and self.runner.lifecycle.processing_rate == 0
+        if waits and await self.runner.wait(task_uuid, self.poll_wait):
             found = self.store.get(task_uuid)
         if found is None or found.owner != owner:  # another account's task is not found, as on the platform
             if self.compat.unknown_task_poll == "not-found":

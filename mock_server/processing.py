@@ -89,11 +89,11 @@ class TaskRunner:
             if not waiter.done():
                 waiter.set_result(None)
 
-    async def wait(self, task_uuid: str, timeout: float) -> None:
-        """Until the task's media is rendered (or it failed), at most `timeout` seconds; at once when it is not
-        queued or running."""
+    async def wait(self, task_uuid: str, timeout: float) -> bool:
+        """Until the task's media is rendered (or it failed), at most `timeout` seconds; at once, answering False,
+        when it is not queued or running (its stored state is then final)."""
         if task_uuid not in self._running:
-            return
+            return False
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(task_uuid, []).append(waiter)
         try:
@@ -104,6 +104,7 @@ class TaskRunner:
                 waiters.remove(waiter)
                 if not waiters:
                     del self._waiters[task_uuid]
+        return True
 
     async def idle(self) -> None:
         """Until every render has finished and every delivery has been sent."""

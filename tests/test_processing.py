@@ -98,6 +98,20 @@ async def test_a_poll_at_rate_zero_waits_for_queued_work(gated_video):
     await target.runner.close()
 
 
+async def test_a_poll_at_rate_zero_reads_a_finished_task_once(gated_video, monkeypatch):
+    video, gate = gated_video
+    target = runner_dispatcher(rate=0)
+    (task_uuid,) = await submit(target, video, 1)
+    gate.set()
+    assert await outcome(target, task_uuid) == (200, ["success"])  # waited for the render, then read it again
+    reads = []
+    read = target.store.get
+    monkeypatch.setattr(target.store, "get", lambda wanted: reads.append(wanted) or read(wanted))
+    assert await outcome(target, task_uuid) == (200, ["success"])
+    assert reads == [task_uuid]  # no work left: its stored state is final
+    await target.runner.close()
+
+
 @pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="the idle scheduling class is Linux's")
 def test_renders_run_at_idle_priority():
     # Renders take only the cores requests leave: at normal priority they halved the request throughput.
