@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -72,11 +73,15 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_the_command_logs_json_lines_when_the_environment_says_so():
+def command_output(**environ: str) -> tuple[str, str]:
+    """What `python -m mock_server` writes to stdout and stderr while /health is asked once."""
     port = free_port()
-    environ = {**os.environ, "LIPSYNC_MOCK_LOG_FORMAT": "json", "LIPSYNC_MOCK_PORT": str(port)}
     server = subprocess.Popen(
-        [sys.executable, "-m", "mock_server"], env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "mock_server"],
+        env={**os.environ, **environ, "LIPSYNC_MOCK_PORT": str(port)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         for _ in range(300):
@@ -87,12 +92,22 @@ def test_the_command_logs_json_lines_when_the_environment_says_so():
                 time.sleep(0.1)
     finally:
         server.terminate()
-        stdout, stderr = server.communicate(timeout=30)
+        output = server.communicate(timeout=30)
+    return output
+
+
+def test_the_command_logs_json_lines_when_the_environment_says_so():
+    stdout, stderr = command_output(LIPSYNC_MOCK_LOG_FORMAT="json")
     assert stdout == ""
-    lines = [json.loads(line) for line in stderr.splitlines()]  # every line is JSON, start-up lines included
-    assert any(line["message"].startswith("Running on http://127.0.0.1") for line in lines)
+    lines = [json.loads(line) for line in stderr.splitlines()]
+    assert any(line["message"].startswith("Running on http://127.0.0.1") for line in lines)  # every line is JSON
     health = [line for line in lines if line.get("path") == "/health" and line["status"] == 200]
     assert health and health[0]["method"] == "GET" and health[0]["logger"] == ACCESS_LOG.name
+
+
+def test_the_command_logs_text_lines_by_default():
+    access = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO lipsync_mock\.access: GET /health 200 [\d.]+ ms")
+    assert any(access.fullmatch(line) for line in command_output()[1].splitlines())
 
 
 def test_an_unusable_data_dir_ends_with_one_line_and_exit_2(tmp_path):

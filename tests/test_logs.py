@@ -1,12 +1,15 @@
-"""Log lines are written once per event-loop turn, at once outside a loop, and a broken stream is not fatal."""
+"""Log lines: the formats (a record and a line written from its parts read the same), written once per event-loop
+turn, at once outside a loop, and a broken stream is not fatal."""
 
 from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
+import sys
 
-from mock_server.logs import BatchedStreamHandler
+from mock_server.logs import BatchedStreamHandler, JsonFormatter, TextFormatter
 
 
 class CountingStream(io.StringIO):
@@ -21,7 +24,7 @@ class CountingStream(io.StringIO):
 
 def logger_to(stream: io.StringIO, name: str) -> logging.Logger:
     logger = logging.getLogger(name)
-    logger.handlers = [BatchedStreamHandler(stream)]
+    logger.handlers = [BatchedStreamHandler(stream, TextFormatter())]
     logger.setLevel(logging.INFO)
     logger.propagate = False
     return logger
@@ -31,7 +34,7 @@ def test_outside_a_loop_each_line_is_written_at_once():
     stream = CountingStream()
     logger = logger_to(stream, "test_logs.outside")
     logger.info("one")
-    assert (stream.getvalue(), stream.writes) == ("one\n", 1)
+    assert stream.getvalue().endswith(" INFO test_logs.outside: one\n") and stream.writes == 1
 
 
 async def test_the_lines_of_one_loop_turn_are_written_together_on_the_next():
@@ -41,7 +44,8 @@ async def test_the_lines_of_one_loop_turn_are_written_together_on_the_next():
         logger.info("line %d", number)
     assert stream.writes == 0
     await asyncio.sleep(0)
-    assert (stream.getvalue(), stream.writes) == ("".join(f"line {n}\n" for n in range(5)), 1)
+    lines = stream.getvalue().splitlines()
+    assert [line.partition(": ")[2] for line in lines] == [f"line {n}" for n in range(5)] and stream.writes == 1
 
 
 async def test_a_closed_stream_drops_the_lines_without_raising():
@@ -54,3 +58,29 @@ async def test_a_closed_stream_drops_the_lines_without_raising():
     await asyncio.sleep(0)
     logger.handlers[0].flush()  # as shutdown does
     assert failures == []  # a failing flush would be reported here, turn after turn
+
+
+def a_record(message: str, **extra: object) -> logging.LogRecord:
+    record = logging.LogRecord("lipsync_mock.access", logging.INFO, __file__, 1, message, None, None)
+    record.__dict__.update(extra)
+    return record
+
+
+def test_the_text_format_is_loggings_own():
+    plain = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    record = a_record("GET /health 200 0.4 ms")
+    assert TextFormatter().format(record) == plain.format(record)
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        failed = a_record("failed", exc_info=sys.exc_info())
+    assert TextFormatter().format(failed) == plain.format(failed)
+
+
+def test_a_line_from_its_parts_reads_as_its_record_does():
+    fields = {"method": "GET", "path": "/health", "taskTypes": {}, "status": 200, "ms": 0.4}
+    record = a_record("GET /health 200 0.4 ms", access=fields)
+    text, as_json = TextFormatter(), JsonFormatter()
+    assert text.line(record.created, "INFO", record.name, record.getMessage(), {}) == text.format(record)
+    assert as_json.line(record.created, "INFO", record.name, record.getMessage(), fields) == as_json.format(record)
+    assert json.loads(as_json.format(record))["status"] == 200
