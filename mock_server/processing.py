@@ -24,7 +24,7 @@ from mock_server.exceptions import RunwareError
 from mock_server.inputs import MediaLoader
 from mock_server.lifecycle import Lifecycle, LifecyclePlan
 from mock_server.render import AudioPart, Rendered, RenderRequest, render
-from mock_server.store import Task, TaskStore
+from mock_server.store import Task, TaskRow, TaskStore
 
 log = logging.getLogger(__name__)
 
@@ -53,25 +53,28 @@ class TaskRunner:
         self.max_media_seconds = max_media_seconds
         self.result_max_side = result_max_side  # None: results at the input's frame size, as the service does
         # A bounded pool renders, and at most `workers * 2` jobs fetch or render at once. The rest wait in a
-        # queue as the tasks themselves: a coroutine per queued task would be a dozen more objects each for
-        # the garbage collector, whose full collections then paused the server for 300 ms under a backlog.
+        # queue as rows of plain values: a coroutine per queued task would be a dozen more objects each for
+        # the garbage collector, whose full collections then paused the server for 300 ms under a backlog,
+        # and even a `Task` is one (see store/base.py).
         self._workers = workers
         self._executor = render_pool(workers)
         self._max_jobs = workers * 2
-        self._queue: deque[Task] = deque()
+        self._queue: deque[TaskRow] = deque()
         self._jobs: dict[str, asyncio.Task[None]] = {}
-        self._running: dict[str, Task] = {}  # every task queued or in a job, for what it refers to
+        self._running: dict[str, TaskRow] = {}  # every task queued or in a job, for what it refers to
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
 
     def start(self, task: Task) -> None:
-        self._running[task.task_uuid] = task
-        self._queue.append(task)
+        row = tuple(task)
+        self._running[task.task_uuid] = row
+        self._queue.append(row)
         self._start_jobs()
 
     def _start_jobs(self) -> None:
         while self._queue and len(self._jobs) < self._max_jobs:
-            task = self._queue.popleft()
-            if self._running.get(task.task_uuid) is not task or task.task_uuid in self._jobs:
+            row = self._queue.popleft()
+            task = Task._make(row)
+            if self._running.get(task.task_uuid) is not row or task.task_uuid in self._jobs:
                 continue  # dropped by a reset while it waited
             job = asyncio.get_running_loop().create_task(self._run(task))
             self._jobs[task.task_uuid] = job
@@ -177,8 +180,9 @@ class TaskRunner:
     def in_use(self) -> frozenset[str]:
         """The tasks still queued or rendering, and every upload they name: what must not expire under them."""
         names: set[str] = set()
-        for task_uuid, task in self._running.items():
+        for task_uuid, row in self._running.items():
             names.add(task_uuid)
+            task = Task._make(row)
             inputs, segments = task.request["inputs"], task.request["providerSettings"]["sync"].get("segments", [])
             names.update(value.lower() for value in [*inputs.values(), *(s["audio"] for s in segments)])
         return frozenset(names)

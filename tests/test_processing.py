@@ -15,6 +15,7 @@ from mock_server.app import create_dispatcher
 from mock_server.config import Settings
 from mock_server.dispatcher import TaskDispatcher
 from mock_server.processing import render_pool
+from tests.test_store import tracked_objects_after_collecting
 
 
 @pytest.fixture
@@ -69,6 +70,21 @@ async def test_a_backlog_waits_as_tasks_not_as_coroutines(gated_video):
     for task_uuid in uuids:
         assert (await outcome(target, task_uuid))[0] == 200
     assert target.runner.in_use() == frozenset()
+    await target.runner.close()
+
+
+async def test_a_backlog_is_no_objects_for_the_garbage_collector_to_visit(gated_video):
+    video, gate = gated_video
+    target = runner_dispatcher()
+    await submit(target, video, 10)
+    await asyncio.sleep(0.2)  # the two running jobs reach the media host
+    before = tracked_objects_after_collecting()
+    for _ in range(2):
+        await submit(target, video, 100)
+    # Each submission leaves garbage the collector frees; what stays is a row of plain values per task.
+    assert tracked_objects_after_collecting() - before < 20
+    gate.set()
+    await target.runner.idle()
     await target.runner.close()
 
 

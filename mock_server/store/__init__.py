@@ -1,6 +1,6 @@
 """Task state behind one small interface (`TaskStore`), kept in memory or in SQLite."""
 
-from mock_server.store.base import Expiry, Media, Result, Task, TaskStore, expiry
+from mock_server.store.base import Expiry, Media, Result, Task, TaskRow, TaskStore, expiry
 from mock_server.store.memory import InMemoryTaskStore
 from mock_server.store.sqlite import SQLiteTaskStore, StoreUnavailable
 
@@ -12,6 +12,7 @@ __all__ = [
     "SQLiteTaskStore",
     "StoreUnavailable",
     "Task",
+    "TaskRow",
     "TaskStore",
     "expiry",
 ]

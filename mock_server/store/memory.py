@@ -1,14 +1,15 @@
-"""The in-memory TaskStore: everything in dicts, gone when the process ends."""
+"""The in-memory TaskStore: everything in dicts, gone when the process ends. Tasks are kept as `TaskRow`s,
+which the garbage collector does not visit (see store/base.py)."""
 
 from __future__ import annotations
 
 from mock_server.namespaces import namespace_of
-from mock_server.store.base import Expiry, Media, Result, Task, expiry, retention_cutoff
+from mock_server.store.base import Expiry, Media, Result, Task, TaskRow, expiry, retention_cutoff
 
 
 class InMemoryTaskStore:
     def __init__(self) -> None:
-        self._tasks: dict[str, Task] = {}
+        self._tasks: dict[str, TaskRow] = {}
         self._task_of_video: dict[str, str] = {}
         self._files: dict[str, bytes] = {}
         self._media: dict[str, tuple[Media, float]] = {}
@@ -17,20 +18,21 @@ class InMemoryTaskStore:
     def add(self, task: Task) -> bool:
         if task.task_uuid in self._tasks:
             return False
-        self._tasks[task.task_uuid] = task
+        self._tasks[task.task_uuid] = tuple(task)
         for result in task.results:
             self._task_of_video[result.video_uuid] = task.task_uuid
         return True
 
     def replace(self, task: Task) -> None:
         if task.task_uuid in self._tasks:
-            self._tasks[task.task_uuid] = task
+            self._tasks[task.task_uuid] = tuple(task)
 
     def get(self, task_uuid: str) -> Task | None:
-        return self._tasks.get(task_uuid)
+        row = self._tasks.get(task_uuid)
+        return None if row is None else Task._make(row)
 
     def find_result(self, video_uuid: str) -> tuple[Task, Result] | None:
-        task = self._tasks.get(self._task_of_video.get(video_uuid, ""))
+        task = self.get(self._task_of_video.get(video_uuid, ""))
         if task is None:
             return None
         return task, next(result for result in task.results if result.video_uuid == video_uuid)
@@ -60,7 +62,7 @@ class InMemoryTaskStore:
             for table in (self._tasks, self._task_of_video, self._files, self._media, self._delivered):
                 table.clear()
             return dropped
-        dropped = [task for task in self._tasks.values() if task.namespace == namespace]
+        dropped = [task for task in self._all() if task.namespace == namespace]
         for task in dropped:
             self._tasks.pop(task.task_uuid, None)
             self._files.pop(task.task_uuid, None)
@@ -71,7 +73,10 @@ class InMemoryTaskStore:
         return [task.task_uuid for task in dropped]
 
     def all_tasks(self) -> list[Task]:
-        return sorted(self._tasks.values(), key=lambda task: task.created_at)
+        return sorted(self._all(), key=lambda task: task.created_at)
+
+    def _all(self) -> list[Task]:
+        return list(map(Task._make, self._tasks.values()))
 
     def mark_delivered(self, key: str) -> None:
         self._delivered.add(key)
@@ -81,7 +86,8 @@ class InMemoryTaskStore:
 
     def expire(self, now: float, retention: float | None, in_use: frozenset[str] = frozenset()) -> list[str]:
         dropped = []
-        for task_uuid, task in list(self._tasks.items()):
+        for task in self._all():
+            task_uuid = task.task_uuid
             verdict = Expiry.KEEP if task_uuid in in_use else expiry(task, now, retention)
             if verdict is Expiry.DROP_TASK:
                 self._tasks.pop(task_uuid, None)
