@@ -283,8 +283,7 @@ class TaskDispatcher:
         """Drop what is past its ttl or the retention — but not what queued or running work still refers to —
         and what is kept for the tasks dropped. The sweep of the store runs in a thread: at 100,000 tasks it
         takes seconds."""
-        in_use = self.runner.in_use()
-        dropped = await asyncio.to_thread(self.store.expire, self.clock(), retention, in_use)
+        dropped = await asyncio.to_thread(self.store.expire, self.clock(), retention, self.runner.in_use())
         self.runner.forget(dropped)
 
 

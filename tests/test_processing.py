@@ -64,12 +64,12 @@ async def test_a_backlog_waits_as_tasks_not_as_coroutines(gated_video):
     await asyncio.sleep(0.2)  # the two running jobs reach the media host
     # Two jobs and what their downloads start on the loopback host; a coroutine per task would be 30 more.
     assert len(asyncio.all_tasks()) - before <= 8
-    assert target.runner.in_use() >= set(uuids)  # queued work is still work in use
+    assert target.runner.in_use()() >= set(uuids)  # queued work is still work in use
     gate.set()
     await target.runner.idle()
     for task_uuid in uuids:
         assert (await outcome(target, task_uuid))[0] == 200
-    assert target.runner.in_use() == frozenset()
+    assert target.runner.in_use()() == frozenset()
     await target.runner.close()
 
 
@@ -101,7 +101,7 @@ async def test_a_reset_drops_queued_work_which_never_runs(gated_video):
     for task_uuid in kept:
         assert (await outcome(target, task_uuid, "keep"))[0] == 200
     target.reset()
-    assert target.runner.in_use() == frozenset()
+    assert target.runner.in_use()() == frozenset()
     await target.runner.close()
 
 

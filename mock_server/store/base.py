@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, NamedTuple, Protocol
@@ -39,6 +40,10 @@ class Result(NamedTuple):
 
 
 TaskRow = tuple[Any, ...]
+
+# What queued or running work still refers to (its taskUUIDs, the uploads it names), worked out when called: a
+# sweep calls it at most once, and only when something could be dropped.
+InUse = Callable[[], Collection[str]]
 
 
 class Task(NamedTuple):
@@ -170,9 +175,9 @@ class TaskStore(Protocol):
 
     def was_delivered(self, key: str) -> bool: ...
 
-    def expire(self, now: float, retention: float | None, in_use: frozenset[str] = frozenset()) -> list[str]:
+    def expire(self, now: float, retention: float | None, in_use: InUse = frozenset) -> list[str]:
         """Drop what `expiry` says is over, and — with a retention — uploads older than it, except the tasks and
-        uploads named in `in_use` (work still refers to them); the taskUUIDs dropped. May run in a thread."""
+        uploads `in_use` names (work still refers to them); the taskUUIDs dropped. May run in a thread."""
         ...
 
     async def durable(self) -> None:

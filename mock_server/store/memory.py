@@ -3,8 +3,10 @@ which the garbage collector does not visit (see store/base.py)."""
 
 from __future__ import annotations
 
+import functools
+
 from mock_server.namespaces import namespace_of
-from mock_server.store.base import Expiry, Media, Result, Task, TaskRow, expiry, retention_cutoff
+from mock_server.store.base import Expiry, InUse, Media, Result, Task, TaskRow, expiry, retention_cutoff
 
 
 class InMemoryTaskStore:
@@ -84,21 +86,23 @@ class InMemoryTaskStore:
     def was_delivered(self, key: str) -> bool:
         return key in self._delivered
 
-    def expire(self, now: float, retention: float | None, in_use: frozenset[str] = frozenset()) -> list[str]:
+    def expire(self, now: float, retention: float | None, in_use: InUse = frozenset) -> list[str]:
+        in_use = functools.cache(in_use)
         dropped = []
         for task in self._all():
             task_uuid = task.task_uuid
-            verdict = Expiry.KEEP if task_uuid in in_use else expiry(task, now, retention)
+            verdict = expiry(task, now, retention)
+            if verdict is Expiry.KEEP or task_uuid in in_use():
+                continue
             if verdict is Expiry.DROP_TASK:
                 self._tasks.pop(task_uuid, None)
                 for result in task.results:
                     self._task_of_video.pop(result.video_uuid, None)
                 dropped.append(task_uuid)
-            if verdict is not Expiry.KEEP:
-                self._files.pop(task_uuid, None)
+            self._files.pop(task_uuid, None)
         cutoff = retention_cutoff(now, retention)
         for media_uuid, (_, added_at) in list(self._media.items()):
-            if added_at < cutoff and media_uuid not in in_use:
+            if added_at < cutoff and media_uuid not in in_use():
                 self._media.pop(media_uuid, None)
         return dropped
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -21,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mock_server.faults import parse_fault
-from mock_server.store.base import Expiry, Media, Result, Task, expiry, retention_cutoff
+from mock_server.store.base import Expiry, InUse, Media, Result, Task, expiry, retention_cutoff
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +229,8 @@ class SQLiteTaskStore:
             self._media(media_uuid).unlink(missing_ok=True)
         return tasks
 
-    def expire(self, now: float, retention: float | None, in_use: frozenset[str] = frozenset()) -> list[str]:
+    def expire(self, now: float, retention: float | None, in_use: InUse = frozenset) -> list[str]:
+        in_use = functools.cache(in_use)
         with self._lock:
             rows = self._db.execute("SELECT * FROM tasks").fetchall()
             old_media = self._db.execute(
@@ -236,16 +238,17 @@ class SQLiteTaskStore:
             ).fetchall()
         dropped = []
         for task in map(_task, rows):
-            verdict = Expiry.KEEP if task.task_uuid in in_use else expiry(task, now, retention)
+            verdict = expiry(task, now, retention)
+            if verdict is Expiry.KEEP or task.task_uuid in in_use():
+                continue
             if verdict is Expiry.DROP_TASK:
                 with self._writing():
                     self._db.execute("DELETE FROM tasks WHERE task_uuid = ?", (task.task_uuid,))
                     self._db.execute("DELETE FROM videos WHERE task_uuid = ?", (task.task_uuid,))
                 dropped.append(task.task_uuid)
-            if verdict is not Expiry.KEEP:
-                self._file(task.task_uuid).unlink(missing_ok=True)
+            self._file(task.task_uuid).unlink(missing_ok=True)
         for (media_uuid,) in old_media:
-            if media_uuid not in in_use:
+            if media_uuid not in in_use():
                 self.delete_media(media_uuid)
         return dropped
 
