@@ -6,6 +6,7 @@ import functools
 import http.server
 import ipaddress
 import json
+import sys
 import threading
 import urllib.request
 import wave
@@ -71,7 +72,7 @@ class MediaServer:
 
     def __init__(self) -> None:
         handler = functools.partial(_QuietFiles, directory=str(MEDIA_DIR))
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = _QuietServer(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="media", daemon=True)
 
     @property
@@ -85,6 +86,14 @@ class MediaServer:
     def __exit__(self, *exc_info: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client that hangs up mid-file (a target cancelling a fetch, or shutting down) is not the server's
+        # error; anything else is still printed.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _QuietFiles(http.server.SimpleHTTPRequestHandler):

@@ -21,3 +21,15 @@ def test_fixture_media_is_served_and_measured():
         with urllib.request.urlopen(media.video) as response:
             assert response.read(12)[4:8] == b"ftyp"
     assert media.audio_seconds == 1.0
+
+
+def test_the_media_server_prints_no_traceback_for_a_client_that_hung_up(capsys):
+    with MediaServer() as server:
+        for error in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset"), ValueError("a bug")):
+            try:
+                raise error
+            except Exception:
+                server._server.handle_error(None, ("127.0.0.1", 1))
+    printed = capsys.readouterr().err
+    assert "ValueError: a bug" in printed
+    assert "BrokenPipeError" not in printed and "ConnectionResetError" not in printed
