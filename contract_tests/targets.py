@@ -72,7 +72,7 @@ class MediaServer:
 
     def __init__(self) -> None:
         handler = functools.partial(_QuietFiles, directory=str(MEDIA_DIR))
-        self._server = _QuietServer(("127.0.0.1", 0), handler)
+        self._server = QuietHTTPServer(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="media", daemon=True)
 
     @property
@@ -88,10 +88,11 @@ class MediaServer:
         self._server.server_close()
 
 
-class _QuietServer(http.server.ThreadingHTTPServer):
+class QuietHTTPServer(http.server.ThreadingHTTPServer):
+    """A threaded HTTP server that prints no traceback for a client that hung up mid-answer (a target cancelling
+    a fetch, or shutting down): that is not the server's error. Anything else is still printed."""
+
     def handle_error(self, request: object, client_address: object) -> None:
-        # A client that hangs up mid-file (a target cancelling a fetch, or shutting down) is not the server's
-        # error; anything else is still printed.
         if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)
 

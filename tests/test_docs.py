@@ -61,6 +61,15 @@ def test_every_relative_link_in_the_docs_leads_to_a_file():
                 assert (page.parent / target).exists(), f"{page.name} links to {target}"
 
 
+def test_every_benchmark_the_docs_name_exists():
+    named = set()
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        named |= set(re.findall(r"(?:-m |`)benchmarks\.([a-z_]+)", page.read_text()))
+    assert {"load", "render", "startup"} <= named
+    for name in named:
+        assert (ROOT / "benchmarks" / f"{name}.py").exists(), name
+
+
 def test_the_architecture_note_names_modules_that_exist():
     text = (ROOT / "docs" / "architecture.md").read_text()
     for path in set(re.findall(r"`mock_server/([a-z_/]+\.py)`", text)):

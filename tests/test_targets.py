@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import http.server
 import urllib.request
 
-from contract_tests.targets import MediaServer, MediaSet, describe_target
+from contract_tests.targets import MediaServer, MediaSet, QuietHTTPServer, describe_target
 from mock_server.testing import BackgroundServer
 
 
@@ -24,12 +25,13 @@ def test_fixture_media_is_served_and_measured():
 
 
 def test_the_media_server_prints_no_traceback_for_a_client_that_hung_up(capsys):
-    with MediaServer() as server:
-        for error in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset"), ValueError("a bug")):
-            try:
-                raise error
-            except Exception:
-                server._server.handle_error(None, ("127.0.0.1", 1))
+    server = QuietHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    for error in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset"), ValueError("a bug")):
+        try:
+            raise error
+        except Exception:
+            server.handle_error(None, ("127.0.0.1", 1))
+    server.server_close()
     printed = capsys.readouterr().err
     assert "ValueError: a bug" in printed
     assert "BrokenPipeError" not in printed and "ConnectionResetError" not in printed
