@@ -14,18 +14,15 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import tempfile
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from benchmarks.load import KEY, submit_once, wrk_round
-from benchmarks.processes import free_port, mock_command, running
+from benchmarks.processes import accepts_connections, free_port, mock_command, running
 
 
 @contextmanager
@@ -35,21 +32,8 @@ def prism_serving(document: Path, port: int) -> Iterator[str]:
     if executable is None:
         raise SystemExit("prism is not installed: npm install -g @stoplight/prism-cli (or set PRISM)")
     command = [executable, "mock", str(document), "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"{command} did not start") from None
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(30)
+    with running(command, port, ready=accepts_connections, startup_seconds=60) as (base, _):
+        yield base
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,17 +20,33 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def answers_health(base: str, port: int) -> None:
+    """Returns once `base` answers /health; raises OSError until then."""
+    with urllib.request.urlopen(f"{base}/health", timeout=1):
+        pass
+
+
+def accepts_connections(base: str, port: int) -> None:
+    """Returns once `port` accepts a connection (for a server with no /health); raises OSError until then."""
+    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
 @contextmanager
-def running(command: list[str], port: int) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Start `command` (which listens on `port`), wait for its /health, and stop it afterwards."""
+def running(
+    command: list[str],
+    port: int,
+    ready: Callable[[str, int], None] = answers_health,
+    startup_seconds: float = 30,
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Start `command` (which listens on `port`), wait until it is `ready`, and stop it afterwards."""
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + startup_seconds
         while True:
             try:
-                with urllib.request.urlopen(f"{base}/health", timeout=1):
-                    break
+                ready(base, port)
+                break
             except OSError:
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError(f"{command} did not start") from None
