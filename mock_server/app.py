@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from mock_server.accounts import Accounts
 from mock_server.config import Compat, Settings
 from mock_server.delivery import Deliverer, DeliveryScheduler, RetryPolicy
 from mock_server.dispatcher import TaskDispatcher
@@ -36,6 +37,7 @@ def create_dispatcher(settings: Settings, clock: Callable[[], float] = time.time
     store: TaskStore = SQLiteTaskStore(settings.data_dir) if settings.data_dir else InMemoryTaskStore()
     hosts = HostPolicy(settings.allowed_hosts)
     compat = Compat.from_pairs(settings.compat)
+    accounts = Accounts(settings.balance)
     deliverer = Deliverer(RetryPolicy(settings.delivery_attempts, settings.delivery_first_delay), hosts)
     runner = TaskRunner(
         store,
@@ -46,6 +48,7 @@ def create_dispatcher(settings: Settings, clock: Callable[[], float] = time.time
         max_media_seconds=settings.max_media_seconds,
         workers=settings.render_workers,
         result_max_side=settings.result_max_side,
+        accounts=accounts,
     )
     return TaskDispatcher(
         store,
@@ -58,6 +61,7 @@ def create_dispatcher(settings: Settings, clock: Callable[[], float] = time.time
         compat=compat,
         poll_wait=settings.poll_wait,
         variation=None if settings.vary_responses is None else ResponseVariation(settings.vary_responses),
+        accounts=accounts,
     )
 
 

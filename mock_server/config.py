@@ -64,14 +64,18 @@ def _log_format(text: str) -> str:
 
 
 # Where the evidence on the real service is split, the mock's choice is a setting: `--compat KEY=VALUE`.
-# The first value of each is the default; docs/fidelity.md gives the evidence for each side.
+# The first value of each is the default; docs/behaviour.md gives the evidence for each side.
 COMPAT_CHOICES: dict[str, tuple[str, ...]] = {
-    # getResponse for a taskUUID never submitted: 404 taskNotFound, or 200 {"data": []} like a task with nothing ready.
-    "unknown-task-poll": ("not-found", "empty"),
+    # getResponse for a taskUUID never submitted: 200 {"data": []} like a task with nothing ready, or 404 taskNotFound.
+    "unknown-task-poll": ("empty", "not-found"),
     # A webhook body: {"data": [item]} as a poll shows it, or the bare item.
     "webhook-body": ("wrapped", "bare"),
     # A REST request refused before any task ran: "data": [] beside "errors" (seen), or "errors" alone.
     "refusal-data": ("empty", "absent"),
+    # The HTTP status of a task refused for want of credit: 400 (seen in users' logs), or 402 (the docs).
+    "insufficient-credits-status": ("400", "402"),
+    # Its code: the video-task name seen in logs, or the generic one.
+    "insufficient-credits-code": ("videoInferenceInsufficientCredits", "insufficientCredits"),
 }
 
 
@@ -79,9 +83,11 @@ COMPAT_CHOICES: dict[str, tuple[str, ...]] = {
 class Compat:
     """The compat choices in force, one attribute per key of COMPAT_CHOICES."""
 
-    unknown_task_poll: str = "not-found"
+    unknown_task_poll: str = "empty"
     webhook_body: str = "wrapped"
     refusal_data: str = "empty"
+    insufficient_credits_status: str = "400"
+    insufficient_credits_code: str = "videoInferenceInsufficientCredits"
 
     @classmethod
     def from_pairs(cls, pairs: tuple[str, ...]) -> Compat:
@@ -165,6 +171,13 @@ class Settings:
         "default: the input's frame size, as the real service returns",
         parse=_positive,
         metavar="PIXELS",
+    )
+    balance: float | None = setting(
+        None,
+        help="USD each new account (an API key, within its namespace) starts with; its tasks are charged their "
+        "cost, and a video task is refused below $5. Default: unlimited",
+        parse=_non_negative,
+        metavar="USD",
     )
     ws_idle_timeout: float = setting(
         120.0, help="seconds a WebSocket may stay silent before it is closed", parse=_non_negative, metavar="SECONDS"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mock_server import exceptions
+from mock_server.accounts import Accounts
 from mock_server.body import read_task_array, task_types
 from mock_server.config import Compat
 from mock_server.exceptions import RunwareError, envelope
@@ -24,6 +25,7 @@ from mock_server.namespaces import DEFAULT, namespace_of, owner_of
 from mock_server.processing import TaskRunner
 from mock_server.schema_registry import complete
 from mock_server.store import Media, Result, Task, TaskStore
+from mock_server.task_details import TaskDetails
 from mock_server.validation import envelope_errors, task_schema_names, validate_task, within_limits
 from mock_server.variation import ResponseVariation
 
@@ -63,6 +65,7 @@ class TaskDispatcher:
         compat: Compat | None = None,
         poll_wait: float = 10.0,
         variation: ResponseVariation | None = None,
+        accounts: Accounts | None = None,
     ) -> None:
         self.store = store
         self.runner = runner
@@ -74,6 +77,8 @@ class TaskDispatcher:
         self.compat = compat or Compat()
         self.poll_wait = poll_wait
         self.variation = variation
+        self.accounts = accounts if accounts is not None else Accounts()
+        self.task_details = TaskDetails()
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -94,17 +99,21 @@ class TaskDispatcher:
         answers `"data": []` beside its errors, as the real service was seen to; `namespace` scopes the work
         (see namespaces.py)."""
         acknowledged: list[Task] = []
+        owner = snapshot = None
         try:
             tasks = await read_task_array(raw, self.max_tasks)
         except RunwareError as error:
             tasks, status, body = None, error.status, exceptions.errors_body(error)
         else:
-            status, body = await self._answer(tasks, bearer_key, base_url, faults, acknowledged, namespace)
+            snapshot = self.task_details.snapshot(tasks)
+            owner, status, body = await self._answer(tasks, bearer_key, base_url, faults, acknowledged, namespace)
         await self.store.durable()  # what this answer acknowledges is on disk before the client hears of it
         if refusals_carry_data and "data" not in body and self.compat.refusal_data == "empty":
             body = {"data": [], **body}
         if self.variation is not None:
             body = self.variation.body(body)
+        if owner is not None and snapshot is not None:
+            self.task_details.record(owner, snapshot, body)
         task_faults = tuple(fault for task in acknowledged for fault in task.faults)
         reply = Reply(status, json.dumps(body), task_faults, task_types(tasks))
         self.journal.record(raw, reply.status, reply.text, namespace)
@@ -115,6 +124,8 @@ class TaskDispatcher:
         (None) of all."""
         dropped = self.store.clear(namespace)
         self.journal.clear(namespace)
+        self.accounts.clear(namespace)
+        self.task_details.clear(namespace)
         self.faults.clear(namespace)
         self.runner.reset(namespace, dropped)
         if self.variation is not None:
@@ -133,7 +144,8 @@ class TaskDispatcher:
         faults: tuple[Fault, ...],
         acknowledged: list[Task],
         namespace: str,
-    ) -> tuple[int, dict[str, Any]]:
+    ) -> tuple[str | None, int, dict[str, Any]]:
+        """The request's owner (None when it was refused as a whole), the answer's status and body."""
         try:
             item_errors: dict[int, RunwareError] = {}
             for index, error in await envelope_errors(body):
@@ -142,7 +154,7 @@ class TaskDispatcher:
                 item_errors.setdefault(index, error)
             owner = owner_of(self._authenticate(bearer_key, body), namespace)
         except RunwareError as error:
-            return error.status, exceptions.errors_body(error)
+            return None, error.status, exceptions.errors_body(error)
 
         data: list[dict[str, Any]] = []
         errors: Errors = []
@@ -162,8 +174,12 @@ class TaskDispatcher:
                 await self._poll(task, owner, data, errors)
             elif task_type == "mediaStorage":
                 await self._store_media(task, owner, base_url, data, errors)
+            elif task_type == "accountManagement":
+                self._account(task, owner, data, errors)
+            elif task_type == "getTaskDetails":
+                self._task_details(task, owner, data, errors)
         ran = bool(data) or not errors
-        return (200 if ran else errors[0][0]), envelope(data if ran else None, [error for _, error in errors])
+        return owner, (200 if ran else errors[0][0]), envelope(data if ran else None, [error for _, error in errors])
 
     def result_file(self, video_uuid: str, extension: str) -> tuple[bytes, ContainerSpec] | None:
         """The file behind a videoURL, while it is served (ready and not past its ttl)."""
@@ -207,7 +223,11 @@ class TaskDispatcher:
         data: list[dict[str, Any]],
         errors: Errors,
     ) -> Task | None:
-        """Accept a valid task and start its work; None when its taskUUID was already used."""
+        """Accept a valid task and start its work; None when the account cannot pay for it or its taskUUID was
+        already used."""
+        if not self.accounts.can_start_video_task(owner):
+            errors.append(_entry(self._insufficient_credits(task["taskUUID"])))
+            return None
         nsfw = _nsfw_verdict(task)
         injected = (*faults, *self.faults.task_faults(task, namespace_of(owner)))
         # The parsed body belongs to this call, so the defaults go straight into it.
@@ -257,7 +277,7 @@ class TaskDispatcher:
     async def _store_media(
         self, task: dict[str, Any], owner: str, base_url: str, data: list[dict[str, Any]], errors: Errors
     ) -> None:
-        ids = {"taskType": "mediaStorage", "taskUUID": task["taskUUID"]}
+        ids = {"taskType": "mediaStorage", "taskUUID": task["taskUUID"], "operation": task["operation"]}
         if task["operation"] == "delete":
             media_uuid = task["mediaUUID"].lower()
             upload = self.store.get_media(media_uuid)
@@ -275,6 +295,35 @@ class TaskDispatcher:
         media_uuid = _uuid4(self.rng)
         self.store.add_media(media_uuid, dataclasses.replace(media, owner=owner), self.clock())
         data.append({**ids, "mediaUUID": media_uuid, "mediaURL": f"{base_url}/media/{media_uuid}"})
+
+    def _account(self, task: dict[str, Any], owner: str, data: list[dict[str, Any]], errors: Errors) -> None:
+        if task["operation"] == "getDetails":
+            data.append(self.accounts.details(owner, task["taskUUID"]))
+            return
+        error = exceptions.NOT_SIMULATED(
+            f"The mock does not make usage reports ({task['operation']}); accountManagement getDetails is answered.",
+            parameter="operation",
+            task_type="accountManagement",
+            task_uuid=task["taskUUID"],
+        )
+        errors.append(_entry(error))
+
+    def _task_details(self, task: dict[str, Any], owner: str, data: list[dict[str, Any]], errors: Errors) -> None:
+        found = self.task_details.find(owner, task["taskUUID"])
+        if found is None:  # another account's task is not found either
+            errors.append(_entry(exceptions.task_not_found(task["taskUUID"], task_type="getTaskDetails")))
+            return
+        data.append({"taskType": "getTaskDetails", "taskUUID": task["taskUUID"], **found})
+
+    def _insufficient_credits(self, task_uuid: str) -> RunwareError:
+        code = exceptions.CATALOGUE[self.compat.insufficient_credits_code]
+        return code(
+            "Insufficient credits: a video task needs at least $5 of credit. "
+            "Top up the account's balance (the mock's: PUT /__mock/balance).",
+            task_type="videoInference",
+            task_uuid=task_uuid,
+            status=int(self.compat.insufficient_credits_status),
+        )
 
     def uploaded_media(self, media_uuid: str) -> Media | None:
         return self.store.get_media(media_uuid)

@@ -90,6 +90,18 @@ CONFLICT_TASK_UUID = _declare("conflictTaskUUID", 400, "a taskUUID already used"
 TASK_NOT_FOUND = _declare("taskNotFound", 404, "getResponse (or the control API) for a taskUUID never received")
 MEDIA_NOT_FOUND = _declare("mediaNotFound", 404, "a mediaUUID with no upload: deleted, expired or never made")
 
+# The account behind the key (accounts.py). Which of the two credit codes answers, and with which status, is a
+# compat choice (config.COMPAT_CHOICES).
+VIDEO_INFERENCE_INSUFFICIENT_CREDITS = _declare(
+    "videoInferenceInsufficientCredits", 400, "a video task the account cannot pay for (402 by --compat)"
+)
+INSUFFICIENT_CREDITS = _declare(
+    "insufficientCredits", 400, "the same, with --compat insufficient-credits-code=insufficientCredits"
+)
+NOT_SIMULATED = _declare(
+    "notSimulated", 400, "an accountManagement usage report (getUsage*): the mock answers getDetails only"
+)
+
 # A task that failed while it ran: the poll answers 400 with the task's error (see TASK_FAILED_STATUS).
 DOWNLOAD_FAILED = _declare("downloadFailed", 400, "a media URL unreachable, not 200, refused or too slow")
 MEDIA_TOO_LARGE = _declare("mediaTooLarge", 400, "a media input over --max-media-bytes")

@@ -19,6 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from decimal import Decimal
 
 from mock_server import PRICE_PER_AUDIO_SECOND, exceptions
+from mock_server.accounts import Accounts
 from mock_server.delivery import DeliveryScheduler
 from mock_server.exceptions import RunwareError
 from mock_server.inputs import MediaLoader
@@ -44,8 +45,10 @@ class TaskRunner:
         max_media_seconds: float = 300.0,
         workers: int = 2,
         result_max_side: int | None = None,
+        accounts: Accounts | None = None,
     ) -> None:
         self.store = store
+        self.accounts = accounts if accounts is not None else Accounts()
         self.loader = loader
         self.lifecycle = lifecycle
         self.deliveries = deliveries
@@ -211,7 +214,9 @@ class TaskRunner:
             return
         self.store.put_file(task.task_uuid, rendered.data)
         now = self.clock()
-        cost = cost_of(rendered.audio_seconds) if task.request["includeCost"] else None
+        result_cost = cost_of(rendered.audio_seconds)
+        self.accounts.charge(task.owner, task.task_uuid, result_cost * len(task.result_rows))
+        cost = result_cost if task.request["includeCost"] else None
         ttl = task.request.get("ttl")
         ready_times = self.lifecycle.take_ready_times(
             task.task_uuid, task.namespace, task.created_at, rendered.duration, len(task.result_rows), now
@@ -227,6 +232,7 @@ class TaskRunner:
     def _fail(self, task: Task, error: RunwareError) -> Task:
         error.task_type, error.task_uuid = "videoInference", task.task_uuid
         failed = task.failed({**error.to_json(), "status": "error"})
+        self.accounts.refund(task.owner, task.task_uuid)
         self.store.replace(failed)
         self.deliveries.announce(failed)
         return failed

@@ -8,11 +8,13 @@ failing keyword and subschema, which the error messages are made from.
 One liberty is taken with `multipleOf`: jsonschema divides floats (0.07 / 0.01 = 7.000000000000001),
 so both validators check steps with `is_step_multiple`, exact arithmetic on the number as written.
 
-Two keywords are added, for rules plain JSON Schema cannot state: `x-greaterThan`, on an object, maps a
+Three keywords are added, for rules plain JSON Schema cannot state: `x-greaterThan`, on an object, maps a
 property to a sibling it must be greater than (`{"endTime": "startTime"}`); `x-disjointWindows`, on an
 array of objects, names the start and end properties of windows that must not overlap
-(`["startTime", "endTime"]`; windows may touch). Both validators enforce them here, so these rules live in
-the schema like every other.
+(`["startTime", "endTime"]`; windows may touch); `x-dateWindow`, on an object, names two date properties
+and the most days between them (`{"start": "startDate", "end": "endDate", "maxDays": 30}`: the end is a real
+date, not before the start, at most that many days after it). Both validators enforce them here, so these
+rules live in the schema like every other.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import copy
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -79,6 +82,56 @@ class _FastDisjointWindows:
             raise ValueError(f"window {index} overlaps another")
 
 
+class _FastDateWindow:
+    """The `x-dateWindow` keyword for jsonschema-rs."""
+
+    def __init__(self, parent_schema: dict[str, Any], value: dict[str, Any], schema_path: list[str | int]) -> None:
+        self.window = value
+
+    def validate(self, instance: Any) -> None:
+        for name, _, wanted in _date_window_problems(self.window, instance):
+            raise ValueError(f"{name} must be {wanted}")
+
+
+def _parsed_date(value: Any) -> datetime | None:
+    """A date or date-time string as an aware datetime (UTC when it names no zone); None when it is no date."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _date_window_problems(window: dict[str, Any], instance: Any) -> Iterator[tuple[str, Any, str]]:
+    """(property, its value, what it must be) for each way the object breaks its `x-dateWindow`."""
+    if not isinstance(instance, dict):
+        return
+    start_name, end_name, most = window["start"], window["end"], timedelta(days=window["maxDays"])
+    dates = {}
+    for name in (start_name, end_name):
+        if isinstance(instance.get(name), str):
+            dates[name] = _parsed_date(instance[name])
+            if dates[name] is None:
+                yield name, instance[name], "a real calendar date (YYYY-MM-DD)"
+    start, end = dates.get(start_name), dates.get(end_name)
+    if start is None or end is None:
+        return
+    if end < start:
+        yield end_name, instance[end_name], f"not before {start_name} ({instance[start_name]})"
+    elif end - start > most:
+        wanted = f"at most {window['maxDays']} days after {start_name} ({instance[start_name]})"
+        yield end_name, instance[end_name], wanted
+
+
+def _date_window(
+    validator: Any, window: dict[str, Any], instance: Any, schema: dict[str, Any]
+) -> Iterator[ValidationError]:
+    for name, value, wanted in _date_window_problems(window, instance):
+        yield ValidationError(wanted, path=[name], instance=value)
+
+
 def _overlaps(start: str, end: str, instance: Any) -> Iterator[tuple[int, Any]]:
     """(index, window) for each window that starts before an earlier-starting window has ended."""
     if not isinstance(instance, list):
@@ -130,7 +183,12 @@ def _greater_than(
 
 StepExactValidator = validators.extend(
     Draft202012Validator,
-    {"multipleOf": _exact_multiple_of, "x-greaterThan": _greater_than, "x-disjointWindows": _disjoint_windows},
+    {
+        "multipleOf": _exact_multiple_of,
+        "x-greaterThan": _greater_than,
+        "x-disjointWindows": _disjoint_windows,
+        "x-dateWindow": _date_window,
+    },
 )
 
 
@@ -182,6 +240,7 @@ def fast_validator(name: str) -> jsonschema_rs.Validator:
             "multipleOf": _FastMultipleOf,
             "x-greaterThan": _FastGreaterThan,
             "x-disjointWindows": _FastDisjointWindows,
+            "x-dateWindow": _FastDateWindow,
         },
     )
 

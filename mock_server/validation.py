@@ -157,6 +157,8 @@ def _convert(error: ValidationError, path: Path, task: Any) -> Iterator[RunwareE
         yield _error("unsupported", path, words, instance, task, {"allowedValues": allowed})
     elif keyword in ("x-greaterThan", "x-disjointWindows"):
         yield _error("invalid", path, error.message, instance, task, {"type": "number"})
+    elif keyword == "x-dateWindow":
+        yield _error("invalid", path, error.message, instance, task, {"type": "string"})
     elif keyword == "enum":
         allowed = list(error.validator_value)
         yield _error("unsupported", path, describe(error.schema), instance, task, {"allowedValues": allowed})

@@ -1,4 +1,4 @@
-"""The control API under /__mock/: reset, seeding, journals, lifecycle, processing rate, fault rules.
+"""The control API under /__mock/: reset, seeding, journals, lifecycle, processing rate, fault rules, balances.
 
 Tests drive the mock through it (see `testing/control_client.py`); it is not part of Runware's API.
 """
@@ -6,6 +6,7 @@ Tests drive the mock through it (see `testing/control_client.py`); it is not par
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,7 +17,9 @@ from mock_server.exceptions import RunwareError
 from mock_server.faults import FaultRule, parse_fault
 from mock_server.http.guard import CONTROL_PREFIX, CONTROL_TOKEN_HEADER, carries_control_token, request_namespace
 from mock_server.http.keys import DISPATCHER
+from mock_server.http.rest import bearer_key
 from mock_server.lifecycle import InvalidValue, Lifecycle, check_processing_rate
+from mock_server.namespaces import owner_of
 from mock_server.overview import OUTCOMES, request_outcome, request_view, task_views
 
 PREFIX = CONTROL_PREFIX
@@ -38,6 +41,9 @@ def control_app(token: str | None) -> web.Application:
     app.router.add_get("/faults", list_faults)
     app.router.add_post("/faults", add_fault)
     app.router.add_delete("/faults", clear_faults)
+    app.router.add_get("/accounts", accounts)
+    app.router.add_get("/balance", get_balance)
+    app.router.add_put("/balance", set_balance)
     return app
 
 
@@ -153,6 +159,45 @@ async def add_fault(request: web.Request) -> web.Response:
 async def clear_faults(request: web.Request) -> web.Response:
     request.config_dict[DISPATCHER].faults.clear(request_namespace(request))
     return web.json_response([])
+
+
+# An account is an API key within a namespace: a balance call names its key as a task request does, with
+# `Authorization: Bearer KEY`. Without one, PUT sets every account of the namespace (and those made later), and GET
+# answers the namespace's one account — or, before any, the balance new accounts start with.
+
+
+async def accounts(request: web.Request) -> web.Response:
+    """The accounts used so far (by key digest, never the key), and the balance new ones start with."""
+    accounts = request.config_dict[DISPATCHER].accounts
+    namespace = request_namespace(request)
+    return web.json_response(
+        {"startingBalance": accounts.starting_balance_view(namespace or ""), "accounts": accounts.views(namespace)}
+    )
+
+
+async def get_balance(request: web.Request) -> web.Response:
+    dispatcher, namespace = request.config_dict[DISPATCHER], request_namespace(request) or ""
+    key = bearer_key(request)
+    if key is not None:
+        return web.json_response(dispatcher.accounts.account(owner_of(key, namespace)).to_json())
+    used = dispatcher.accounts.views(namespace)
+    if len(used) > 1:
+        message = f"{len(used)} accounts were used in this namespace: name one with 'Authorization: Bearer KEY'"
+        raise _invalid("Authorization", message)
+    starting = dispatcher.accounts.starting_balance_view(namespace)
+    return web.json_response(used[0] if used else {"account": None, "balance": starting, "spent": 0.0})
+
+
+async def set_balance(request: web.Request) -> web.Response:
+    body = await _body(request)
+    amount = body.get("amount")
+    valid = amount is None or (isinstance(amount, int | float) and not isinstance(amount, bool) and amount >= 0)
+    if "amount" not in body or not valid or (amount is not None and not math.isfinite(amount)):
+        raise _invalid("amount", "amount is required: USD as a number of at least 0, or null for unlimited")
+    dispatcher, namespace, key = request.config_dict[DISPATCHER], request_namespace(request) or "", bearer_key(request)
+    owner = None if key is None else owner_of(key, namespace)
+    dispatcher.accounts.set_balance(amount, namespace, owner)
+    return web.json_response({"amount": amount, "account": None if owner is None else owner.rpartition("/")[2]})
 
 
 async def _body(request: web.Request) -> dict[str, Any]:

@@ -62,7 +62,7 @@ async def answer_tasks(request: web.Request, raw: bytes) -> web.StreamResponse:
         return interrupted
     reply = await request.app[DISPATCHER].handle(
         raw,
-        bearer_key=_bearer_key(request),
+        bearer_key=bearer_key(request),
         base_url=base_url(request),
         faults=tuple(f for f in faults if not f.is_request_fault),
         refusals_carry_data=True,
@@ -154,7 +154,7 @@ def error_response(error: RunwareError) -> web.Response:
     return web.json_response(exceptions.errors_body(error), status=error.status)
 
 
-def _bearer_key(request: web.Request) -> str | None:
+def bearer_key(request: web.Request) -> str | None:
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer":
         return None

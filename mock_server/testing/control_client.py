@@ -75,9 +75,25 @@ class MockControl:
     def clear_faults(self) -> None:
         self._call("DELETE", "/faults")
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    def set_balance(self, amount: float | None, api_key: str | None = None) -> None:
+        """Set the USD balance (None: unlimited) of the account of `api_key`, or without one of every account
+        of the namespace and of those made later."""
+        self._call("PUT", "/balance", {"amount": amount}, api_key)
+
+    def balance(self, api_key: str | None = None) -> float | None:
+        """What the account of `api_key` has left (None: unlimited); without a key, the namespace's one account,
+        or the balance new accounts start with when none was used yet."""
+        return self._call("GET", "/balance", api_key=api_key)["balance"]
+
+    def accounts(self) -> dict[str, Any]:
+        """`startingBalance` and the `accounts` used so far (`account` digest, `balance`, `spent`)."""
+        return self._call("GET", "/accounts")
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None, api_key: str | None = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
         headers = {"Content-Type": "application/json"}
+        if api_key is not None:
+            headers["Authorization"] = f"Bearer {api_key}"
         if self.token is not None:
             headers["X-Mock-Control-Token"] = self.token
         if self.namespace is not None:

@@ -88,6 +88,15 @@ class LipsyncMock:
         """Make a task's results ready now."""
         self.control.complete(task_uuid)
 
+    def set_balance(self, amount: float | None, api_key: str | None = None) -> None:
+        """The USD an account holds (None: unlimited): the account of `api_key`, or every account (PUT
+        /__mock/balance). A video task is refused below $5; each is charged its cost when it renders."""
+        self.control.set_balance(amount, api_key)
+
+    def balance(self, api_key: str | None = None) -> float | None:
+        """What the account of `api_key` — or the one account used — has left (GET /__mock/balance)."""
+        return self.control.balance(api_key)
+
     def set_processing_rate(self, rate: float) -> None:
         self.control.set_processing_rate(rate)
 
