@@ -9,25 +9,49 @@ from collections import deque
 from typing import Any, NamedTuple
 
 # Keys in a body (an authentication task's apiKey) are never kept: the journal is shown to anyone with the
-# control API, and in the dashboard. A member whose value is a string: everything before the value (group 1)
-# and its name as written (group 2), which JSON lets a client spell with escapes ("api\u004bey").
-_STRING_MEMBER = re.compile(rb'("((?:[^"\\]|\\.)*)"\s*:\s*)"(?:[^"\\]|\\.)*"')
-REDACTED = b'"[redacted]"'
+# control API, and in the dashboard. Every string of the body is read as a token, in order, so a member name is
+# never mistaken for part of a value; a name JSON lets a client spell with escapes ("api\u004bey") is decoded.
+# A string cut short is one token to the end: tried again at each quote inside it, it would cost the square of
+# its length.
+_STRING_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)(?:"(\s*:\s*)?|\\?\Z)')
+_VALUE = json.JSONDecoder()
+REDACTED = '"[redacted]"'
 
 
-def _redacted(body: bytes) -> bytes:
-    """`body` with the value of every `apiKey` member replaced by `REDACTED`, however its name is spelt."""
-    if b'"apiKey"' not in body and b"\\u" not in body:  # only an escape can spell the name another way
-        return body
-
-    def redact(member: re.Match[bytes]) -> bytes:
+def redacted(body: bytes) -> bytes:
+    """`body` with the value of every `apiKey` member replaced by `REDACTED`: whatever the value (a string, a
+    number, an object), however the name is spelt, whatever the body's encoding (JSON may come as UTF-16 or
+    UTF-32: such a body comes back as UTF-8), and to the end of the body where the value does not end (a body
+    cut short). Bytes that are not text are kept as they came."""
+    encoding = json.detect_encoding(body)
+    if encoding == "utf-8" and b'"apiKey"' not in body and b"\\u" not in body:
+        return body  # only an escape can spell the name another way
+    utf8 = encoding == "utf-8"
+    text = body.decode(encoding, errors="surrogateescape" if utf8 else "replace")
+    kept: list[str] = []
+    done = 0  # text[:done] is in `kept`
+    for token in _STRING_TOKEN.finditer(text):
+        if token.start() < done or token[2] is None or not _names_api_key(token[1]):
+            continue  # a string inside a value already redacted, a value, or another member's name
         try:
-            name = json.loads(b'"' + member[2] + b'"')
-        except ValueError:
-            return member[0]
-        return member[1] + REDACTED if name == "apiKey" else member[0]
+            _, end = _VALUE.raw_decode(text, token.end())
+        except (ValueError, RecursionError):  # cut short or malformed: nothing after the name is kept
+            end = len(text)
+        kept += [text[done : token.end()], REDACTED]
+        done = end
+    if not kept and utf8:
+        return body
+    kept.append(text[done:])
+    return "".join(kept).encode(errors="surrogateescape")
 
-    return _STRING_MEMBER.sub(redact, body)
+
+def _names_api_key(name: str) -> bool:
+    if "\\" not in name:
+        return name == "apiKey"
+    try:
+        return json.loads(f'"{name}"') == "apiKey"
+    except ValueError:
+        return False
 
 
 class JournalEntry(NamedTuple):
@@ -86,7 +110,7 @@ class RequestJournal:
         """Keep one exchange, now."""
         if not self.enabled:
             return
-        request = _redacted(raw[: self.max_body * 2])[: self.max_body]
+        request = redacted(raw[: self.max_body * 2])[: self.max_body]
         truncated = len(raw) > len(request) or len(response) > self.max_body
         if len(self._entries) == self._entries.maxlen:
             self._bytes -= _size(self._entries[0])

@@ -2,7 +2,11 @@ from __future__ import annotations
 
 import json
 
-from mock_server.journal import RequestJournal
+import pytest
+
+from mock_server.app import create_app
+from mock_server.config import Settings
+from mock_server.journal import RequestJournal, redacted
 
 
 def test_the_journal_keeps_the_latest_entries():
@@ -61,3 +65,36 @@ def test_a_disabled_journal_keeps_nothing():
     journal = RequestJournal(enabled=False)
     journal.record(b"[]", 200, "{}")
     assert journal.entries() == []
+
+
+SECRET = "s3cret-key-0123456789"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(json.dumps([{"taskType": "authentication", "apiKey": SECRET}]).encode("utf-16"), id="utf-16"),
+        pytest.param(json.dumps([{"taskType": "authentication", "apiKey": SECRET}]).encode("utf-32-le"), id="utf-32"),
+        pytest.param(f'[{{"taskType": "authentication", "apiKey": {{"k": ["{SECRET}"]}}}}]'.encode(), id="object"),
+        pytest.param(b'[{"taskType": "authentication", "apiKey": 301234567890123}]', id="number"),
+        pytest.param(json.dumps([{"taskType": "authentication", "apiKey": SECRET * 8000}]).encode(), id="over-64kB"),
+        pytest.param(b'[{"taskType": "authentication", "apiKey": "' + SECRET.encode() * 8000, id="cut-short"),
+    ],
+)
+async def test_no_api_key_is_journaled_whatever_its_type_length_or_encoding(aiohttp_client, body):
+    client = await aiohttp_client(create_app(Settings(quiet=True)))
+    posted = await client.post("/v1", data=body, headers={"Content-Type": "application/json"})
+    assert posted.status < 500
+    journal = await (await client.get("/__mock/requests")).text()
+    assert SECRET not in journal and "301234567890123" not in journal
+    assert "redacted" in journal
+
+
+def test_a_redacted_body_keeps_everything_but_the_keys():
+    body = (
+        b'[{"a": "apiKey", "b": ["apiKey", {"apiKey": [1, {"x": "y"}]}], "api\\u004bey": null, "c": "\\"apiKey\\": 1"}]'
+    )
+    assert json.loads(redacted(body)) == [
+        {"a": "apiKey", "b": ["apiKey", {"apiKey": "[redacted]"}], "apiKey": "[redacted]", "c": '"apiKey": 1'}
+    ]
+    assert redacted(b'{"apiKey": 1, "bytes": "\xff\xfe"}') == b'{"apiKey": "[redacted]", "bytes": "\xff\xfe"}'
