@@ -1,7 +1,9 @@
-"""`lipsync-contract`: the contract suite from an installed package, and the drift check of a recording.
+"""`lipsync-contract`: the contract suite from an installed package, the drift check of a recording, and the
+drift check against the platform's published schemas.
 
 lipsync-contract --target URL --api-key KEY [--allow-spend USD] [--record DIR] [any pytest option]
 lipsync-contract drift DIR --target URL [--api-key KEY] [--report FILE]
+lipsync-contract schema-drift [--schemas-url URL | --schema FILE] [--timeout S] [--report FILE]
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ def main(argv: list[str] | None = None) -> int:
         from contract_tests.drift import main as drift
 
         return drift(args[1:])
+    if args[:1] == ["schema-drift"]:
+        from contract_tests.schema_drift import main as schema_drift
+
+        return schema_drift(args[1:])
     return run_suite(args)
 
 
