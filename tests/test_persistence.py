@@ -175,6 +175,36 @@ def test_a_corrupt_database_is_one_line_and_exit_2(tmp_path):
     assert f"cannot use {tmp_path / 'mock.sqlite'}" in run.stderr
 
 
+PAGE = 4096  # SQLite's default page size
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        pytest.param(lambda db: db[:PAGE] + bytes(PAGE) + db[2 * PAGE :], id="a page of zeros"),
+        pytest.param(lambda db: db[: 2 * PAGE] + b"\x55" * PAGE + db[3 * PAGE :], id="a page of garbage"),
+        pytest.param(lambda db: db[:-PAGE] + b"\xaa" * PAGE, id="the last page garbage"),
+    ],
+)
+def test_a_corrupt_data_page_behind_a_valid_header_is_one_line_and_exit_2(tmp_path, corrupt):
+    from mock_server.store import Media, SQLiteTaskStore
+
+    store = SQLiteTaskStore(tmp_path)
+    for index in range(200):  # rows on several pages
+        store.add_media(f"m{index}", Media(b"x", "audio/wav", "owner " * 20), float(index))
+    store.close()
+    database = tmp_path / "mock.sqlite"
+    database.write_bytes(corrupt(database.read_bytes()))
+    run = subprocess.run(
+        [sys.executable, "-m", "mock_server", "--data-dir", str(tmp_path), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (run.returncode, "Traceback" in run.stderr, len(run.stderr.splitlines())) == (2, False, 1), run.stderr
+    assert f"cannot use {database}: database disk image is malformed" in run.stderr
+
+
 def test_an_empty_database_file_starts_fresh_and_says_so(tmp_path, caplog):
     from mock_server.store import SQLiteTaskStore
 

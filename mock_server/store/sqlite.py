@@ -70,6 +70,7 @@ class SQLiteTaskStore:
             # the event loop: a third of a submission's cost, and stalls of 5-7 ms (measured). An OS crash or power
             # loss can cost the last changes, or the file (the mock then says so and exits).
             self._db.execute("PRAGMA synchronous=OFF")
+            _check_pages(self._db)
             self._db.executescript(SCHEMA)
             _add_owner_columns(self._db)
         except (sqlite3.Error, OSError) as error:
@@ -296,6 +297,16 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:  # the expiry sweep's thread
         return None
+
+
+def _check_pages(db: sqlite3.Connection) -> None:
+    """Every page of the database read once: a page corrupted behind a valid header would otherwise fail the
+    first read that reaches it, the resumption of work at start-up among them. `quick_check` reads each page
+    but skips matching indexes to rows: about 30 ms at start for 100 000 tasks (37 MB, measured)."""
+    problems = [row[0] for row in db.execute("PRAGMA quick_check(1)")]
+    if problems != ["ok"]:
+        found = " ".join(" ".join(problems).split())  # one line: SQLite's report spans several
+        raise sqlite3.DatabaseError(f"database disk image is malformed ({found})")
 
 
 def _add_owner_columns(db: sqlite3.Connection) -> None:
