@@ -10,7 +10,7 @@ The mock's schemas are read as the files the package ships (`mock_server/schemas
 without importing any of the server's modules.
 
 Exit status: 0 the schemas agree, 1 drift, 2 the check could not run (usage, the schemas service did not answer,
-a saved answer that is not one).
+an answer that is not a published schema or holds a schema its metaschema refuses).
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from jsonschema.validators import validator_for
 from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
@@ -127,6 +130,13 @@ def published_meanings(source: str, body: bytes) -> tuple[str | None, dict[str, 
         schema = document.get(key)
         if not isinstance(schema, dict):
             raise SchemaSourceError(f"{source} is not a published schema: no {key} object")
+        try:  # against its own dialect's metaschema, so what is compared below is a schema
+            validator_for(schema, default=Draft202012Validator).check_schema(schema)
+        except SchemaError as error:
+            reason = " ".join(error.message.split())[:200]
+            raise SchemaSourceError(
+                f"{source}: {key} is not a valid JSON Schema at {error.json_path}: {reason}"
+            ) from error
         resource = Resource.from_contents(schema, default_specification=DRAFT202012)
         uri = resource.id() or PUBLISHED_BASE_URI + key
         try:
@@ -242,6 +252,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.timeout <= 0:
         parser.error("--timeout must be more than 0")
+    if args.schemas_url is not None and not args.schemas_url.startswith(("http://", "https://")):
+        parser.error(f"--schemas-url must be an http or https URL, not {args.schemas_url!r}")
 
     schemas = mock_schemas()
     model = model_of(schemas)

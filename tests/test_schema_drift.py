@@ -283,6 +283,7 @@ def inclusive_minimum_for_integers(document):
 
 
 def draft_4_exclusive_flag(document):
+    document["requestSchema"]["$schema"] = "http://json-schema.org/draft-04/schema#"
     at(document, "requestSchema", "properties", "numberResults").update(minimum=0, exclusiveMinimum=True)
 
 
@@ -352,6 +353,7 @@ async def test_a_service_that_cannot_be_reached_or_answers_otherwise_is_exit_2_i
         (200, b"<html>", "is not JSON"),
         (200, b'{"requestSchema": {}}', "is not a published schema: no responseSchema object"),
         (200, b'{"requestSchema": {"$ref": "#/$defs/gone"}, "responseSchema": {}}', "requestSchema refers to"),
+        (200, b'{"requestSchema": {}, "responseSchema": {"required": "seed"}}', "responseSchema is not a valid"),
     ]:
         service.status, service.body = status, body
         code = await run("--schemas-url", service.url)
@@ -373,6 +375,7 @@ async def test_a_service_that_does_not_answer_in_time_is_exit_2(service, capsys)
     [
         (["--schema", "a.json", "--schemas-url", "http://127.0.0.1:9"], "not allowed with argument"),
         (["--timeout", "0"], "--timeout must be more than 0"),
+        (["--schemas-url", "schemas.runware.ai"], "--schemas-url must be an http or https URL"),
         (["--unknown"], "unrecognized arguments: --unknown"),
         (["--schema", "missing.json"], "cannot read missing.json"),
     ],
