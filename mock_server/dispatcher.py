@@ -31,6 +31,8 @@ from mock_server.variation import ResponseVariation
 
 Errors = list[tuple[int, dict[str, Any]]]  # (HTTP status when alone, error object)
 NSFW_TRIGGER = "nsfw"
+# An answer lists at most this many errors, then a note that there are more (each task's own are capped too).
+MAX_ERRORS_PER_REQUEST = 100
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,8 @@ class TaskDispatcher:
 
         data: list[dict[str, Any]] = []
         errors: Errors = []
+        # The polls of one request share one wait (see _poll): 90 polls once waited 90 times --poll-wait.
+        poll_deadline = asyncio.get_running_loop().time() + self.poll_wait
         for index, task in enumerate(body):
             if index in item_errors:
                 errors.append(_entry(item_errors[index]))
@@ -171,7 +175,7 @@ class TaskDispatcher:
                 if accepted is not None:
                     acknowledged.append(accepted)
             elif task_type == "getResponse":
-                await self._poll(task, owner, data, errors)
+                await self._poll(task, owner, poll_deadline, data, errors)
             elif task_type == "mediaStorage":
                 await self._store_media(task, owner, base_url, data, errors)
             elif task_type == "accountManagement":
@@ -179,7 +183,13 @@ class TaskDispatcher:
             elif task_type == "getTaskDetails":
                 self._task_details(task, owner, data, errors)
         ran = bool(data) or not errors
-        return owner, (200 if ran else errors[0][0]), envelope(data if ran else None, [error for _, error in errors])
+        shown = [error for _, error in errors[:MAX_ERRORS_PER_REQUEST]]
+        if len(errors) > MAX_ERRORS_PER_REQUEST:
+            message = (
+                f"More than {MAX_ERRORS_PER_REQUEST} errors were found; the first {MAX_ERRORS_PER_REQUEST} are listed."
+            )
+            shown.append(exceptions.TOO_MANY_ERRORS(message).to_json())
+        return owner, (200 if ran else errors[0][0]), envelope(data if ran else None, shown)
 
     def result_file(self, video_uuid: str, extension: str) -> tuple[bytes, ContainerSpec] | None:
         """The file behind a videoURL, while it is served (ready and not past its ttl)."""
@@ -210,7 +220,7 @@ class TaskDispatcher:
         """Any non-empty key when none is configured; else one of them."""
         if not self.api_keys:
             return bool(key)
-        offered = key.encode()
+        offered = key.encode(errors="surrogatepass")  # a lone surrogate is JSON, not UTF-8: it matches no key
         # Compare with every key, so the time taken does not tell which (or how much) matched.
         return any([hmac.compare_digest(offered, known) for known in self.api_keys])
 
@@ -252,14 +262,18 @@ class TaskDispatcher:
         data.append({"taskType": "videoInference", "taskUUID": task["taskUUID"]})
         return accepted
 
-    async def _poll(self, task: dict[str, Any], owner: str, data: list[dict[str, Any]], errors: Errors) -> None:
+    async def _poll(
+        self, task: dict[str, Any], owner: str, deadline: float, data: list[dict[str, Any]], errors: Errors
+    ) -> None:
         task_uuid = task["taskUUID"]
         found = self.store.get(task_uuid)
         # At --processing-rate 0 there is no simulated delay: the answer waits for the real work, so the first poll
-        # sees the outcome — but never longer than poll_wait, so a long queue of renders cannot hold a poll without
-        # limit. A task with no work left is not read again (a read is a query with the SQLite store).
+        # sees the outcome — but never past the request's deadline (--poll-wait from its arrival), so a long queue of
+        # renders cannot hold a request without limit. A task with no work left is not read again (a read is a query
+        # with the SQLite store).
         waits = found is not None and found.owner == owner and self.runner.lifecycle.processing_rate == 0
-        if waits and await self.runner.wait(task_uuid, self.poll_wait):
+        remaining = max(0.0, deadline - asyncio.get_running_loop().time())
+        if waits and await self.runner.wait(task_uuid, remaining):
             found = self.store.get(task_uuid)
         if found is None or found.owner != owner:  # another account's task is not found, as on the platform
             if self.compat.unknown_task_poll == "not-found":
@@ -277,12 +291,12 @@ class TaskDispatcher:
     async def _store_media(
         self, task: dict[str, Any], owner: str, base_url: str, data: list[dict[str, Any]], errors: Errors
     ) -> None:
-        ids = {"taskType": "mediaStorage", "taskUUID": task["taskUUID"], "operation": task["operation"]}
+        ids = {"taskType": "mediaStorage", "taskUUID": task["taskUUID"]}
         if task["operation"] == "delete":
             media_uuid = task["mediaUUID"].lower()
             upload = self.store.get_media(media_uuid)
             if upload is not None and upload.owner == owner and self.store.delete_media(media_uuid):
-                data.append({**ids, "mediaUUID": media_uuid})
+                data.append({**ids, "operation": "delete", "mediaUUID": media_uuid})
             else:
                 error = exceptions.MEDIA_NOT_FOUND("No uploaded media has this mediaUUID.", parameter="mediaUUID")
                 errors.append(_entry(error, **ids))
@@ -294,7 +308,9 @@ class TaskDispatcher:
             return
         media_uuid = _uuid4(self.rng)
         self.store.add_media(media_uuid, dataclasses.replace(media, owner=owner), self.clock())
-        data.append({**ids, "mediaUUID": media_uuid, "mediaURL": f"{base_url}/media/{media_uuid}"})
+        data.append(
+            {**ids, "operation": "upload", "mediaUUID": media_uuid, "mediaURL": f"{base_url}/media/{media_uuid}"}
+        )
 
     def _account(self, task: dict[str, Any], owner: str, data: list[dict[str, Any]], errors: Errors) -> None:
         if task["operation"] == "getDetails":

@@ -87,7 +87,12 @@ INTERNAL_ERROR = _declare("internalError", 500, "a bug in the mock: logged with 
 
 # One task.
 CONFLICT_TASK_UUID = _declare("conflictTaskUUID", 400, "a taskUUID already used")
-TASK_NOT_FOUND = _declare("taskNotFound", 404, "getResponse (or the control API) for a taskUUID never received")
+TASK_NOT_FOUND = _declare(
+    "taskNotFound",
+    404,
+    "getResponse with --compat unknown-task-poll=not-found, getTaskDetails, or the control API, for a taskUUID "
+    "never received",
+)
 MEDIA_NOT_FOUND = _declare("mediaNotFound", 404, "a mediaUUID with no upload: deleted, expired or never made")
 
 # The account behind the key (accounts.py). Which of the two credit codes answers, and with which status, is a
@@ -107,6 +112,8 @@ DOWNLOAD_FAILED = _declare("downloadFailed", 400, "a media URL unreachable, not 
 MEDIA_TOO_LARGE = _declare("mediaTooLarge", 400, "a media input over --max-media-bytes")
 MEDIA_TOO_LONG = _declare("mediaTooLong", 400, "a media input over --max-media-seconds")
 UNREADABLE_MEDIA = _declare("unreadableMedia", 400, "not media, or without the stream or samples needed")
+FRAME_TOO_LARGE = _declare("frameTooLarge", 400, "inputs.video's frames over --max-frame-size")
+RESULT_TOO_LARGE = _declare("resultTooLarge", 400, "a result file that grew past --max-result-bytes")
 MISSING_AUDIO = _declare("missingAudio", 400, "neither inputs.audio nor segments: nothing to sync to")
 PROCESSING_FAILED = _declare("processingFailed", 400, "the render failed (or the fault fail_after_polls)")
 TIMEOUT_PROVIDER = _declare("timeoutProvider", 400, "only injected: fail_after_polls=N; code=timeoutProvider")
@@ -123,7 +130,16 @@ INVALID_MOCK_NAMESPACE = _declare("invalidMockNamespace", 400, "an X-Mock-Namesp
 INVALID_CONTROL_TOKEN = _declare("invalidControlToken", 401, "a control call without the --control-token")
 INVALID_CONTROL_REQUEST = _declare("invalidControlRequest", 400, "a control call with a bad body, or a write not JSON")
 UNKNOWN_HOST = _declare("unknownHost", 421, "a Host header that is no IP address, loopback name or configured name")
-FORBIDDEN_ORIGIN = _declare("forbiddenOrigin", 403, "a control write from another origin (a web page)")
+FORBIDDEN_ORIGIN = _declare("forbiddenOrigin", 403, "a control write or WebSocket from another origin (a web page)")
+FORBIDDEN_SELF_REQUEST = _declare(
+    "forbiddenSelfRequest", 403, "a webhook, upload or media download of a mock's sent to /v1 or the control API"
+)
+TOO_MANY_CONNECTIONS = _declare(
+    "tooManyConnections", 503, "a connection past --max-connections: answered at once, then closed"
+)
+REQUEST_TIMEOUT = _declare(
+    "requestTimeout", 408, "a body not in within --request-timeout: the connection is closed (the access log shows it)"
+)
 
 # Codes made from a parameter's own name when a task breaks its schema (see validation.py).
 VALIDATION_FAMILIES: dict[str, str] = {
@@ -131,6 +147,9 @@ VALIDATION_FAMILIES: dict[str, str] = {
     "unsupported": "a value outside the parameter's list (unsupportedOutputFormat, ...)",
     "invalid": "any other broken rule: type, range, step, format, order (invalidTemperature, ...)",
 }
+TOO_MANY_ERRORS = _declare(
+    "tooManyErrors", 400, "the note ending a refusal cut short: a task with more than 20 problems, a request with 100"
+)
 UNSUPPORTED_PARAMETER = _declare(
     "unsupportedParameter", 400, "a parameter the model does not take; allowedValues lists those it does"
 )

@@ -27,7 +27,7 @@ def check_name(name: str) -> str:
 def owner_of(key: str, namespace: str = DEFAULT) -> str:
     """Whose work a request is: a digest of its API key — so tasks, uploads and sessions belong to the key that
     made them (as on a real account) and no key is kept in clear — within its namespace."""
-    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    digest = hashlib.sha256(key.encode(errors="surrogatepass")).hexdigest()[:32]  # JSON allows lone surrogates
     return f"{namespace}/{digest}" if namespace else digest
 
 

@@ -42,20 +42,37 @@ def task_schema_names() -> dict[str, str]:
 
 async def envelope_errors(body: Any) -> list[tuple[int | None, RunwareError]]:
     """Problems with the task array itself: `(None, error)` refuses the whole body, `(i, error)` task i."""
-    if fast_validator("task-array.json").is_valid(body):
-        return []
-    return await asyncio.to_thread(lambda: list(_explained_envelope_errors(body)))
+    try:
+        if fast_validator("task-array.json").is_valid(body):
+            return []
+    except UnicodeEncodeError:  # JSON can spell a lone surrogate ("\ud800"), which no validator can read as text
+        return [(None, invalid_request_body(NOT_TEXT))]
+    return await asyncio.to_thread(_explained_envelope_errors, body)
 
 
 async def validate_task(task: dict[str, Any]) -> list[RunwareError]:
     """Every problem with one task whose taskType is known, at most one per parameter."""
     schema_name = task_schema_names()[task["taskType"]]
-    if fast_validator(schema_name).is_valid(task):
-        return []
+    try:
+        if fast_validator(schema_name).is_valid(task):
+            return []
+    except UnicodeEncodeError:
+        return [invalid_request_body(NOT_TEXT)]
     return await asyncio.to_thread(_explained_task_errors, task, schema_name)
 
 
-def _explained_envelope_errors(body: Any) -> Iterator[tuple[int | None, RunwareError]]:
+NOT_TEXT = "The request body holds a lone surrogate escape (such as \\ud800): its strings must be Unicode text."
+TOO_DEEP = "The request body is nested too deeply to be read as tasks."
+
+
+def _explained_envelope_errors(body: Any) -> list[tuple[int | None, RunwareError]]:
+    try:
+        return list(_envelope_explanations(body))
+    except RecursionError:  # the explaining validator walks the body by recursion
+        return [(None, invalid_request_body(TOO_DEEP))]
+
+
+def _envelope_explanations(body: Any) -> Iterator[tuple[int | None, RunwareError]]:
     explained = False
     for error in validator("task-array.json").iter_errors(_with_short_reprs(body)):
         explained = True
@@ -70,12 +87,34 @@ def _explained_envelope_errors(body: Any) -> Iterator[tuple[int | None, RunwareE
         yield None, _disagreement("task-array.json")
 
 
+# A refusal lists at most this many problems of one task, then a note that there are more: a small body of
+# 300,000 bad segments once made a 321 MB answer. Validation stops there.
+MAX_ERRORS_PER_TASK = 20
+
+
 def _explained_task_errors(task: dict[str, Any], schema_name: str) -> list[RunwareError]:
     found: dict[str | None, RunwareError] = {}
-    for error in validator(schema_name).iter_errors(_with_short_reprs(task)):
-        for converted in _convert(error, list(error.absolute_path), task):
-            found.setdefault(converted.parameter, converted)
-    return list(found.values()) or [_disagreement(schema_name)]
+    try:
+        for error in validator(schema_name).iter_errors(_with_short_reprs(task)):
+            for converted in _convert(error, list(error.absolute_path), task):
+                found.setdefault(converted.parameter, converted)
+            if len(found) > MAX_ERRORS_PER_TASK:
+                break
+    except RecursionError:  # a task nested hundreds deep in a parameter that takes no such thing
+        return [invalid_request_body(TOO_DEEP)]
+    return capped(list(found.values()), task) or [_disagreement(schema_name)]
+
+
+def capped(errors: list[RunwareError], task: Any) -> list[RunwareError]:
+    """The first MAX_ERRORS_PER_TASK of a task's errors, and a note when there were more."""
+    if len(errors) <= MAX_ERRORS_PER_TASK:
+        return errors
+    note = exceptions.TOO_MANY_ERRORS(
+        f"More than {MAX_ERRORS_PER_TASK} problems were found in this task; the first {MAX_ERRORS_PER_TASK} are "
+        "listed. Fix them and send it again to see the rest.",
+        **_task_ids(task),
+    )
+    return [*errors[:MAX_ERRORS_PER_TASK], note]
 
 
 # jsonschema words each error with the repr() of the value that failed, though the mock words its own: for a
@@ -111,8 +150,10 @@ def within_limits(task: dict[str, Any], max_seconds: float) -> list[RunwareError
     it, one small request could ask for hours of output."""
     if task.get("taskType") != "videoInference":
         return []
-    found = []
+    found: list[RunwareError] = []
     for index, segment in enumerate(task.get("providerSettings", {}).get("sync", {}).get("segments", [])):
+        if len(found) > MAX_ERRORS_PER_TASK:
+            break
         for name in ("endTime", "audioEndTime"):
             if segment.get(name, 0) > max_seconds:
                 param = format_path(["providerSettings", "sync", "segments", index, name])
@@ -122,7 +163,7 @@ def within_limits(task: dict[str, Any], max_seconds: float) -> list[RunwareError
                         "invalid", name, message, parameter=param, extra={"max": max_seconds}, **_task_ids(task)
                     )
                 )
-    return found
+    return capped(found, task)
 
 
 def _convert(error: ValidationError, path: Path, task: Any) -> Iterator[RunwareError]:

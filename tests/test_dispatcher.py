@@ -230,11 +230,11 @@ async def test_a_lone_authentication_task_answers_an_empty_data_list(clock):
 
 
 async def test_a_refused_batch_answers_with_the_first_errors_status(clock):
-    target = dispatcher(clock)
+    target = dispatcher(clock, compat=("unknown-task-poll=not-found",))
     unknown = {"taskType": "getResponse", "taskUUID": "9a4e6f1c-2b3d-4e5f-8a7b-0c1d2e3f4a5b"}
-    reply = await send(target, [unknown, with_parameter(example_task(), "ttl", 1)])
-    assert reply.status == 404
-    assert [e["code"] for e in reply.body["errors"]] == ["taskNotFound", "invalidTtl"]
+    reply = await send(target, [with_parameter(example_task(), "ttl", 1), unknown])
+    assert reply.status == 400
+    assert [e["code"] for e in reply.body["errors"]] == ["invalidTtl", "taskNotFound"]
 
 
 async def test_every_request_and_its_answer_is_journaled(clock):

@@ -9,8 +9,10 @@ from mock_server.validation import describe, envelope_errors, task_schema_names
 
 def test_task_schemas_are_found_from_their_task_type():
     assert task_schema_names() == {
+        "accountManagement": "account-management-task.json",
         "authentication": "authentication-task.json",
         "getResponse": "get-response-task.json",
+        "getTaskDetails": "get-task-details-task.json",
         "mediaStorage": "media-storage-task.json",
         "videoInference": "video-inference-task.json",
     }

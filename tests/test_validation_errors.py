@@ -331,12 +331,20 @@ async def test_a_task_type_outside_the_list_names_the_types_there_are(clock):
         {
             "code": "unsupportedTaskType",
             "message": 'Invalid value for taskType: "imageInference". '
-            'It must be one of "authentication", "videoInference", "getResponse", "mediaStorage".',
+            'It must be one of "authentication", "videoInference", "getResponse", "mediaStorage", '
+            '"accountManagement", "getTaskDetails".',
             "parameter": "taskType",
             "taskType": "imageInference",
             "taskUUID": TASK_UUID,
             "documentation": DOCS + "tasktype",
-            "allowedValues": ["authentication", "videoInference", "getResponse", "mediaStorage"],
+            "allowedValues": [
+                "authentication",
+                "videoInference",
+                "getResponse",
+                "mediaStorage",
+                "accountManagement",
+                "getTaskDetails",
+            ],
         }
     ]
 
@@ -356,7 +364,7 @@ async def test_task_ids_that_are_not_strings_are_left_out_of_the_error(clock):
 
 
 async def test_a_task_that_is_not_an_object_is_named_by_its_index(clock):
-    errors = await refusal(clock, [{"taskType": "getResponse", "taskUUID": TASK_UUID}, "task"], status=404)
+    errors = await refusal(clock, [task("outputQuality", 10), "task"])
     assert errors[1] == {
         "code": "invalidRequestBody",
         "message": "Task [1] must be a JSON object.",
