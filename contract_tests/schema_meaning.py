@@ -222,7 +222,7 @@ def meaning(schema: Any, resolver: Resolver) -> Meaning:
     return {path: _finished(path, facets, gathered) for path, facets in gathered.items()}
 
 
-def _gather(node: Any, resolver: Resolver, path: str, into: Meaning, refs: tuple[str, ...]) -> None:
+def _gather(node: Any, resolver: Resolver, path: str, into: Meaning, refs: tuple[int, ...]) -> None:
     facets = into.setdefault(path, {})
     if node is True or node == {}:
         return
@@ -236,11 +236,11 @@ def _gather(node: Any, resolver: Resolver, path: str, into: Meaning, refs: tuple
         if keyword in ANNOTATIONS or keyword.startswith("x-") or keyword in BOUND_KEYWORDS:
             continue
         if keyword in REFERENCES:
-            if value in refs:  # a recursive schema: its meaning is the reference itself
+            resolved = resolver.lookup(value)
+            if id(resolved.contents) in refs:  # a recursive schema: its meaning there is the reference itself
                 merge(facets, "recursive reference", frozenset({value}))
                 continue
-            resolved = resolver.lookup(value)
-            _gather(resolved.contents, resolved.resolver, path, into, (*refs, value))
+            _gather(resolved.contents, resolved.resolver, path, into, (*refs, id(resolved.contents)))
         elif keyword == "allOf":
             for branch in value:
                 _gather(branch, resolver, path, into, refs)
@@ -306,7 +306,7 @@ def _gather_bounds(node: dict[str, Any], facets: Facets) -> None:
 
 
 def _gather_alternatives(
-    keyword: str, branches: list[Any], resolver: Resolver, facets: Facets, refs: tuple[str, ...]
+    keyword: str, branches: list[Any], resolver: Resolver, facets: Facets, refs: tuple[int, ...]
 ) -> None:
     """Alternatives that are each only values (`{"const": "MP4"}`) are those values; each only a type, those types;
     anything else is compared as the whole list of alternatives' meanings."""
@@ -329,7 +329,7 @@ def _gather_alternatives(
     merge(facets, keyword, frozenset({" | ".join(sorted(canonical(_shown_meaning(m)) for m in meanings))}))
 
 
-def _gather_unknown_keys(value: Any, resolver: Resolver, path: str, into: Meaning, refs: tuple[str, ...]) -> None:
+def _gather_unknown_keys(value: Any, resolver: Resolver, path: str, into: Meaning, refs: tuple[int, ...]) -> None:
     facets = into.setdefault(path, {})
     if value is False:
         merge(facets, "unknown keys", "refused")
