@@ -78,7 +78,6 @@ def create_app(settings: Settings | None = None, access_lines: LineWriter | None
     app[IDLE_TIMEOUT] = settings.ws_idle_timeout
     app[RETENTION] = settings.retention
     app.cleanup_ctx.append(_sweep_expired)
-    app.on_startup.append(_resume)
     app.on_cleanup.append(_close)
     _add_task_routes(app, settings)
     app.router.add_get("/videos/{name}", rest.get_video)
@@ -128,7 +127,10 @@ async def _sweep_expired(app: web.Application) -> AsyncIterator[None]:
         await sweeper
 
 
-async def _resume(app: web.Application) -> None:
+def resume_work(app: web.Application) -> None:
+    """After a restart on a persistent store: resume the work it holds unfinished. Only once the server listens:
+    a resumed task may fetch its media from this very server, and a connection refused during start-up failed
+    it `downloadFailed`. Whoever starts the server calls this when it listens (the command line does)."""
     app[DISPATCHER].runner.resume()
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage
 
-from mock_server.app import create_app
+from mock_server.app import create_app, resume_work
 from mock_server.config import Settings, default_text, env_var, flag_of, from_environment, settings_fields
 from mock_server.logs import configure_logging
 from mock_server.store import StoreUnavailable
@@ -134,8 +134,14 @@ def main(argv: list[str] | None = None) -> None:
     # garbage collector's reach, it no longer lengthens every full collection. Measured: submit p99 at 32
     # connections from about 24 ms to about 9 ms (benchmarks/load.py, wrk).
     gc.freeze()
+    announce = _startup_printer(settings)
+
+    def listening(text: str) -> None:
+        announce(text)
+        resume_work(app)
+
     try:
-        web.run_app(app, host=settings.host, port=settings.port, access_log=None, print=_startup_printer(settings))
+        web.run_app(app, host=settings.host, port=settings.port, access_log=None, print=listening)
     except OSError as error:
         print(f"lipsync-mock: cannot listen on {settings.host}:{settings.port}: {error.strerror}", file=sys.stderr)
         sys.exit(2)

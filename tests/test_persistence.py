@@ -245,3 +245,25 @@ def test_a_killed_server_leaves_no_render_process_behind(data_dir):
             c for c in children if Path(f"/proc/{c}").exists() and Path(f"/proc/{c}/stat").read_text().split()[2] != "Z"
         ]
     assert alive == []
+
+
+def test_tasks_resumed_after_a_kill_fetch_media_from_the_mock_itself_once_it_listens(data_dir):
+    # One render worker: the first tasks are resumed while the rest wait, so each kind of start is tried.
+    mock = MockProcess(data_dir, "--processing-rate", "0", "--render-workers", "1").start()
+    api = ApiClient(f"{mock.base_url}/v1", "key")
+    urls = {}
+    for name in ("speaker.mp4", "voice.wav"):
+        upload = {"taskType": "mediaStorage", "taskUUID": example_task()["taskUUID"], "operation": "upload"}
+        urls[name] = api.post([{**upload, "media": data_uri(name)}]).data[0]["mediaURL"]
+    tasks = [{**example_task(), "inputs": {"video": urls["speaker.mp4"], "audio": urls["voice.wav"]}} for _ in range(6)]
+    for task in tasks:
+        assert api.submit(task).status == 200
+    api.close()
+    mock.stop(signal.SIGKILL)  # before most are rendered
+
+    mock.start()
+    api = ApiClient(f"{mock.base_url}/v1", "key")
+    outcomes = [api.wait_until_settled(task["taskUUID"], budget=60) for task in tasks]
+    assert [answer.errors for answer in outcomes] == [[]] * len(tasks)
+    api.close()
+    mock.stop()
