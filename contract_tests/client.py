@@ -9,7 +9,9 @@ import json
 import shlex
 import time
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -88,6 +90,16 @@ class ApiClient:
         if self.recording is not None:
             self.recording.add_exchange(body, headers, raw.status, raw.headers, raw.body)
         return raw
+
+    def balance(self) -> Decimal | None:
+        """The USD the key's account holds (accountManagement getDetails, free); None when the target does not
+        say."""
+        answer = self.post(
+            [{"taskType": "accountManagement", "taskUUID": str(uuid.uuid4()), "operation": "getDetails"}]
+        )
+        amounts = [item.get("balance", {}).get("amount") for item in answer.data]
+        valid = answer.status == 200 and len(amounts) == 1 and isinstance(amounts[0], int | float)
+        return Decimal(repr(amounts[0])) if valid else None
 
     def submit(self, task: dict[str, Any]) -> Answer:
         answer = self.post([task])

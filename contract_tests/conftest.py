@@ -67,14 +67,19 @@ def media(target: Target, pytestconfig: pytest.Config) -> Iterator[MediaSet | No
 
 
 @pytest.fixture(scope="session")
-def spend_guard(target: Target, pytestconfig: pytest.Config) -> SpendGuard:
+def spend_guard(target: Target, pytestconfig: pytest.Config) -> Iterator[SpendGuard]:
     budget = pytestconfig.getoption("allow_spend")
     if budget > 0 and not target.is_local and hasattr(pytestconfig, "workerinput"):
         # Each pytest-xdist worker would keep a budget of its own: together they could spend it several times.
         pytest.exit("paid cases run in one process: add -p no:xdist (or -n 0) with --allow-spend", returncode=4)
     guard = SpendGuard(budget, target.is_local)
     pytestconfig.stash[SPENDING] = guard
-    return guard
+    # What the account itself says the run used: its balance before the first paid case and after the last.
+    client = ApiClient(target.url, target.api_key)
+    before = client.balance()
+    yield guard
+    guard.add_balance_used(before, client.balance())
+    client.close()
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ class SpendGuard:
     reported: Decimal = Decimal(0)
     paid_tasks: int = 0
     skipped: int = 0
+    balance_used: Decimal | None = None  # by the account's own balance; None when the target does not report it
     _reported_tasks: set[str] = field(default_factory=set)
 
     def charge(self, task: dict[str, Any], audio_seconds: float) -> None:
@@ -49,6 +50,10 @@ class SpendGuard:
         self._reported_tasks.add(task_uuid)
         self.reported += sum((Decimal(repr(item.get("cost", 0))) for item in results), Decimal(0))
 
+    def add_balance_used(self, before: Decimal | None, after: Decimal | None) -> None:
+        if before is not None and after is not None:
+            self.balance_used = (self.balance_used or Decimal(0)) + before - after
+
     def totals(self) -> dict[str, str]:
         """What a pytest-xdist worker sends the controller, which adds them up (`add_totals`)."""
         return {
@@ -56,6 +61,7 @@ class SpendGuard:
             "reported": str(self.reported),
             "paid_tasks": str(self.paid_tasks),
             "skipped": str(self.skipped),
+            "balance_used": "" if self.balance_used is None else str(self.balance_used),
         }
 
     def add_totals(self, totals: dict[str, str]) -> None:
@@ -63,13 +69,20 @@ class SpendGuard:
         self.reported += Decimal(totals["reported"])
         self.paid_tasks += int(totals["paid_tasks"])
         self.skipped += int(totals["skipped"])
+        if totals.get("balance_used"):
+            self.balance_used = (self.balance_used or Decimal(0)) + Decimal(totals["balance_used"])
 
     def summary(self) -> str:
+        used = (
+            "the account did not report its balance"
+            if self.balance_used is None
+            else f"the account's balance went down by ${self.balance_used:.4f}"
+        )
         if self.is_local:
-            # Nothing on this machine charges: a dollar figure here would only be the mock's own made-up costs,
-            # and change with what the generated cases happened to ask for.
-            return f"spending: local target, nothing charged ({self.paid_tasks} paid-equivalent tasks)"
+            # Nothing on this machine charges real money: the balance is the mock's own account.
+            return f"spending: local target, nothing charged ({self.paid_tasks} paid-equivalent tasks; {used})"
         return (
             f"spending: {self.paid_tasks} paid tasks, estimated ${self.estimated:.4f}, "
-            f"reported ${self.reported:.4f} (tasks asked for includeCost), {self.skipped} skipped for the budget"
+            f"reported ${self.reported:.4f} (tasks asked for includeCost), {self.skipped} skipped for the budget; "
+            f"{used}"
         )

@@ -451,6 +451,21 @@ def error_bodies(extra_fields: bool = False) -> st.SearchStrategy[dict[str, Any]
     return from_schema("response-body.json#/$defs/errorsOnly", extra_fields=extra_fields)
 
 
+def media_storage_answers(extra_fields: bool = False) -> st.SearchStrategy[dict[str, Any]]:
+    """`{"data": [item]}` bodies, as an upload or a delete is answered (each echoes its `operation`)."""
+    return from_schema("media-storage-result.json", extra_fields=extra_fields).map(lambda item: {"data": [item]})
+
+
+def account_details(extra_fields: bool = False) -> st.SearchStrategy[dict[str, Any]]:
+    """`{"data": [item]}` bodies, as accountManagement getDetails is answered: the organisation and balance."""
+    return from_schema("account-details-result.json", extra_fields=extra_fields).map(lambda item: {"data": [item]})
+
+
+def task_details(extra_fields: bool = False) -> st.SearchStrategy[dict[str, Any]]:
+    """`{"data": [item]}` bodies, as getTaskDetails is answered: an earlier task's request and its answer."""
+    return from_schema("task-details-result.json", extra_fields=extra_fields).map(lambda item: {"data": [item]})
+
+
 def result_sequences(max_results: int = 4, extra_fields: bool = False) -> st.SearchStrategy[list[dict[str, Any]]]:
     """The bodies successive polls of one task return, as its results finish one by one.
 

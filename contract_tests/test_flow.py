@@ -83,7 +83,7 @@ def test_a_batch_runs_its_valid_tasks_and_reports_the_invalid_ones(api, paid_tas
     if target.is_mock:
         assert [e["code"] for e in answer.errors] == ["invalidOutputQuality"]
     assert api.wait_for_results(good["taskUUID"], 1, budget=30 if target.is_local else 900)
-    assert api.poll(bad["taskUUID"]).errors
+    assert not api.poll(bad["taskUUID"]).data  # the refused task was never created
 
 
 def test_a_batch_of_submissions_and_polls(api, paid_task, run_to_results):
@@ -112,13 +112,18 @@ def test_a_task_uuid_twice_in_one_batch_runs_once(api, paid_task):
     assert [e["parameter"] for e in answer.errors] == ["taskUUID"]
 
 
-def test_polling_an_unknown_task_is_an_error(api, target):
+def test_polling_an_unknown_task_finds_nothing(api, target):
+    # Unsettled on the platform: nothing in data (a live run saw no error), or an error naming the task.
     task_uuid = str(uuid.uuid4())
     answer = api.poll(task_uuid)
-    assert 400 <= answer.status < 500 and not answer.data
-    assert [(e.get("parameter"), e.get("taskUUID")) for e in answer.errors] == [("taskUUID", task_uuid)]
-    if target.is_mock:
-        assert (answer.status, answer.errors[0]["code"]) == (404, "taskNotFound")
+    assert not answer.data
+    if answer.status == 200:
+        assert answer.body == {"data": []}
+    else:
+        assert 400 <= answer.status < 500
+        assert [(e.get("parameter"), e.get("taskUUID")) for e in answer.errors] == [("taskUUID", task_uuid)]
+    if target.is_mock:  # --compat unknown-task-poll=empty, the default
+        assert (answer.status, answer.body) == (200, {"data": []})
 
 
 def test_polling_needs_a_valid_task_uuid(api, target):

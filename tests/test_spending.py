@@ -42,8 +42,13 @@ def test_the_summary_of_a_local_target_says_nothing_was_charged():
     guard.charge({"numberResults": 4}, 100)
     guard.charge({}, 1.0)
     guard.report("t", [{"cost": 0.5}])
-    assert guard.summary() == "spending: local target, nothing charged (2 paid-equivalent tasks)"
-    assert "$" not in guard.summary()
+    assert guard.summary() == (
+        "spending: local target, nothing charged (2 paid-equivalent tasks; the account did not report its balance)"
+    )
+    guard.add_balance_used(Decimal("1000000"), Decimal("999999.956"))
+    assert guard.summary() == (
+        "spending: local target, nothing charged (2 paid-equivalent tasks; the account's balance went down by $0.0440)"
+    )
 
 
 def test_the_summary_of_a_remote_target_compares_the_estimate_with_the_reported_cost():
@@ -52,7 +57,7 @@ def test_the_summary_of_a_remote_target_compares_the_estimate_with_the_reported_
     guard.report("t", [{"cost": 0.5}, {"cost": 0.25}])
     assert guard.summary() == (
         "spending: 1 paid tasks, estimated $17.6000, reported $0.7500 (tasks asked for includeCost), "
-        "0 skipped for the budget"
+        "0 skipped for the budget; the account did not report its balance"
     )
 
 
@@ -64,5 +69,11 @@ def test_totals_from_another_process_add_up():
     worker, controller = SpendGuard(Decimal(1), is_local=False), SpendGuard(Decimal(1), is_local=False)
     worker.charge({"numberResults": 2}, 1.0)
     controller.add_totals(worker.totals())
+    assert controller.balance_used is None  # no worker read a balance
+    worker.add_balance_used(Decimal(10), Decimal("9.5"))
     controller.add_totals(worker.totals())
-    assert (controller.paid_tasks, controller.estimated) == (2, Decimal("0.176"))
+    assert (controller.paid_tasks, controller.estimated, controller.balance_used) == (
+        2,
+        Decimal("0.176"),
+        Decimal("0.5"),
+    )

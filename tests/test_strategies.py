@@ -75,6 +75,9 @@ def test_boundaries_are_reached(path, value):
         strategies.processing_items(extra_fields=True).map(lambda item: ("result-item.json", item)),
         strategies.success_items(extra_fields=True).map(lambda item: ("result-item.json", item)),
         strategies.error_bodies(extra_fields=True).map(lambda body: ("response-body.json", body)),
+        strategies.media_storage_answers(extra_fields=True).map(lambda body: ("response-body.json", body)),
+        strategies.account_details(extra_fields=True).map(lambda body: ("response-body.json", body)),
+        strategies.task_details(extra_fields=True).map(lambda body: ("response-body.json", body)),
     )
 )
 def test_answers_for_client_fuzzing_are_schema_valid(named):
