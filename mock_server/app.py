@@ -34,7 +34,11 @@ log = logging.getLogger(__name__)
 def create_dispatcher(settings: Settings, clock: Callable[[], float] = time.time) -> TaskDispatcher:
     """The dispatcher and everything it owns, configured by `settings`. The clock is wall time, so a persistent
     store's times mean the same after a restart."""
-    store: TaskStore = SQLiteTaskStore(settings.data_dir) if settings.data_dir else InMemoryTaskStore()
+    store: TaskStore = (
+        SQLiteTaskStore(settings.data_dir, settings.max_stored_bytes)
+        if settings.data_dir
+        else InMemoryTaskStore(settings.max_stored_bytes)
+    )
     hosts = HostPolicy(settings.allowed_hosts)
     compat = Compat.from_pairs(settings.compat)
     accounts = Accounts(settings.balance)
@@ -48,6 +52,8 @@ def create_dispatcher(settings: Settings, clock: Callable[[], float] = time.time
         max_media_seconds=settings.max_media_seconds,
         workers=settings.render_workers,
         result_max_side=settings.result_max_side,
+        max_frame_size=(settings.max_frame_size.longer, settings.max_frame_size.shorter),
+        max_result_bytes=settings.max_result_bytes,
         accounts=accounts,
     )
     return TaskDispatcher(

@@ -36,6 +36,24 @@ def _positive(text: str) -> int:
     return value
 
 
+@dataclass(frozen=True)
+class FrameSize:
+    """A limit on frames, either way up: no side longer than `longer`, and the shorter side at most `shorter`."""
+
+    longer: int
+    shorter: int
+
+    def __str__(self) -> str:
+        return f"{self.longer}x{self.shorter}"
+
+
+def _frame_size(text: str) -> FrameSize:
+    width, separator, height = text.strip().lower().partition("x")
+    if not (separator and width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
+        raise ValueError("must be WIDTHxHEIGHT in pixels, e.g. 4096x2160")
+    return FrameSize(max(int(width), int(height)), min(int(width), int(height)))
+
+
 def _http_url(text: str) -> str:
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/"):
@@ -171,6 +189,25 @@ class Settings:
         "default: the input's frame size, as the real service returns",
         parse=_positive,
         metavar="PIXELS",
+    )
+    max_frame_size: FrameSize = setting(
+        FrameSize(4096, 2160),
+        help="largest frames of inputs.video, either way up (the provider rejects inputs above 4K, 4096x2160); "
+        "read from the container before a frame is decoded",
+        parse=_frame_size,
+        metavar="WIDTHxHEIGHT",
+    )
+    max_result_bytes: int = setting(
+        256 * 1024 * 1024,
+        help="largest result file: a render that grows past it stops, and the task fails with resultTooLarge",
+        parse=_positive,
+        metavar="BYTES",
+    )
+    max_stored_bytes: int = setting(
+        1024 * 1024 * 1024,
+        help="result files and uploads kept in all, in memory or in --data-dir; past it the oldest are dropped",
+        parse=_positive,
+        metavar="BYTES",
     )
     balance: float | None = setting(
         None,

@@ -18,6 +18,10 @@ Decisions:
   the chunk in reverse; a loop's next pass starts the decoder over. Where a group of pictures holds more
   frames than a chunk, it is decoded more than once (frames before the chunk that no other frame refers to
   are skipped): memory is bounded at the price of some decoding time.
+- Work is bounded by what the output needs, not by what the request names: every distinct audio file is decoded
+  once however many segments name it (each segment's audio is a view of it), the frame size is read before a
+  frame is decoded and refused past `max_frame_size` (no decoder may allocate a larger picture meanwhile), and
+  the encode stops once the result passes `max_result_bytes`.
 - Speed: the input is decoded with threads, a frame is converted only when its size or format differs from
   the output's, and the bar is drawn on the frame's own luma plane (copied first if the decoder still
   refers to it), so the cost is about what the ffmpeg command line takes for the same transcode
@@ -36,7 +40,14 @@ from itertools import chain
 import av
 import numpy as np
 
-from mock_server.exceptions import MEDIA_TOO_LONG, MISSING_AUDIO, UNREADABLE_MEDIA, validation_error
+from mock_server.exceptions import (
+    FRAME_TOO_LARGE,
+    MEDIA_TOO_LONG,
+    MISSING_AUDIO,
+    RESULT_TOO_LARGE,
+    UNREADABLE_MEDIA,
+    validation_error,
+)
 from mock_server.media import AUDIO_RATE, CONTAINERS, video_encoder_options
 
 MAX_FPS = 30
@@ -48,7 +59,8 @@ COMMENT = "lipsync-mock: not a real lip-sync render"
 
 @dataclass(frozen=True)
 class AudioPart:
-    """Audio to place in the output: `data` is an encoded file; `parameter` names it (`inputs.audio`, or a
+    """Audio to place in the output: `data` is an encoded file (parts naming one file share its bytes, and it is
+    decoded once); `parameter` names it (`inputs.audio`, or a
     segment's `providerSettings.sync.segments[i].audio`); `window` the segment's startTime and endTime (None:
     inputs.audio); `crop` the segment's audioStartTime and audioEndTime (None: the whole file)."""
 
@@ -72,6 +84,8 @@ class RenderRequest:
     output_quality: int
     max_seconds: float = 300.0  # longest input, window or crop accepted (--max-media-seconds)
     max_long_side: int | None = None  # results scaled down to fit this (--result-max-side); None: input size
+    max_frame_size: tuple[int, int] | None = None  # (longer, shorter) side of input frames (--max-frame-size)
+    max_result_bytes: int | None = None  # the longest a result file may grow (--max-result-bytes)
 
 
 @dataclass(frozen=True)
@@ -122,16 +136,20 @@ def render(request: RenderRequest) -> Rendered:
         if part.crop is not None:
             _refuse_past(part, "audioEndTime", part.crop[1], request.max_seconds, limit)
     keep_recent = request.sync_mode == "bounce" and not segments  # its first walk back starts where it stands
-    with _VideoFrames(request.video, request.max_seconds, request.max_long_side, keep_recent) as frames:
+    frames = _VideoFrames(
+        request.video, request.max_seconds, request.max_long_side, request.max_frame_size, keep_recent
+    )
+    with frames:
         video_end = f"the end of inputs.video ({frames.seconds:.2f} s)"
         for part in segments:
             assert part.window is not None
             _refuse_past(part, "endTime", part.window[1], frames.seconds + 1 / frames.rate, video_end)
-        main_samples = _decode_audio(main, request.max_seconds) if main else None
+        sounds = _part_sounds([part for part in (main, *segments) if part is not None], request)
+        main_samples = sounds[0] if main else None
         if segments:
             # The video is the frame of reference: its frames 1:1, full length, as silence mode plays them.
             mode, seconds = "silence", frames.seconds
-            placed = [(part, _decode_audio(part, request.max_seconds)) for part in segments]
+            placed = list(zip(segments, sounds[1:] if main else sounds, strict=True))
             track, audio_seconds = _segments_track(main_samples, placed, seconds)
         else:
             assert main_samples is not None
@@ -167,12 +185,25 @@ def _encode(
             _draw_bar(frame, _level(track[index * AUDIO_RATE // fps : (index + 1) * AUDIO_RATE // fps]))
             frame.pts, frame.time_base = index, time_base
             container.mux(video.encode(frame))
+            _refuse_larger_than(request, buffer.tell(), index / fps)
             # Sound up to this frame's end, so the muxer need not queue the whole video to interleave it.
             audio_sent = _encode_audio(container, audio, track, audio_sent, (index + 1) * AUDIO_RATE // fps)
         container.mux(video.encode())
         _encode_audio(container, audio, track, audio_sent, samples)
         container.mux(audio.encode())
+    _refuse_larger_than(request, buffer.tell(), total / fps)
     return Rendered(buffer.getvalue(), total / fps, audio_seconds)
+
+
+def _refuse_larger_than(request: RenderRequest, size: int, seconds: float) -> None:
+    """Stop a result that has grown past `max_result_bytes` (after `seconds` of output)."""
+    if request.max_result_bytes is not None and size > request.max_result_bytes:
+        raise RESULT_TOO_LARGE(
+            f"The result of inputs.video passed the limit of {request.max_result_bytes} bytes after {seconds:.1f} s"
+            f" of output at outputQuality {request.output_quality}: a lower outputQuality, or a smaller or shorter"
+            " input, makes a smaller one.",
+            parameter="inputs.video",
+        )
 
 
 def _encode_audio(
@@ -243,32 +274,64 @@ def _segments_track(
     return track, (int(np.count_nonzero(from_main)) + placed) / AUDIO_RATE
 
 
-def _decode_audio(part: AudioPart, max_seconds: float) -> np.ndarray:
-    """The part's sound as int16 mono at AUDIO_RATE, cropped; samples are counted as they are decoded, and a
-    file with more than `max_seconds` of them is refused there, whatever its header says."""
-    limit = round(max_seconds * AUDIO_RATE)
+def _part_sounds(parts: list[AudioPart], request: RenderRequest) -> list[np.ndarray]:
+    """Each part's sound, cropped. A file several parts name is decoded once, by the first of them (parts naming
+    one file share its bytes; equal bytes are found by their hash, computed once per object)."""
+    decoded: dict[bytes, np.ndarray] = {}
+    sounds = []
+    for part in parts:
+        if part.data not in decoded:
+            decoded[part.data] = _decode_audio(part.data, part.parameter, request)
+        sounds.append(_cropped(part, decoded[part.data]))
+    return sounds
+
+
+def _decode_audio(data: bytes, parameter: str, request: RenderRequest) -> np.ndarray:
+    """The file's sound as int16 mono at AUDIO_RATE; samples are counted as they are decoded, and a file with
+    more than `max_seconds` of them is refused there, whatever its header says."""
+    limit = round(request.max_seconds * AUDIO_RATE)
     resampler = av.AudioResampler(format="s16", layout="mono", rate=AUDIO_RATE)
     chunks: list[np.ndarray] = []
     count = 0
-    with _reading(part.parameter, "audio"), av.open(io.BytesIO(part.data)) as container:
+    with _reading(parameter, "audio"), _open(data, request.max_frame_size) as container:
         if not container.streams.audio:
-            raise UNREADABLE_MEDIA(f"{part.parameter} has no audio stream.", parameter=part.parameter)
+            raise UNREADABLE_MEDIA(f"{parameter} has no audio stream.", parameter=parameter)
         for decoded in chain(container.decode(container.streams.audio[0]), [None]):
             for frame in resampler.resample(decoded):
                 chunks.append(frame.to_ndarray().reshape(-1))
                 count += len(chunks[-1])
                 if count > limit:
                     raise MEDIA_TOO_LONG(
-                        f"{part.parameter} lasts longer than the limit of {max_seconds:g} s.", parameter=part.parameter
+                        f"{parameter} lasts longer than the limit of {request.max_seconds:g} s.", parameter=parameter
                     )
     if count == 0:
-        raise UNREADABLE_MEDIA(f"{part.parameter} has no audio samples.", parameter=part.parameter)
-    samples = np.concatenate(chunks)
+        raise UNREADABLE_MEDIA(f"{parameter} has no audio samples.", parameter=parameter)
+    return np.concatenate(chunks)
+
+
+def _cropped(part: AudioPart, samples: np.ndarray) -> np.ndarray:
+    """The part's crop of its file's samples: a view, not a copy."""
     if part.crop is None:
         return samples
-    audio_end = f"the end of {part.parameter} ({count / AUDIO_RATE:.2f} s)"
-    _refuse_past(part, "audioEndTime", part.crop[1], count / AUDIO_RATE + AUDIO_END_SLACK, audio_end)
+    seconds = len(samples) / AUDIO_RATE
+    audio_end = f"the end of {part.parameter} ({seconds:.2f} s)"
+    _refuse_past(part, "audioEndTime", part.crop[1], seconds + AUDIO_END_SLACK, audio_end)
     return samples[round(part.crop[0] * AUDIO_RATE) : round(part.crop[1] * AUDIO_RATE)]
+
+
+def _open(data: bytes, max_frame_size: tuple[int, int] | None) -> av.container.InputContainer:
+    """The file opened for reading. Opening decodes a frame of each stream where the container does not give its
+    size (a PNG, some WebM): with a frame size limit, no decoder may allocate a larger picture than `_max_pixels`
+    (a 16000x16000 image took 740 MB there) — a video whose size then stays unknown is refused by the caller."""
+    if max_frame_size is None:
+        return av.open(io.BytesIO(data))
+    return av.open(io.BytesIO(data), options={"max_pixels": _max_pixels(max_frame_size)})
+
+
+def _max_pixels(max_frame_size: tuple[int, int]) -> str:
+    """The decoders' own bound on a picture, for frames within `max_frame_size` either way up: a square of its
+    longer side, plus the 64 pixels a decoder may round a row up to (a 96x160 frame counts as 128x160)."""
+    return str(max_frame_size[0] * (max_frame_size[0] + 64))
 
 
 class _VideoFrames:
@@ -282,19 +345,28 @@ class _VideoFrames:
     walk back begins with frames already decoded.
     """
 
-    def __init__(self, data: bytes, max_seconds: float, max_long_side: int | None, keep_recent: bool) -> None:
+    def __init__(
+        self,
+        data: bytes,
+        max_seconds: float,
+        max_long_side: int | None,
+        max_frame_size: tuple[int, int] | None,
+        keep_recent: bool,
+    ) -> None:
         self._keep_recent = keep_recent
         with _reading("inputs.video", "video"):
-            self._container = av.open(io.BytesIO(data))
+            self._container = _open(data, max_frame_size)
         try:
+            if not self._container.streams.video:
+                raise UNREADABLE_MEDIA("inputs.video has no video stream.", parameter="inputs.video")
+            if max_frame_size is not None:
+                _refuse_frames_past(self._container.streams.video[0], max_frame_size)
             self._read_packets(max_seconds, max_long_side)
         except BaseException:
             self._container.close()
             raise
 
     def _read_packets(self, max_seconds: float, max_long_side: int | None) -> None:
-        if not self._container.streams.video:
-            raise UNREADABLE_MEDIA("inputs.video has no video stream.", parameter="inputs.video")
         stream = self._container.streams.video[0]
         stream.thread_type = "AUTO"  # frame and slice threads, as the ffmpeg command line decodes
         self.rate = float(stream.average_rate or stream.guessed_rate or 25)
@@ -413,6 +485,23 @@ def _reading(parameter: str, kind: str) -> Iterator[None]:
         yield
     except av.FFmpegError as error:
         raise UNREADABLE_MEDIA(f"{parameter} is not a readable {kind} file: {error}", parameter=parameter) from None
+
+
+def _refuse_frames_past(stream: av.VideoStream, max_frame_size: tuple[int, int]) -> None:
+    """Refuse a video whose frames are larger than `max_frame_size` (its longer and shorter side, either way up),
+    from the size the container gives, before a frame is decoded; and keep the decoder to that many pixels, should
+    the stream change its size later on."""
+    width, height = stream.codec_context.width, stream.codec_context.height
+    longer, shorter = max_frame_size
+    if not width or not height:
+        message = f"inputs.video: its frame size cannot be read without decoding a frame past {longer}x{longer}."
+        raise FRAME_TOO_LARGE(message, parameter="inputs.video")
+    if max(width, height) > longer or min(width, height) > shorter:
+        raise FRAME_TOO_LARGE(
+            f"inputs.video's frames are {width}x{height}, larger than the limit of {longer}x{shorter} (either way up).",
+            parameter="inputs.video",
+        )
+    stream.codec_context.options = {"max_pixels": _max_pixels(max_frame_size)}
 
 
 def _output_size(width: int, height: int, max_long_side: int | None) -> tuple[int, int]:

@@ -9,11 +9,13 @@ import uuid
 
 import pytest
 from aiohttp import web
+from yarl import URL
 
 from contract_tests.payloads import MEDIA_DIR, data_uri, example_task
-from mock_server.app import create_dispatcher
-from mock_server.config import Settings
+from mock_server.app import create_app, create_dispatcher
+from mock_server.config import FrameSize, Settings
 from mock_server.dispatcher import TaskDispatcher
+from mock_server.http.keys import DISPATCHER
 from mock_server.processing import render_pool
 from tests.test_store import tracked_objects_after_collecting
 
@@ -97,7 +99,7 @@ async def test_a_reset_drops_queued_work_which_never_runs(gated_video):
     gate.set()
     await target.runner.idle()
     for task_uuid in dropped:
-        assert (await outcome(target, task_uuid, "drop"))[0] == 404  # not brought back by a finished render
+        assert await outcome(target, task_uuid, "drop") == (200, [])  # not found: not brought back by a render
     for task_uuid in kept:
         assert (await outcome(target, task_uuid, "keep"))[0] == 200
     target.reset()
@@ -132,3 +134,100 @@ async def test_a_poll_at_rate_zero_reads_a_finished_task_once(gated_video, monke
 def test_renders_run_at_idle_priority():
     # Renders take only the cores requests leave: at normal priority they halved the request throughput.
     assert render_pool(1).submit(os.sched_getscheduler, 0).result(timeout=60) == os.SCHED_IDLE
+
+
+async def post(client, tasks: list[dict]) -> tuple[int, dict]:
+    response = await client.post("/v1", json=tasks, headers={"Authorization": "Bearer key"})
+    return response.status, await response.json()
+
+
+async def outcome_of(client, task: dict) -> tuple[int, dict]:
+    """Submit one videoInference task, then poll it once (at rate 0 the poll waits for its render)."""
+    status, body = await post(client, [task])
+    assert status == 200, body
+    return await post(client, [{"taskType": "getResponse", "taskUUID": task["taskUUID"]}])
+
+
+def inline_task(**fields) -> dict:
+    return {**example_task(), "inputs": {"video": data_uri("speaker.mp4"), "audio": data_uri("voice.wav")}, **fields}
+
+
+async def test_a_failure_after_the_render_ends_the_task_as_an_error(aiohttp_client, tmp_path):
+    client = await aiohttp_client(create_app(Settings(processing_rate=0, data_dir=tmp_path, quiet=True)))
+    (tmp_path / "files").rmdir()
+    (tmp_path / "files").write_text("a file where the result files' folder was: storing a result fails")
+    status, body = await outcome_of(client, inline_task())
+    assert status == 400  # not left processing
+    assert body["errors"][0]["code"] == "processingFailed" and body["errors"][0]["status"] == "error"
+
+
+async def test_a_video_with_frames_past_the_limit_fails_naming_it(aiohttp_client):
+    settings = Settings(processing_rate=0, quiet=True, max_frame_size=FrameSize(128, 64))  # the speaker is 160x96
+    status, body = await outcome_of(await aiohttp_client(create_app(settings)), inline_task())
+    assert status == 400
+    error = body["errors"][0]
+    assert (error["code"], error["parameter"]) == ("frameTooLarge", "inputs.video")
+    assert "160x96" in error["message"] and "128x64" in error["message"]
+
+
+async def test_a_result_past_its_byte_limit_fails_naming_the_video(aiohttp_client):
+    client = await aiohttp_client(create_app(Settings(processing_rate=0, quiet=True, max_result_bytes=1000)))
+    status, body = await outcome_of(client, inline_task())
+    assert status == 400
+    assert (body["errors"][0]["code"], body["errors"][0]["parameter"]) == ("resultTooLarge", "inputs.video")
+
+
+def segmented(audios: list[str]) -> dict:
+    """A task whose segments take 0.1 s windows of the voice, each from its own audio reference."""
+    segments = [
+        {
+            "startTime": round(index * 0.2, 2),
+            "endTime": round(index * 0.2 + 0.1, 2),
+            "audio": audio,
+            "audioStartTime": round(index * 0.1, 2),
+            "audioEndTime": round(index * 0.1 + 0.1, 2),
+        }
+        for index, audio in enumerate(audios)
+    ]
+    task = {**example_task(), "inputs": {"video": data_uri("speaker.mp4")}}
+    return {**task, "providerSettings": {"sync": {"syncMode": "cut_off", "segments": segments}}}
+
+
+async def test_segments_naming_one_upload_load_it_once_and_render_as_separate_copies_do(aiohttp_client, monkeypatch):
+    app = create_app(Settings(processing_rate=0, quiet=True))
+    client = await aiohttp_client(app)
+    status, body = await post(
+        client,
+        [
+            {
+                "taskType": "mediaStorage",
+                "taskUUID": str(uuid.uuid4()),
+                "operation": "upload",
+                "media": data_uri("voice.wav"),
+            }
+        ],
+    )
+    assert status == 200, body
+    upload = body["data"][0]["mediaUUID"]
+    loader = app[DISPATCHER].runner.loader
+    loads: list[str] = []
+    load = loader.load
+    monkeypatch.setattr(
+        loader, "load", lambda reference, parameter, owner: loads.append(parameter) or load(reference, parameter, owner)
+    )
+    shared = segmented([upload] * 5)
+    status, body = await outcome_of(client, shared)
+    assert status == 200, body
+    assert loads == ["inputs.video", "providerSettings.sync.segments[0].audio"]  # once per distinct reference
+    copies = segmented(
+        [data_uri("voice.wav"), upload, data_uri("voice.wav") + "", upload.upper(), data_uri("voice.wav")]
+    )
+    status, other = await outcome_of(client, copies)
+    assert status == 200, other
+
+    async def result_file(poll: dict) -> bytes:
+        response = await client.get(URL(poll["data"][0]["videoURL"]).path)
+        assert response.status == 200
+        return await response.read()
+
+    assert await result_file(body) == await result_file(other)

@@ -1,12 +1,20 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import av
 import numpy as np
 import pytest
 
-from benchmarks.render_memory import long_audio_without_duration, measure, one_fps_video_without_duration, tone_wav
+from benchmarks.render_memory import (
+    long_audio_without_duration,
+    measure,
+    measure_here,
+    one_fps_video_without_duration,
+    tone_wav,
+)
 from contract_tests.payloads import MEDIA_DIR
 from mock_server.exceptions import RunwareError
 from mock_server.media import CONTAINERS, make_clip, probe
@@ -261,3 +269,68 @@ def test_the_result_max_side_setting_scales_results_through_the_api():
         sizes[max_side] = (info.width, info.height)
     assert sizes[None] == (160, 96)  # the fixture's own size
     assert max(sizes[64]) == 64
+
+
+def test_segments_naming_one_audio_file_decode_it_once(monkeypatch):
+    from mock_server import render as render_module
+
+    decoded: list[str] = []
+    decode = render_module._decode_audio
+    monkeypatch.setattr(
+        render_module,
+        "_decode_audio",
+        lambda data, parameter, request: decoded.append(parameter) or decode(data, parameter, request),
+    )
+    video = make_clip(CONTAINERS["MP4"], 3.0)
+    windows = [segment(index, (index * 0.1, index * 0.1 + 0.05), crop=(0.0, 0.05)) for index in range(20)]
+    copy = AudioPart(bytes(bytearray(VOICE)), SEGMENT.format(20) + ".audio", (2.5, 2.9))  # equal bytes, another object
+    render(RenderRequest(video, [AudioPart(tone_wav(1.0), "inputs.audio"), *windows, copy], "loop", "MP4", 60))
+    # One decode per distinct file, by the first part naming it: inputs.audio's own, and the voice of 21 segments.
+    assert decoded == ["inputs.audio", SEGMENT.format(0) + ".audio"]
+
+
+def grey_png(width: int, height: int) -> bytes:
+    """A black 8-bit greyscale PNG, compressed as it is written: a huge picture in a few hundred kB."""
+    packer = zlib.compressobj(9)
+    row = bytes(width + 1)  # filter byte 0, then the pixels
+    data = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+
+
+def test_a_huge_frame_is_refused_before_it_is_decoded():
+    huge = grey_png(16000, 16000)  # 256 MB once decoded; opening it without a limit decoded it (4.1 GB renders)
+    request = RenderRequest(huge, audio_of(1.0), "cut_off", "MP4", 80, max_frame_size=(4096, 2160))
+    result = measure_here(request)
+    assert result["outcome"] == "frameTooLarge (inputs.video)"
+    assert result["peak_growth_mb"] < 64, result
+    assert render(RenderRequest(grey_png(320, 4000), audio_of(0.5), "cut_off", "MP4", 80)).duration > 0  # no limit
+
+
+@pytest.mark.parametrize(
+    ("size", "words"),
+    [
+        ((4096, 2160), "frames are 3000x4000, larger than the limit of 4096x2160"),  # decoded to learn its size
+        ((2000, 2000), "without decoding a frame past 2000x2000"),  # too large even for that
+    ],
+)
+def test_frames_past_the_limit_either_way_up_are_refused_by_their_size(size, words):
+    with pytest.raises(RunwareError) as refused:
+        render(RenderRequest(grey_png(3000, 4000), audio_of(0.5), "cut_off", "MP4", 80, max_frame_size=size))
+    assert (refused.value.code, refused.value.parameter) == ("frameTooLarge", "inputs.video")
+    assert words in refused.value.message
+    upright = render(RenderRequest(grey_png(96, 160), audio_of(0.5), "cut_off", "MP4", 80, max_frame_size=(160, 96)))
+    assert (probe(upright.data).width, probe(upright.data).height) == (96, 160)  # within the limit, turned
+
+
+def test_a_result_past_its_byte_limit_stops_the_render_early():
+    with pytest.raises(RunwareError) as refused:
+        render(RenderRequest(VIDEO, audio_of(20.0), "loop", "MP4", 99, max_result_bytes=20_000))
+    assert (refused.value.code, refused.value.parameter) == ("resultTooLarge", "inputs.video")
+    seconds = float(refused.value.message.split(" after ")[1].split(" s ")[0])
+    assert seconds < 5  # of the 20 s asked for
+    assert len(render(RenderRequest(VIDEO, audio_of(1.0), "loop", "MP4", 99, max_result_bytes=10**7)).data) < 10**7

@@ -1,8 +1,16 @@
 from __future__ import annotations
 
 import gc
+import uuid
 
+from yarl import URL
+
+from contract_tests.payloads import MEDIA_DIR, data_uri
+from mock_server.app import create_app
+from mock_server.config import Settings
 from mock_server.store import Expiry, InMemoryTaskStore, Result, Task, expiry
+
+KEY = {"Authorization": "Bearer key"}
 
 
 def make_task(task_uuid: str, video_uuids: list[str]) -> Task:
@@ -43,3 +51,16 @@ def test_expiry_drops_a_file_past_every_ttl_and_a_task_past_the_retention():
     assert expiry(task, now=50.0, retention=50.0) is Expiry.KEEP
     kept = task.with_results([task.results[0], task.results[1]._replace(expires_at=None)])
     assert expiry(kept, now=1e9, retention=None) is Expiry.KEEP
+
+
+async def test_past_the_stored_bytes_the_oldest_upload_is_dropped_and_its_url_answers_not_found(aiohttp_client):
+    voice = MEDIA_DIR / "voice.wav"  # 32 kB: two fit in the budget, not three
+    settings = Settings(processing_rate=0, quiet=True, max_stored_bytes=voice.stat().st_size * 5 // 2)
+    client = await aiohttp_client(create_app(settings))
+    urls = []
+    for _ in range(3):
+        task = {"taskType": "mediaStorage", "taskUUID": str(uuid.uuid4()), "operation": "upload"}
+        response = await client.post("/v1", json=[{**task, "media": data_uri("voice.wav")}], headers=KEY)
+        assert response.status == 200
+        urls.append(URL((await response.json())["data"][0]["mediaURL"]).path)
+    assert [(await client.get(url)).status for url in urls] == [404, 200, 200]

@@ -159,3 +159,48 @@ async def test_changes_on_the_event_loop_are_committed_in_one_group_before_durab
     assert store.get("a") is not None and store.find_result("v-x") is None
     reader.close()
     store.close()
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def budgeted(request, tmp_path):
+    """A store that keeps 10 bytes of result files and uploads in all (and, for SQLite, its data folder)."""
+    if request.param == "memory":
+        yield InMemoryTaskStore(max_stored_bytes=10), None
+    else:
+        sqlite = SQLiteTaskStore(tmp_path / "data", max_stored_bytes=10)
+        yield sqlite, tmp_path / "data"
+        sqlite.close()
+
+
+def test_past_the_budget_the_oldest_files_and_uploads_are_dropped(budgeted):
+    store, _ = budgeted
+    store.put_file("t1", b"123456")
+    store.add_media("m1", Media(b"abcd", "audio/wav"), 1.0)
+    assert store.get_file("t1") == b"123456" and store.get_media("m1") is not None  # 10 bytes: within
+    store.put_file("t2", b"12345")
+    assert store.get_file("t1") is None and store.get_media("m1").data == b"abcd"
+    store.add_media("m2", Media(b"abcdef", "audio/wav"), 2.0)
+    assert (store.get_media("m1"), store.get_file("t2"), store.get_media("m2").data) == (None, None, b"abcdef")
+    store.put_file("t3", b"x" * 50)  # alone past the budget: kept, the rest dropped
+    assert store.get_file("t3") == b"x" * 50 and store.get_media("m2") is None
+
+
+def test_what_is_deleted_or_cleared_no_longer_counts_against_the_budget(budgeted):
+    store, _ = budgeted
+    store.add_media("m1", Media(b"abcdefgh", "audio/wav"), 1.0)
+    assert store.delete_media("m1")
+    store.put_file("t1", b"12345")
+    store.clear()
+    store.add_media("m2", Media(b"abcdefgh", "audio/wav"), 1.0)
+    store.put_file("t2", b"12")
+    assert store.get_media("m2") is not None and store.get_file("t2") == b"12"
+
+
+def test_a_persistent_store_counts_the_files_it_finds_at_start(tmp_path):
+    first = SQLiteTaskStore(tmp_path, max_stored_bytes=10)
+    first.put_file("t1", b"123456")
+    first.close()
+    reopened = SQLiteTaskStore(tmp_path, max_stored_bytes=10)
+    reopened.add_media("m1", Media(b"abcde", "audio/wav"), 1.0)  # 11 bytes with the file found
+    assert reopened.get_file("t1") is None and reopened.get_media("m1") is not None
+    reopened.close()

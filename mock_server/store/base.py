@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from enum import Enum
@@ -146,12 +148,15 @@ class TaskStore(Protocol):
     def find_result(self, video_uuid: str) -> tuple[Task, Result] | None: ...
 
     def put_file(self, task_uuid: str, data: bytes) -> None:
-        """Keep the result file of a task (its results share it)."""
+        """Keep the result file of a task (its results share it); the oldest files and uploads are dropped when
+        the files kept pass the store's budget (see `StoredBytes`)."""
         ...
 
     def get_file(self, task_uuid: str) -> bytes | None: ...
 
-    def add_media(self, media_uuid: str, media: Media, added_at: float) -> None: ...
+    def add_media(self, media_uuid: str, media: Media, added_at: float) -> None:
+        """Keep an upload; the oldest files and uploads are dropped as `put_file` says."""
+        ...
 
     def get_media(self, media_uuid: str) -> Media | None: ...
 
@@ -188,6 +193,47 @@ class TaskStore(Protocol):
     def close(self) -> None:
         """Release what the store holds open (a database connection); called once, at shutdown."""
         ...
+
+
+FileKey = tuple[str, str]  # ("file", taskUUID) for a result file, ("media", mediaUUID) for an upload
+
+
+class StoredBytes:
+    """The sizes of the files a store keeps, result files and uploads alike, oldest first, within a budget of
+    bytes in all (--max-stored-bytes; None: no budget).
+
+    Past the budget the oldest are dropped, rather than new work refused: a server left running for days keeps
+    working, and what it forgets is what no client is likely still to fetch, as results and uploads expire on the
+    platform too (a task whose result file was dropped still answers its poll; the file's URL answers 404
+    notFound, an upload's UUID mediaNotFound). The file just kept is never dropped, so the total may pass the
+    budget by at most that file. A lock guards it: the expiry sweep changes it from a thread."""
+
+    def __init__(self, budget: int | None) -> None:
+        self.budget = budget
+        self.total = 0
+        self._sizes: OrderedDict[FileKey, int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, key: FileKey, size: int) -> list[FileKey]:
+        """Count a file kept (again: it is then the newest); the files to drop, oldest first."""
+        with self._lock:
+            self.total += size - self._sizes.pop(key, 0)
+            self._sizes[key] = size
+            dropped = []
+            while self.budget is not None and self.total > self.budget and len(self._sizes) > 1:
+                oldest, oldest_size = self._sizes.popitem(last=False)
+                self.total -= oldest_size
+                dropped.append(oldest)
+            return dropped
+
+    def remove(self, key: FileKey) -> None:
+        with self._lock:
+            self.total -= self._sizes.pop(key, 0)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._sizes.clear()
+            self.total = 0
 
 
 class Expiry(Enum):

@@ -1,16 +1,29 @@
 """The in-memory TaskStore: everything in dicts, gone when the process ends. Tasks are kept as `TaskRow`s,
-which the garbage collector does not visit (see store/base.py)."""
+which the garbage collector does not visit (see store/base.py); result files and uploads within a budget of
+bytes (`StoredBytes`)."""
 
 from __future__ import annotations
 
 import functools
 
 from mock_server.namespaces import namespace_of
-from mock_server.store.base import Expiry, InUse, Media, Result, Task, TaskRow, expiry, retention_cutoff
+from mock_server.store.base import (
+    Expiry,
+    FileKey,
+    InUse,
+    Media,
+    Result,
+    StoredBytes,
+    Task,
+    TaskRow,
+    expiry,
+    retention_cutoff,
+)
 
 
 class InMemoryTaskStore:
-    def __init__(self) -> None:
+    def __init__(self, max_stored_bytes: int | None = None) -> None:
+        self._stored = StoredBytes(max_stored_bytes)
         self._tasks: dict[str, TaskRow] = {}
         self._task_of_video: dict[str, str] = {}
         self._files: dict[str, bytes] = {}
@@ -41,6 +54,12 @@ class InMemoryTaskStore:
 
     def put_file(self, task_uuid: str, data: bytes) -> None:
         self._files[task_uuid] = data
+        self._drop(self._stored.add(("file", task_uuid), len(data)))
+
+    def _drop(self, keys: list[FileKey]) -> None:
+        """Forget the files `StoredBytes` dropped (it no longer counts them)."""
+        for kind, name in keys:
+            (self._files if kind == "file" else self._media).pop(name, None)
 
     def get_file(self, task_uuid: str) -> bytes | None:
         return self._files.get(task_uuid)
@@ -50,12 +69,14 @@ class InMemoryTaskStore:
 
     def add_media(self, media_uuid: str, media: Media, added_at: float) -> None:
         self._media[media_uuid] = (media, added_at)
+        self._drop(self._stored.add(("media", media_uuid), len(media.data)))
 
     def get_media(self, media_uuid: str) -> Media | None:
         found = self._media.get(media_uuid)
         return found[0] if found else None
 
     def delete_media(self, media_uuid: str) -> bool:
+        self._stored.remove(("media", media_uuid))
         return self._media.pop(media_uuid, None) is not None
 
     def clear(self, namespace: str | None = None) -> list[str]:
@@ -63,15 +84,16 @@ class InMemoryTaskStore:
             dropped = list(self._tasks)
             for table in (self._tasks, self._task_of_video, self._files, self._media, self._delivered):
                 table.clear()
+            self._stored.clear()
             return dropped
         dropped = [task for task in self._all() if task.namespace == namespace]
         for task in dropped:
             self._tasks.pop(task.task_uuid, None)
-            self._files.pop(task.task_uuid, None)
+            self._drop_file(task.task_uuid)
             for result in task.results:
                 self._task_of_video.pop(result.video_uuid, None)
         for media_uuid in [m for m, (media, _) in self._media.items() if namespace_of(media.owner) == namespace]:
-            self._media.pop(media_uuid, None)
+            self.delete_media(media_uuid)
         return [task.task_uuid for task in dropped]
 
     def all_tasks(self) -> list[Task]:
@@ -99,12 +121,16 @@ class InMemoryTaskStore:
                 for result in task.results:
                     self._task_of_video.pop(result.video_uuid, None)
                 dropped.append(task_uuid)
-            self._files.pop(task_uuid, None)
+            self._drop_file(task_uuid)
         cutoff = retention_cutoff(now, retention)
         for media_uuid, (_, added_at) in list(self._media.items()):
             if added_at < cutoff and media_uuid not in in_use():
-                self._media.pop(media_uuid, None)
+                self.delete_media(media_uuid)
         return dropped
+
+    def _drop_file(self, task_uuid: str) -> None:
+        self._stored.remove(("file", task_uuid))
+        self._files.pop(task_uuid, None)
 
     async def durable(self) -> None:
         """Nothing is kept on disk."""

@@ -22,7 +22,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mock_server.faults import parse_fault
-from mock_server.store.base import Expiry, InUse, Media, Result, Task, expiry, retention_cutoff
+from mock_server.store.base import (
+    Expiry,
+    FileKey,
+    InUse,
+    Media,
+    Result,
+    StoredBytes,
+    Task,
+    expiry,
+    retention_cutoff,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +62,10 @@ class StoreUnavailable(Exception):
 
 
 class SQLiteTaskStore:
-    """Tasks in `DATA_DIR/mock.sqlite`; result files in `DATA_DIR/files`, uploads in `DATA_DIR/media`."""
+    """Tasks in `DATA_DIR/mock.sqlite`; result files in `DATA_DIR/files`, uploads in `DATA_DIR/media`, within a
+    budget of bytes (`StoredBytes`: the files found at start are counted, oldest modified first)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, max_stored_bytes: int | None = None) -> None:
         self.data_dir = Path(data_dir)
         database = self.data_dir / "mock.sqlite"
         try:
@@ -77,6 +88,9 @@ class SQLiteTaskStore:
             raise StoreUnavailable(f"cannot use {database}: {error}") from None
         self._lock = threading.Lock()
         self._group: asyncio.Future[None] | None = None  # the commit scheduled for this turn of the loop
+        self._stored = StoredBytes(max_stored_bytes)
+        for key, path in sorted(self._kept_files(), key=lambda found: found[1].stat().st_mtime):
+            self._drop(self._stored.add(key, path.stat().st_size))
 
     def close(self) -> None:
         """Commit what is pending, fold the write-ahead log into the database file, so the folder is whole
@@ -159,6 +173,25 @@ class SQLiteTaskStore:
 
     def put_file(self, task_uuid: str, data: bytes) -> None:
         _write_atomically(self._file(task_uuid), data)
+        self._drop(self._stored.add(("file", task_uuid), len(data)))
+
+    def _kept_files(self) -> Iterator[tuple[FileKey, Path]]:
+        for kind, folder in (("file", "files"), ("media", "media")):
+            for path in (self.data_dir / folder).iterdir():
+                if path.suffix != ".partial":
+                    yield (kind, path.name), path
+
+    def _drop(self, keys: list[FileKey]) -> None:
+        """Remove the files `StoredBytes` dropped (an upload with its row)."""
+        for kind, name in keys:
+            if kind == "file":
+                self._file(name).unlink(missing_ok=True)
+            else:
+                self.delete_media(name)
+
+    def _drop_file(self, task_uuid: str) -> None:
+        self._stored.remove(("file", task_uuid))
+        self._file(task_uuid).unlink(missing_ok=True)
 
     def get_file(self, task_uuid: str) -> bytes | None:
         path = self._file(task_uuid)
@@ -171,6 +204,7 @@ class SQLiteTaskStore:
                 "INSERT OR REPLACE INTO media VALUES (?, ?, ?, ?)",
                 (media_uuid, media.content_type, added_at, media.owner),
             )
+        self._drop(self._stored.add(("media", media_uuid), len(media.data)))
 
     def get_media(self, media_uuid: str) -> Media | None:
         with self._lock:
@@ -183,6 +217,7 @@ class SQLiteTaskStore:
     def delete_media(self, media_uuid: str) -> bool:
         with self._writing():
             deleted = self._db.execute("DELETE FROM media WHERE media_uuid = ?", (media_uuid,)).rowcount
+        self._stored.remove(("media", media_uuid))
         self._media(media_uuid).unlink(missing_ok=True)
         return deleted > 0
 
@@ -211,6 +246,7 @@ class SQLiteTaskStore:
             for folder in ("files", "media"):
                 for path in (self.data_dir / folder).iterdir():
                     path.unlink(missing_ok=True)
+            self._stored.clear()
             return dropped
         # The default namespace's owners hold no "/"; another's start with "<namespace>/".
         where, params = (
@@ -225,8 +261,9 @@ class SQLiteTaskStore:
             self._db.executemany("DELETE FROM videos WHERE task_uuid = ?", [(t,) for t in tasks])
             self._db.executemany("DELETE FROM media WHERE media_uuid = ?", [(m,) for m in media])
         for task_uuid in tasks:
-            self._file(task_uuid).unlink(missing_ok=True)
+            self._drop_file(task_uuid)
         for media_uuid in media:
+            self._stored.remove(("media", media_uuid))
             self._media(media_uuid).unlink(missing_ok=True)
         return tasks
 
@@ -247,7 +284,7 @@ class SQLiteTaskStore:
                     self._db.execute("DELETE FROM tasks WHERE task_uuid = ?", (task.task_uuid,))
                     self._db.execute("DELETE FROM videos WHERE task_uuid = ?", (task.task_uuid,))
                 dropped.append(task.task_uuid)
-            self._file(task.task_uuid).unlink(missing_ok=True)
+            self._drop_file(task.task_uuid)
         for (media_uuid,) in old_media:
             if media_uuid not in in_use():
                 self.delete_media(media_uuid)
