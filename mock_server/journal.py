@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import time
@@ -63,6 +64,7 @@ class JournalEntry(NamedTuple):
     response: str
     truncated: bool = False  # the request or the answer was longer than the journal keeps
     namespace: str = ""  # the X-Mock-Namespace the request came with (see namespaces.py)
+    id: int = 0  # from 1, in the order received: a row's key in the dashboard, never reused, not even after a clear
 
     def to_json(self) -> dict[str, Any]:
         """As the control API shows it: the request as JSON where it was JSON, else as text."""
@@ -75,6 +77,7 @@ class JournalEntry(NamedTuple):
         except (ValueError, RecursionError):
             response = self.response
         return {
+            "id": self.id,
             "receivedAt": self.received_at,
             "request": request,
             "status": self.status,
@@ -105,6 +108,7 @@ class RequestJournal:
         self.max_body = max_body
         self._entries: deque[JournalEntry] = deque(maxlen=capacity)
         self._bytes = 0
+        self._ids = itertools.count(1)
 
     def record(self, raw: bytes, status: int, response: str, namespace: str = "") -> None:
         """Keep one exchange, now."""
@@ -114,7 +118,9 @@ class RequestJournal:
         truncated = len(raw) > len(request) or len(response) > self.max_body
         if len(self._entries) == self._entries.maxlen:
             self._bytes -= _size(self._entries[0])
-        entry = JournalEntry(time.time(), request, status, response[: self.max_body], truncated, namespace)
+        entry = JournalEntry(
+            time.time(), request, status, response[: self.max_body], truncated, namespace, next(self._ids)
+        )
         self._entries.append(entry)
         self._bytes += _size(entry)
         while self._bytes > self.max_bytes and self._entries:

@@ -3,6 +3,7 @@ and what became of each request. They read the owners' public methods only; they
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 from collections import defaultdict
@@ -45,13 +46,22 @@ def task_views(
     """The videoInference tasks (of one namespace, or all), newest first (at most `limit`), each with its
     results and timeline."""
     tasks = [task for task in dispatcher.store.all_tasks() if namespace is None or task.namespace == namespace]
-    tasks = sorted(tasks, key=lambda task: task.created_at, reverse=True)[:limit]
+    # The page asks for the newest 50 of what may be thousands: a heap of 50 picks them without sorting the rest
+    # (ties stay in the store's order either way).
+    if limit is None:
+        tasks.sort(key=_created_at, reverse=True)
+    else:
+        tasks = heapq.nlargest(limit, tasks, key=_created_at)
     polls = _poll_times(dispatcher, {task.task_uuid for task in tasks})
     deliveries = defaultdict(list)
     for attempt in dispatcher.runner.deliveries.deliverer.journal():
         deliveries[attempt.task_uuid].append(attempt)
     now = dispatcher.clock()
     return [_task_view(dispatcher, task, polls[task.task_uuid], deliveries[task.task_uuid], now) for task in tasks]
+
+
+def _created_at(task: Task) -> float:
+    return task.created_at
 
 
 def _poll_times(dispatcher: TaskDispatcher, task_uuids: set[str]) -> dict[str, list[float]]:
@@ -95,7 +105,7 @@ def _task_view(
         "syncMode": request.get("providerSettings", {}).get("sync", {}).get("syncMode"),
         "numberResults": len(results),
         "outputFormat": task.output_format,
-        "lifecycle": dispatcher.runner.lifecycle.lifecycle_of(task.task_uuid).to_json(),
+        "lifecycle": dispatcher.runner.lifecycle.lifecycle_of(task.task_uuid, task.namespace).to_json(),
         "inputs": _inputs(request),
         "cost": round(sum(costs), 6) if costs else None,
         "error": json.loads(task.error_json) if task.error_json else None,
