@@ -8,6 +8,7 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator, Callable
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -16,7 +17,7 @@ from mock_server.config import Compat, Settings
 from mock_server.delivery import Deliverer, DeliveryScheduler, RetryPolicy
 from mock_server.dispatcher import TaskDispatcher
 from mock_server.faults import FaultPlan
-from mock_server.http import control, dashboard, front, proxy, replay, rest, websocket
+from mock_server.http import connections, control, dashboard, front, proxy, replay, rest, websocket
 from mock_server.http.keys import DISPATCHER, IDLE_TIMEOUT, MAX_BODY_BYTES, RETENTION, SESSIONS, SETTINGS
 from mock_server.http.sessions import SessionRegistry
 from mock_server.inputs import MediaLimits, MediaLoader
@@ -39,7 +40,8 @@ def create_dispatcher(settings: Settings, clock: Callable[[], float] = time.time
         if settings.data_dir
         else InMemoryTaskStore(settings.max_stored_bytes)
     )
-    hosts = HostPolicy(settings.allowed_hosts)
+    public_host = urlsplit(settings.public_url).hostname if settings.public_url else None
+    hosts = HostPolicy(settings.allowed_hosts, own_names=(settings.host, public_host or ""))
     compat = Compat.from_pairs(settings.compat)
     accounts = Accounts(settings.balance)
     deliverer = Deliverer(RetryPolicy(settings.delivery_attempts, settings.delivery_first_delay), hosts)
@@ -76,7 +78,11 @@ def create_app(settings: Settings | None = None, access_lines: LineWriter | None
     command line passes the writer of its own stderr: see `logs.configure_logging`)."""
     settings = settings or Settings()
     middleware = front.front_door(log_access=not settings.quiet, write=access_lines)
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[middleware])
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[middleware],
+        handler_args=connections.handler_args(settings),  # the request timeout, under any runner
+    )
     app[DISPATCHER] = create_dispatcher(settings)
     app[SETTINGS] = settings
     app[MAX_BODY_BYTES] = settings.max_body_bytes

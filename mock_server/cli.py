@@ -15,11 +15,11 @@ from dataclasses import Field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage
 
 from mock_server.app import create_app, resume_work
 from mock_server.config import Settings, default_text, env_var, flag_of, from_environment, settings_fields
+from mock_server.http import connections
 from mock_server.logs import configure_logging
 from mock_server.store import StoreUnavailable
 
@@ -108,7 +108,7 @@ class _MalformedRequestFilter(logging.Filter):
 
 
 def _startup_printer(settings: Settings) -> Callable[..., None]:
-    """aiohttp prints where it listens; in JSON mode that is a log line too, so stdout and stderr stay parseable."""
+    """Where the server listens is printed; in JSON mode that is a log line too, so stdout and stderr stay parseable."""
     if settings.log_format == "text":
         return print
     started = logging.getLogger("lipsync_mock")
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
         resume_work(app)
 
     try:
-        web.run_app(app, host=settings.host, port=settings.port, access_log=None, print=listening)
+        connections.run(app, settings, announce=listening)
     except OSError as error:
         print(f"lipsync-mock: cannot listen on {settings.host}:{settings.port}: {error.strerror}", file=sys.stderr)
         sys.exit(2)

@@ -22,6 +22,13 @@ def _non_negative(text: str) -> float:
     return value
 
 
+def _positive_seconds(text: str) -> float:
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError("must be a finite number of seconds above 0")
+    return value
+
+
 def _share(text: str) -> float:
     value = float(text)
     if not 0 <= value <= 1:
@@ -215,6 +222,21 @@ class Settings:
         "cost, and a video task is refused below $5. Default: unlimited",
         parse=_non_negative,
         metavar="USD",
+    )
+    request_timeout: float = setting(
+        30.0,
+        help="seconds a client has to send a request's headers (from connecting, or from the previous answer: an "
+        "idle kept-alive connection is closed as late), then as long again for its body; past either the "
+        "connection is closed",
+        parse=_positive_seconds,
+        metavar="SECONDS",
+    )
+    max_connections: int = setting(
+        1000,
+        help="connections held at once (keep it under the open-file limit, ulimit -n); past it a new one is "
+        "answered 503 tooManyConnections and closed",
+        parse=_positive,
+        metavar="COUNT",
     )
     ws_idle_timeout: float = setting(
         120.0, help="seconds a WebSocket may stay silent before it is closed", parse=_non_negative, metavar="SECONDS"

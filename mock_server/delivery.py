@@ -1,7 +1,8 @@
 """Delivery of results to the client's own endpoints: webhooks (POST) and uploads (PUT), retried, journaled.
 
 `DeliveryScheduler` decides what is due and when (each result at its ready time, a failure at once, each
-at most once even across restarts); `Deliverer` sends one body with retries and journals every attempt.
+at most once even across restarts); `Deliverer` sends one body with retries and journals every attempt, with
+why it failed in full (the journal is the operator's, behind the control API). Deliveries follow no redirects.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from mock_server.exceptions import envelope
 from mock_server.faults import delivery_plan
 from mock_server.lifecycle import PENDING
 from mock_server.media import CONTAINERS
-from mock_server.outbound import HostPolicy
+from mock_server.outbound import OUTBOUND_HEADERS, HostPolicy
 from mock_server.store import Result, Task, TaskStore
 
 
@@ -86,12 +87,14 @@ class Deliverer:
         self, kind: str, method: str, url: str, data: bytes, content_type: str, task_uuid: str, namespace: str
     ) -> bool:
         """True once the receiver answered 2xx; False when every try failed."""
-        if not self.hosts.allows(url):
-            refusal = self.hosts.refusal(url)
+        refusal = self.hosts.refusal(url)
+        if refusal is not None:
             self._journal.append(DeliveryAttempt(kind, url, task_uuid, 1, None, refusal, time.time(), namespace))
             return False
         if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.policy.timeout))
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.policy.timeout), headers=OUTBOUND_HEADERS
+            )
         delay = self.policy.first_delay
         for attempt in range(1, self.policy.attempts + 1):
             status, error = None, None

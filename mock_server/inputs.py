@@ -2,6 +2,10 @@
 
 A reference is an http(s) URL (fetched, loopback included), a data URI, plain base64, or the UUID of a
 `mediaStorage` upload. Every failure is a platform-style error naming the input.
+
+A download that gets no answer says only that, whatever the reason: "connection refused" against "timed out"
+would tell whoever submitted the task which ports on the mock's machine are open. The reason goes to the
+server's log, where the operator sees it.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import binascii
 import io
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,8 +23,10 @@ from yarl import URL
 
 from mock_server import exceptions
 from mock_server.exceptions import RunwareError
-from mock_server.outbound import HostPolicy
+from mock_server.outbound import OUTBOUND_HEADERS, HostPolicy
 from mock_server.store import Media
+
+log = logging.getLogger(__name__)
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 DATA_URI_HEADER = re.compile(r"^data:(?P<type>[^;,]*)(?P<params>(;[^;,]*)*)$")
@@ -97,21 +104,25 @@ class MediaLoader:
 
     async def _fetch(self, url: str, parameter: str) -> Media:
         if self._session is None:
-            self._session = aiohttp.ClientSession()
+            self._session = aiohttp.ClientSession(headers=OUTBOUND_HEADERS)
         try:
             # One deadline for the whole download, redirects included.
             async with asyncio.timeout(self.limits.fetch_timeout):
                 return await self._follow(url, parameter, self._session)
         except TimeoutError:
-            raise _download_failed(parameter, url, f"no answer within {self.limits.fetch_timeout:g} s") from None
+            reason = f"no answer within {self.limits.fetch_timeout:g} s"
         except aiohttp.ClientError as error:
-            raise _download_failed(parameter, url, str(error) or type(error).__name__) from None
+            reason = str(error) or type(error).__name__
+        # The host only: a URL's path and query can hold a signed link's secret, and no body is ever logged.
+        log.warning("%s: a download from %s failed: %s", parameter, URL(url).host, reason)
+        raise _download_failed(parameter, url, "no answer (the mock's log says why)")
 
     async def _follow(self, url: str, parameter: str, session: aiohttp.ClientSession) -> Media:
-        """GET `url`, following redirects only to hosts the policy allows."""
+        """GET `url`, following redirects only where the policy allows, each hop checked."""
         for _ in range(MAX_REDIRECTS + 1):
-            if not self.hosts.allows(url):
-                raise _download_failed(parameter, url, self.hosts.refusal(url))
+            refusal = self.hosts.refusal(url)
+            if refusal is not None:
+                raise _download_failed(parameter, url, refusal)
             async with session.get(url, allow_redirects=False) as response:
                 if response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
                     url = str(response.url.join(URL(response.headers["Location"])))

@@ -3,7 +3,7 @@ and what became of each request. They read the owners' public methods only; they
 
 from __future__ import annotations
 
-import heapq
+import itertools
 import json
 import math
 from collections import defaultdict
@@ -45,23 +45,16 @@ def task_views(
 ) -> list[dict[str, Any]]:
     """The videoInference tasks (of one namespace, or all), newest first (at most `limit`), each with its
     results and timeline."""
-    tasks = [task for task in dispatcher.store.all_tasks() if namespace is None or task.namespace == namespace]
-    # The page asks for the newest 50 of what may be thousands: a heap of 50 picks them without sorting the rest
-    # (ties stay in the store's order either way).
-    if limit is None:
-        tasks.sort(key=_created_at, reverse=True)
-    else:
-        tasks = heapq.nlargest(limit, tasks, key=_created_at)
+    # The store lists its tasks oldest first, so the newest N are read from its end, N and no more, with no sort:
+    # the page asks for 50 of what may be thousands.
+    newest_first = (task for task in reversed(dispatcher.store.all_tasks()) if namespace in (None, task.namespace))
+    tasks = list(itertools.islice(newest_first, limit))
     polls = _poll_times(dispatcher, {task.task_uuid for task in tasks})
     deliveries = defaultdict(list)
     for attempt in dispatcher.runner.deliveries.deliverer.journal():
         deliveries[attempt.task_uuid].append(attempt)
     now = dispatcher.clock()
     return [_task_view(dispatcher, task, polls[task.task_uuid], deliveries[task.task_uuid], now) for task in tasks]
-
-
-def _created_at(task: Task) -> float:
-    return task.created_at
 
 
 def _poll_times(dispatcher: TaskDispatcher, task_uuids: set[str]) -> dict[str, list[float]]:

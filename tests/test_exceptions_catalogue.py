@@ -31,6 +31,9 @@ def test_every_code_is_catalogued_under_its_own_name_with_an_http_status():
         "rateLimitExceeded": 429,
         "invalidControlToken": 401,
         "forbiddenOrigin": 403,
+        "forbiddenSelfRequest": 403,
+        "tooManyConnections": 503,
+        "requestTimeout": 408,
         "unknownHost": 421,
     }
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from yarl import URL
 
 from contract_tests.payloads import example_task, with_inline_media
 from mock_server.app import create_app
 from mock_server.config import Settings
 from mock_server.http.guard import host_is_known
+from mock_server.http.keys import DISPATCHER
+from mock_server.outbound import OUTBOUND_HEADER
 
 HEADERS = {"Authorization": "Bearer key"}
 DEEP = b"[" * 100_000 + b"]" * 100_000
@@ -184,3 +187,49 @@ async def test_a_malformed_host_or_origin_is_refused_not_a_crash(client):
     assert await codes(await client.get("/health", headers={"Host": "[::1"})) == (421, ["unknownHost"])
     foreign = await client.post("/__mock/reset", json={}, headers={"Origin": "http://[::1"})
     assert await codes(foreign) == (403, ["forbiddenOrigin"])
+
+
+async def test_a_web_page_cannot_reset_or_complete_tasks_through_the_mocks_own_webhooks(aiohttp_client):
+    client = await aiohttp_client(create_app(Settings(processing_rate=0, allowed_hosts=("*",))))
+    other = {**HEADERS, "X-Mock-Namespace": "other"}
+    await client.put("/__mock/lifecycle", json={"mode": "manual"}, headers={"X-Mock-Namespace": "other"})
+    victim = with_inline_media(example_task())
+    assert (await client.post("/v1", json=[victim], headers=other)).status == 200
+    assert (await client.post("/v1", json=[example_task() for _ in range(5)], headers=HEADERS)).status == 200
+    port = client.port
+    hooks = [
+        f"http://{host}:{port}{path}"
+        for host in ("127.0.0.1", "localhost", "localhost.", "127.1", "2130706433", "0.0.0.0", "[::1]", "LOCALHOST")
+        for path in ("/__mock/reset", "//__mock/reset", "/%5F%5Fmock/reset")
+    ] + [f"http://127.0.0.1:{port}/__mock/tasks/{victim['taskUUID']}/complete"]
+    attack = [{**example_task(), "webhookURL": hook} for hook in hooks]
+    # A cross-site "simple" request: text/plain, which a page may send without a preflight.
+    page = {**HEADERS, "Content-Type": "text/plain", "Origin": "http://evil.example"}
+    assert (await client.post("/v1", data=json.dumps(attack), headers=page)).status == 200
+    await client.app[DISPATCHER].runner.idle()
+    assert len(await (await client.get("/__mock/tasks")).json()) == 6 + len(attack)
+    poll = {"taskType": "getResponse", "taskUUID": victim["taskUUID"]}
+    (item,) = (await (await client.post("/v1", json=[poll], headers=other)).json())["data"]
+    assert item["status"] == "processing"
+    attempts = await (await client.get("/__mock/deliveries")).json()
+    assert {attempt["url"] for attempt in attempts} == set(hooks)
+    assert not any(attempt["status"] == 200 for attempt in attempts)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/__mock/reset"), ("POST", "/%5F%5Fmock/reset"), ("GET", "/__mock/tasks"), ("POST", "/v1")],
+)
+async def test_a_request_a_mock_sent_may_not_reach_its_api(client, method, path):
+    # What a mock's webhook, upload or download carries, however its URL named the mock (a LAN address, a DNS name).
+    response = await client.request(method, path, json={}, headers={**HEADERS, OUTBOUND_HEADER: "1"})
+    assert await codes(response) == (403, ["forbiddenSelfRequest"])
+
+
+async def test_a_request_a_mock_sent_may_fetch_its_files(client):
+    upload = {"taskType": "mediaStorage", "taskUUID": example_task()["taskUUID"], "operation": "upload"}
+    upload["media"] = with_inline_media(example_task())["inputs"]["audio"]
+    media_url = (await (await client.post("/v1", json=[upload], headers=HEADERS)).json())["data"][0]["mediaURL"]
+    marked = {OUTBOUND_HEADER: "1"}
+    assert (await client.get(URL(media_url).path, headers=marked)).status == 200
+    assert (await client.get("/__mock/media/speaker.mp4", headers=marked)).status == 200

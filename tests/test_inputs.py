@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import socket
 import tracemalloc
 
 import pytest
@@ -90,3 +91,20 @@ async def test_inline_media_is_decoded_without_a_second_copy():
         tracemalloc.stop()
     assert (len(media.data), media.content_type) == (size, "video/mp4")
     assert peak < 1.5 * size  # the decoded bytes once, not a buffer and a copy of it
+
+
+async def test_a_download_with_no_answer_says_nothing_of_why_but_the_log_does(loader, files, caplog):
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now: connection refused
+    messages = []
+    for url in (f"http://127.0.0.1:{port}/clip.mp4", f"{files}/slow"):  # refused, then too slow (0.5 s)
+        with pytest.raises(RunwareError) as raised:
+            await loader.load(url, "inputs.video", "")
+        messages.append(raised.value.message.replace(url, "URL"))
+    assert (
+        messages[0] == messages[1] == "Could not download inputs.video from URL: no answer (the mock's log says why)."
+    )
+    logged = [record.getMessage() for record in caplog.records if record.name == "mock_server.inputs"]
+    assert "Connect call failed" in logged[0] and "no answer within 0.5 s" in logged[1]

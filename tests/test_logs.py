@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import sys
+import time
 
 from mock_server.logs import BatchedStreamHandler, JsonFormatter, TextFormatter
 
@@ -84,3 +85,62 @@ def test_a_line_from_its_parts_reads_as_its_record_does():
     assert text.line(record.created, "INFO", record.name, record.getMessage(), {}) == text.format(record)
     assert as_json.line(record.created, "INFO", record.name, record.getMessage(), fields) == as_json.format(record)
     assert json.loads(as_json.format(record))["status"] == 200
+
+
+def record_at(created: float, message: str, *args: object, level: int = logging.ERROR) -> logging.LogRecord:
+    record = logging.LogRecord("test_logs.flood", level, __file__, 1, message, args or None, None)
+    record.created = created
+    return record
+
+
+def test_a_message_repeated_past_the_limit_is_summed_up_once_its_second_is_over():
+    stream = io.StringIO()
+    handler = BatchedStreamHandler(stream, TextFormatter(), repeats_per_second=3)
+    for n in range(10):  # one failure for many paths: the same message with other arguments
+        handler.handle(record_at(1000.5, "unhandled error answering %s", f"/path/{n}"))
+    handler.handle(record_at(1000.6, "socket.accept() out of system resource\nsocket: fd=%d", 13))
+    handler.handle(record_at(1000.7, "other"))
+    assert len(stream.getvalue().splitlines()) == 6  # nothing of the 7 left out yet: their second is not over
+    handler.handle(record_at(1001.1, "other"))
+    lines = [line.split(" ERROR test_logs.flood: ")[-1] for line in stream.getvalue().splitlines()]
+    assert lines == [
+        "unhandled error answering /path/0",
+        "unhandled error answering /path/1",
+        "unhandled error answering /path/2",
+        "socket.accept() out of system resource",
+        "socket: fd=13",
+        "other",
+        "unhandled error answering /path/2 … repeated 7 more times",
+        "other",
+    ]
+
+
+def test_a_multi_line_message_is_one_message_whatever_its_later_lines_say():
+    stream = io.StringIO()
+    handler = BatchedStreamHandler(stream, TextFormatter(), repeats_per_second=2)
+    for when in range(5):  # asyncio's "Exception in callback ...\nhandle: <TimerHandle when=...>"
+        handler.handle(record_at(1000.1, f"Exception in callback serve()\nhandle: <TimerHandle when={when}>"))
+    handler.close()  # a summary still due is written when the handler closes
+    assert (
+        stream.getvalue()
+        .splitlines()[-1]
+        .endswith(" ERROR test_logs.flood: Exception in callback serve() … repeated 3 more times")
+    )
+
+
+async def test_within_a_loop_the_summary_comes_when_the_second_is_over_even_with_nothing_more_logged():
+    written = asyncio.Event()
+
+    class Watched(io.StringIO):
+        def write(self, text: str) -> int:
+            if "repeated" in text:
+                written.set()
+            return super().write(text)
+
+    stream = Watched()
+    handler = BatchedStreamHandler(stream, TextFormatter(), repeats_per_second=1)
+    now = time.time()
+    for _ in range(3):
+        handler.handle(record_at(now, "flood"))
+    await asyncio.wait_for(written.wait(), 3)  # at the next second boundary: within a second
+    assert stream.getvalue().splitlines()[-1].endswith("flood … repeated 2 more times")

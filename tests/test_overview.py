@@ -31,13 +31,18 @@ async def listed(client, query: str = "", namespace: str = "") -> list[dict]:
     return await response.json()
 
 
-async def test_the_task_list_is_the_newest_tasks_first_up_to_its_limit(client):
-    submitted = [await submit(client) for _ in range(5)]
-    newest_first = submitted[::-1]
+@pytest.mark.parametrize("persistent", [False, True], ids=["memory", "sqlite"])
+async def test_the_task_list_is_the_newest_tasks_first_up_to_its_limit(aiohttp_client, tmp_path, persistent):
+    client = await aiohttp_client(create_app(Settings(processing_rate=0, data_dir=tmp_path if persistent else None)))
+    theirs = await submit(client, "worker-1")
+    mine = [await submit(client) for _ in range(4)]
+    newest_first = [*mine[::-1], theirs]
     assert [task["taskUUID"] for task in await listed(client)] == newest_first
     assert [task["taskUUID"] for task in await listed(client, "?limit=2")] == newest_first[:2]
     assert [task["taskUUID"] for task in await listed(client, "?limit=5")] == newest_first
     assert [task["taskUUID"] for task in await listed(client, "?limit=50")] == newest_first
+    # The limit counts the namespace's own tasks, however many newer ones others have.
+    assert [task["taskUUID"] for task in await listed(client, "?limit=1", "worker-1")] == [theirs]
 
 
 async def test_a_task_shows_the_lifecycle_of_its_own_namespace(client):

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from aiohttp import WSMsgType
+from aiohttp import WSMsgType, WSServerHandshakeError
 
 from contract_tests.payloads import example_task, with_inline_media, with_parameter
 from mock_server.app import create_app
@@ -127,3 +127,18 @@ async def test_the_ws_close_fault_closes_the_socket_after_the_acknowledgment(cli
         await exchange(socket, [AUTH])
         polled = await exchange(socket, [{"taskType": "getResponse", "taskUUID": task["taskUUID"]}])
         assert polled["data"][0]["status"] == "success"
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "null", "http://127.0.0.1:1"])
+async def test_a_websocket_from_another_origin_is_refused_before_the_upgrade(client, origin):
+    with pytest.raises(WSServerHandshakeError) as refused:
+        await client.ws_connect("/v1", headers={"Origin": origin})
+    assert refused.value.status == 403
+    answer = await client.get("/v1", headers={"Origin": origin, "Connection": "Upgrade", "Upgrade": "websocket"})
+    assert (await answer.json())["errors"][0]["code"] == "forbiddenOrigin"
+
+
+async def test_a_websocket_with_no_origin_or_the_mocks_own_is_accepted(client):
+    for headers in ({}, {"Origin": f"http://127.0.0.1:{client.port}"}):
+        async with client.ws_connect("/v1", headers=headers) as socket:
+            assert (await exchange(socket, [AUTH]))["data"][0]["taskType"] == "authentication"

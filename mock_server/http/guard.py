@@ -5,7 +5,10 @@ The mock usually runs on a developer's machine, next to a browser. A web page ca
 - a request whose Host is neither an IP address, a loopback name, the name the mock was told to bind to,
   nor the host of `--public-url` is refused (a rebinding page's Host is its own domain);
 - a write to the control API must be JSON (a page cannot send that cross-origin without a preflight the mock
-  never grants) and carry no Origin, or the mock's own (its dashboard);
+  never grants) and carry no Origin, or the mock's own (its dashboard); a WebSocket likewise: a browser sends
+  every page's Origin with the upgrade, SDKs and curl send none;
+- a request a mock sent (a webhook, an upload, a media download: `outbound.OUTBOUND_HEADER`) may not reach the
+  task endpoint or the control API, whatever it was told to call (see `outbound.py`);
 - the URLs the mock hands out are built from `--public-url` or from the address the client connected to,
   never from the Host header.
 """
@@ -21,9 +24,10 @@ from aiohttp import web
 
 from mock_server import exceptions, namespaces
 from mock_server.config import Settings
+from mock_server.http import connections
 from mock_server.http.keys import SETTINGS
+from mock_server.outbound import CONTROL_PREFIX, OUTBOUND_HEADER, names_mock_api
 
-CONTROL_PREFIX = "/__mock"
 CONTROL_TOKEN_HEADER = "X-Mock-Control-Token"
 
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
@@ -64,12 +68,18 @@ def is_same_origin(request: web.Request) -> bool:
 
 
 def check_request(request: web.Request) -> None:
-    """Refuses (raises) a request from an unknown host, or a control API write a web page could have sent."""
+    """Refuses (raises) a request from an unknown host, a mock's own request to an API, or a control API write or
+    WebSocket a web page could have sent; then gives the body until --request-timeout to arrive."""
     settings = request.app[SETTINGS]
     if not host_is_known(request.host or "", settings):
         raise exceptions.UNKNOWN_HOST(
             "The Host header names a host this mock does not serve; start it with --public-url to add a name.",
             parameter="Host",
+        )
+    if OUTBOUND_HEADER in request.headers and names_mock_api(request.path):
+        raise exceptions.FORBIDDEN_SELF_REQUEST(
+            "A mock's webhooks, uploads and media downloads may not call a mock's task endpoint or control API.",
+            parameter=OUTBOUND_HEADER,
         )
     if settings.control and request.path.startswith(CONTROL_PREFIX + "/") and request.method in WRITES:
         if not is_same_origin(request):
@@ -80,6 +90,16 @@ def check_request(request: web.Request) -> None:
             raise exceptions.INVALID_CONTROL_REQUEST(
                 "Control API writes must be sent as Content-Type: application/json.", parameter="Content-Type"
             )
+    elif is_websocket_upgrade(request) and not is_same_origin(request):
+        raise exceptions.FORBIDDEN_ORIGIN(
+            "WebSockets are taken from the mock's own pages, and from clients that send no Origin.",
+            parameter="Origin",
+        )
+    connections.limit_body_time(request, settings.request_timeout)
+
+
+def is_websocket_upgrade(request: web.Request) -> bool:
+    return request.headers.get("Upgrade", "").lower() == "websocket"
 
 
 def request_namespace(request: web.Request) -> str | None:

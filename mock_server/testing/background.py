@@ -13,6 +13,7 @@ from aiohttp import web
 from mock_server.app import create_app
 from mock_server.config import Settings
 from mock_server.dispatcher import TaskDispatcher
+from mock_server.http.connections import start_site
 from mock_server.http.keys import DISPATCHER
 
 
@@ -67,9 +68,8 @@ class BackgroundServer:
 
     async def _start(self) -> None:
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.settings.host, 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
+        site = await start_site(self._runner, self.settings)  # the command line's limits: see http/connections.py
+        self.port = site.port
 
     def __enter__(self) -> BackgroundServer:
         return self.start()
