@@ -56,7 +56,9 @@ def _data_uri_upload(size: int) -> bytes:
 CASES: dict[str, Callable[[], bytes]] = {
     "object of 4M keys (50 MB)": lambda: _object_of_keys(4_000_000),
     "array of 30M integers (60 MB)": lambda: _array_of_integers(30_000_000),
+    "19k arrays nested 400 deep (14 MB)": lambda: b"[[" + b",".join([b"[" * 400 + b"]" * 400] * 19_000) + b"]]",
     "60 MB of whitespace": lambda: b" " * (60 * MB) + b"[]",
+    "60 MB string of escapes": lambda: b'["' + b"\\n" * (30 * MB) + b'"]',
     "60 MB string, refused": lambda: b'["' + b"x" * (60 * MB) + b'"]',
     "60 MB data URI upload": lambda: _data_uri_upload(60 * MB),
     "object of 100k keys": lambda: _object_of_keys(100_000),

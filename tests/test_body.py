@@ -121,3 +121,11 @@ async def test_a_ttl_no_integer_type_holds_is_refused_with_the_request(aiohttp_c
     assert response.status == 400  # once accepted, then processing for ever: the render's expiry overflowed
     error = (await response.json())["errors"][0]
     assert error["code"] == "invalidRequestBody" and "too large for any parameter" in error["message"]
+
+
+async def test_a_body_of_more_escapes_than_the_cap_is_refused_and_an_escaped_data_uri_is_read():
+    with pytest.raises(RunwareError) as refused:
+        await read_task_array(b'["' + b"\\n" * body_module.MAX_ESCAPES + b'"]', 3)
+    assert refused.value.code == "invalidRequestBody" and "escapes" in refused.value.message
+    media = "data:video/mp4;base64," + ("A" * 63 + "/") * (1 << 20)  # 64 MB, one slash in 64 as in base64
+    assert await read_task_array(b'["' + media.replace("/", "\\/").encode() + b'"]', 3) == [media]
