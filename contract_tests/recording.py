@@ -177,14 +177,71 @@ def file_name(case: str) -> str:
 
 
 def load_recordings(folder: Path) -> list[tuple[Path, dict[str, Any]]]:
-    """Every recording in `folder`, by file name; raises ValueError for a file that is not one."""
+    """Every recording in `folder`, by file name; raises ValueError, in one line, for a file that is not one."""
     found = []
     for path in sorted(folder.glob("*.json")):
         try:
             document = json.loads(path.read_text())
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             raise ValueError(f"{path}: not JSON ({error})") from None
         if not isinstance(document, dict) or not isinstance(document.get("exchanges"), list):
             raise ValueError(f"{path}: not a recording (no exchanges)")
+        for index, exchange in enumerate(document["exchanges"]):
+            problem = exchange_problem(exchange)
+            if problem is not None:
+                raise ValueError(f"{path}: exchanges[{index}]{problem}")
         found.append((path, document))
     return found
+
+
+# What a recording may hold is checked when it is read, so a replay or a drift check never meets a value it
+# cannot send: a file may come from anyone. A header must be one a server can send as it stands.
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+HEADER_VALUE_FORBIDDEN = re.compile(r"[\r\n\x00]")
+
+
+def exchange_problem(exchange: Any) -> str | None:
+    """What makes `exchange` no exchange of the format (`.response.status: …`), or None."""
+    if not isinstance(exchange, dict):
+        return ": not an object"
+    if "download" in exchange:
+        download = exchange["download"]
+        if not isinstance(download, dict):
+            return ".download: not an object"
+        for name in ("url", "file", "contentType"):
+            if name in download and not isinstance(download[name], str):
+                return f".download.{name}: not a string"
+        if not isinstance(download.get("url"), str):
+            return ".download.url: missing"
+        if HEADER_VALUE_FORBIDDEN.search(download.get("contentType", "")):
+            return ".download.contentType: holds a line break"
+        return None
+    if not isinstance(exchange.get("request"), dict) or not isinstance(exchange.get("response"), dict):
+        return ": neither a request with its response nor a download"
+    for side in ("request", "response"):
+        problem = _message_problem(exchange[side])
+        if problem is not None:
+            return f".{side}{problem}"
+    status = exchange["response"].get("status")
+    if type(status) is not int or not 200 <= status <= 599:
+        return f".response.status: {status!r} is not an HTTP status of an answer (200-599)"
+    return None
+
+
+def _message_problem(message: dict[str, Any]) -> str | None:
+    headers = message.get("headers", {})
+    if not isinstance(headers, dict):
+        return ".headers: not an object"
+    for name, value in headers.items():
+        if not HEADER_NAME.match(name):
+            return f".headers: {name!r} is not a header name"
+        if not isinstance(value, str) or HEADER_VALUE_FORBIDDEN.search(value):
+            return f".headers.{name}: not a string on one line"
+    if "bodyText" in message and not isinstance(message["bodyText"], str):
+        return ".bodyText: not a string"
+    if "bodyBase64" in message:
+        try:
+            base64.b64decode(message["bodyBase64"], validate=True)
+        except (TypeError, ValueError):
+            return ".bodyBase64: not base64"
+    return None

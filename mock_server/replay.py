@@ -15,10 +15,16 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
-from contract_tests.recording import API_KEY_PLACEHOLDER, decode_body, load_recordings
+from contract_tests.recording import (
+    API_KEY_PLACEHOLDER,
+    RESPONSE_HEADERS,
+    decode_body,
+    kept_headers,
+    load_recordings,
+)
 
 FILES_PATH = "/recorded"  # where this server serves the recording's result files
 
@@ -57,12 +63,16 @@ class Recordings:
                     self.add_file(folder, exchange["download"])
 
     def add_file(self, folder: Path, download: dict[str, Any]) -> None:
-        relative = PurePosixPath(download["file"])
-        # Only a plain name under the folder: a recording is a file anyone may hand over.
-        if relative.is_absolute() or ".." in relative.parts or not (folder / relative).is_file():
+        # Only a regular file inside the folder, links followed: a recording is a folder anyone may hand over,
+        # and `files/e.mp4` may be a link to /etc/passwd.
+        try:
+            path = (folder / download["file"]).resolve(strict=True)
+        except (OSError, RuntimeError):  # missing, or a loop of links
             return
-        self.result_urls[download["url"]] = relative.name
-        self.files[relative.name] = RecordedFile(folder / relative, download.get("contentType", "video/mp4"))
+        if not path.is_relative_to(folder.resolve()) or not path.is_file():
+            return
+        self.result_urls[download["url"]] = path.name
+        self.files[path.name] = RecordedFile(path, download.get("contentType", "video/mp4"))
 
     @staticmethod
     def recorded_key(request: dict[str, Any]) -> str:
@@ -97,7 +107,11 @@ class Recordings:
             body = json.dumps(self.made_local(response["body"], renamed, base_url)).encode()
         else:
             body = decode_body(response)
-        return RecordedAnswer(response["status"], dict(response.get("headers", {})), body)
+        # Only the headers the format records: a hand-made recording's Content-Length, Transfer-Encoding or
+        # Connection would frame the body otherwise than it is sent, and hang the client.
+        return RecordedAnswer(
+            response["status"], kept_headers(response.get("headers", {}), RESPONSE_HEADERS, None), body
+        )
 
     def client_names(self, recorded_tasks: Any, tasks: Any) -> dict[str, str]:
         """recorded taskUUID → the client's, task by task; new tasks' UUIDs now stand for the recorded ones."""

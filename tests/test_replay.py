@@ -4,11 +4,17 @@ client's UUID stands for, answers renamed to the client's UUIDs and result URLs 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 
+from mock_server.config import Settings
 from mock_server.replay import Recordings, normalised
+from mock_server.testing import BackgroundServer
 
 BASE = "http://127.0.0.1:9000"
 
@@ -82,3 +88,78 @@ def test_what_was_not_recorded_is_left_to_the_mock(recordings):
 def test_only_files_inside_the_folder_are_served(recordings, tmp_path):
     assert set(recordings.files) == {"r.mp4"}
     assert recordings.files["r.mp4"].path == tmp_path / "files" / "r.mp4"
+
+
+def test_a_result_file_linked_out_of_the_recording_is_not_served(tmp_path):
+    outside = tmp_path / "secret.txt"
+    outside.write_text("root:x:0:0")
+    folder = tmp_path / "recording"
+    folder.mkdir()
+    write_recording(
+        folder,
+        [
+            {"download": {"url": "https://cdn/e.mp4", "file": "files/e.mp4"}},
+            {"download": {"url": "https://cdn/l.mp4", "file": "files/l.mp4"}},
+        ],
+    )
+    (folder / "files" / "e.mp4").symlink_to(outside)
+    (folder / "files" / "l.mp4").symlink_to(folder / "files" / "r.mp4")  # a link that stays inside is served
+    assert set(Recordings(folder).files) == {"r.mp4"}
+
+    with BackgroundServer(Settings(replay=folder, quiet=True)) as server:
+        assert status_of(f"{server.base_url}/recorded/e.mp4") == 404
+        assert status_of(f"{server.base_url}/recorded/r.mp4") == 200
+
+
+def status_of(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_recorded_headers_that_would_frame_the_body_are_not_sent(tmp_path):
+    exchange = posted(submit("rec"), {"data": [{"taskUUID": "rec"}]})
+    exchange["response"]["headers"] |= {
+        "Content-Length": "99999",
+        "Transfer-Encoding": "chunked",
+        "Connection": "keep-alive",
+        "Retry-After": "3",
+    }
+    write_recording(tmp_path, [exchange])
+    with BackgroundServer(Settings(replay=tmp_path, quiet=True)) as server:
+        request = urllib.request.Request(
+            server.url, data=json.dumps(submit("mine")).encode(), headers={"Authorization": "Bearer k"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            assert json.loads(answer.read()) == {"data": [{"taskUUID": "mine"}]}
+            assert answer.headers["Retry-After"] == "3" and answer.headers["Transfer-Encoding"] is None
+
+
+MALFORMED = {
+    "status 99": lambda e: e["response"].update(status=99),
+    'status "abc"': lambda e: e["response"].update(status="abc"),
+    "status true": lambda e: e["response"].update(status=True),
+    "a CRLF in a header": lambda e: e["response"]["headers"].update({"Content-Type": "text/plain\r\nX-Evil: 1"}),
+    "headers a list": lambda e: e["request"].update(headers=["Authorization"]),
+    "a request that is a string": lambda e: e.update(request="POST /v1"),
+    "bodyBase64 not base64": lambda e: e["response"].update(bodyBase64="!!!", body=None) or e["response"].pop("body"),
+    "bodyText a number": lambda e: e["request"].update(bodyText=12),
+    "a download url that is a number": lambda e: e.clear() or e.update(download={"url": 3, "file": "files/r.mp4"}),
+}
+
+
+@pytest.mark.parametrize("spoil", MALFORMED.values(), ids=MALFORMED.keys())
+def test_a_malformed_recording_is_one_line_and_exit_2_at_start(tmp_path, spoil):
+    exchange = posted(submit("rec"), {"data": [{"taskUUID": "rec"}]})
+    spoil(exchange)
+    write_recording(tmp_path, [posted(poll("rec"), {"data": []}), exchange])
+    run = subprocess.run(
+        [sys.executable, "-m", "mock_server", "--replay", str(tmp_path), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (run.returncode, "Traceback" in run.stderr, len(run.stderr.splitlines())) == (2, False, 1), run.stderr
+    assert f"{tmp_path / 'case.json'}: exchanges[1]" in run.stderr
