@@ -26,6 +26,7 @@ from contract_tests.recording import (
     API_KEY_PLACEHOLDER,
     SUBSTRING_SCRUB_MIN,
     CaseRecording,
+    GrowingRecording,
     encode_body,
     file_name,
     holds_secret,
@@ -113,13 +114,14 @@ def success_urls(response_body: bytes | str) -> list[str]:
 
 @dataclass
 class Case:
-    recording: CaseRecording
+    recording: CaseRecording  # what scrubs and encodes the case's exchanges; they are kept in `file` only
     task_uuids: set[str] = field(default_factory=set)
+    file: GrowingRecording | None = None  # from the case's first exchange
 
 
 class ExchangeRecorder:
-    """Writes what the proxy saw into `folder`, a file per case, rewritten after every exchange so a proxy that is
-    stopped leaves complete files behind."""
+    """Writes what the proxy saw into `folder`, a file per case, each exchange appended as it is made: a proxy that
+    is stopped leaves complete files behind, and the 3,000th poll of a task costs what the first did."""
 
     def __init__(self, folder: Path, target: str) -> None:
         self.folder = folder
@@ -142,12 +144,11 @@ class ExchangeRecorder:
         """Record one REST exchange in its case, and return the case (the result files join it)."""
         case = self.case_for(body, keys)
         case.recording.api_key = keys[0] if keys else None
-        case.recording.add_exchange(body, dict(request_headers), status, dict(response_headers), response_body)
+        exchange = case.recording.exchange(body, dict(request_headers), status, dict(response_headers), response_body)
         if len(keys) > 1:
-            exchange = case.recording.exchanges[-1]
             for side in ("request", "response"):
                 exchange[side] = scrub_more(exchange[side], keys[1:])
-        self.write(case)
+        self.append(case, exchange)
         return case
 
     def case_for(self, body: bytes, keys: list[str]) -> Case:
@@ -180,8 +181,7 @@ class ExchangeRecorder:
         """Note a kept result file in the case that handed it out, as `CaseRecording.add_download` does, with the
         local copy's name; `media` is `media_summary` of the file, read by the caller off the event loop."""
         download = {"url": scrub_all(url, keys), "status": 200, "contentType": content_type}
-        case.recording.exchanges.append({"download": {**download, "media": media, "file": file}})
-        self.write(case)
+        self.append(case, {"download": {**download, "media": media, "file": file}})
 
     def file_name_for(self, url: str, content_type: str) -> str:
         """The URL's own file name when it is a plain one not yet taken, else one made from the URL."""
@@ -192,8 +192,11 @@ class ExchangeRecorder:
         extension = {"video/mp4": ".mp4", "video/webm": ".webm", "video/quicktime": ".mov"}.get(content_type, "")
         return hashlib.sha1(url.encode()).hexdigest()[:16] + extension
 
-    def write(self, case: Case) -> Path:
-        return case.recording.write(self.folder, outcome="proxied", target=self.target, media_base_url=None)
+    def append(self, case: Case, exchange: dict[str, Any]) -> None:
+        if case.file is None:
+            fields = case.recording.fields(outcome="proxied", target=self.target, media_base_url=None)
+            case.file = GrowingRecording(self.folder / file_name(case.recording.case), fields)
+        case.file.append(exchange)
 
     def websocket_conversation(self) -> WebSocketConversation:
         return WebSocketConversation(self.folder / WEBSOCKET, self.target, f"{self.started}-{next(self.serial):04d}")
@@ -207,29 +210,27 @@ class WebSocketConversation:
     target: str
     name: str
     keys: list[str] = field(default_factory=list)  # the authentication tasks' keys seen so far on this connection
-    frames: list[dict[str, Any]] = field(default_factory=list)
+    file: GrowingRecording | None = None  # from the first frame
 
     def add_frame(self, side: str, text: str) -> None:
         if side == "client":
             self.keys = list(dict.fromkeys([*self.keys, *client_keys(None, text.encode())]))
         frame = scrub_more(encode_body(text.encode(), self.keys[0] if self.keys else None), self.keys[1:])
-        self.frames.append({"frame": {"from": side, **frame}})
-        self.write()
+        self.append({"frame": {"from": side, **frame}})
 
     def add_download(self, url: str, content_type: str, file: str) -> None:
         download = {"url": scrub_all(url, self.keys), "status": 200, "contentType": content_type, "file": file}
-        self.frames.append({"download": download})
-        self.write()
+        self.append({"download": download})
 
-    def write(self) -> Path:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        document = {
-            "case": f"proxy::websocket {self.name}",
-            "outcome": "proxied",
-            "target": scrub_all(self.target, self.keys),
-            "recordedAt": datetime.now(UTC).isoformat(timespec="seconds"),
-            "frames": self.frames,
-        }
-        path = self.folder / file_name(document["case"])
-        path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-        return path
+    def append(self, entry: dict[str, Any]) -> None:
+        if self.file is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            case = f"proxy::websocket {self.name}"
+            fields = {
+                "case": case,
+                "outcome": "proxied",
+                "target": scrub_all(self.target, self.keys),
+                "recordedAt": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+            self.file = GrowingRecording(self.folder / file_name(case), fields, entries="frames")
+        self.file.append(entry)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from contract_tests.recording import API_KEY_PLACEHOLDER, load_recordings
+from contract_tests.recording import API_KEY_PLACEHOLDER, CaseRecording, GrowingRecording, load_recordings
 from mock_server.recorder import ExchangeRecorder, client_keys, success_urls
 
 KEY, OTHER_KEY = "recorder-key-0123456789", "second-key-9876543210"
@@ -71,3 +72,52 @@ def test_result_files_keep_their_own_plain_name_or_get_one_made_from_the_url(tmp
     assert recorder.keep_file("http://cdn/w/abc.mp4", "video/mp4", b"2").endswith(".mp4")
     assert recorder.keep_file("http://cdn/w/..", "video/webm", b"3").endswith(".webm")
     assert sorted(p.read_bytes() for p in (tmp_path / "files").iterdir()) == [b"1", b"2", b"3"]
+
+
+def written_bytes() -> int:
+    """What this process has written so far, all files together (Linux)."""
+    (line,) = [line for line in Path("/proc/self/io").read_text().splitlines() if line.startswith("wchar:")]
+    return int(line.split()[1])
+
+
+POLLS = 3000
+
+
+def test_recording_the_3000th_poll_of_a_task_writes_no_more_than_the_10th(tmp_path):
+    recorder = ExchangeRecorder(tmp_path, "http://service/v1")
+    exchange(recorder, [{"taskType": "videoInference", "taskUUID": "a"}], {"data": []})
+    written = {}
+    for count in range(1, POLLS + 1):
+        before = written_bytes()
+        exchange(recorder, [{"taskType": "getResponse", "taskUUID": "a"}], {"data": [{"status": "processing"}]})
+        written[count] = written_bytes() - before
+    assert 0 < written[POLLS] < 2 * written[10]
+    [(_, recording)] = load_recordings(tmp_path)
+    assert len(recording["exchanges"]) == POLLS + 1 and recording["case"] == "proxy::videoInference a"
+
+
+def test_recording_the_3000th_websocket_frame_writes_no_more_than_the_10th(tmp_path):
+    conversation = ExchangeRecorder(tmp_path, "http://service/v1").websocket_conversation()
+    conversation.add_frame("client", json.dumps([{"taskType": "authentication", "apiKey": KEY}]))
+    written = {}
+    for count in range(1, POLLS + 1):
+        before = written_bytes()
+        conversation.add_frame("server", '{"data": [{"status": "processing"}]}')
+        written[count] = written_bytes() - before
+    assert 0 < written[POLLS] < 2 * written[10]
+    (path,) = (tmp_path / "websocket").iterdir()
+    frames = json.loads(path.read_text())["frames"]
+    assert len(frames) == POLLS + 1 and KEY not in path.read_text()
+    assert frames[0]["frame"]["body"][0]["apiKey"] == API_KEY_PLACEHOLDER
+
+
+def test_a_recording_written_as_it_grows_is_laid_out_as_one_written_at_once(tmp_path):
+    exchanges = [{"download": {"url": "u", "media": None}}, {"request": {"body": [1, {"a": "é"}]}}]
+    whole = CaseRecording("case", None, list(exchanges)).write(
+        tmp_path / "a", outcome="o", target="t", media_base_url=None
+    )
+    fields = {name: value for name, value in json.loads(whole.read_text()).items() if name != "exchanges"}
+    grown = GrowingRecording(tmp_path / "grown.json", fields)
+    for entry in exchanges:
+        grown.append(entry)
+    assert (tmp_path / "grown.json").read_text() == whole.read_text()
