@@ -41,7 +41,7 @@ def error_code(body: bytes) -> str:
     return json.loads(body)["errors"][0]["code"]
 
 
-async def test_past_the_cap_connections_are_refused_at_once_and_half_sent_ones_closed_after_the_timeout():
+async def test_past_the_cap_connections_are_refused_at_once_and_half_sent_ones_closed_after_the_timeout(caplog):
     with BackgroundServer(Settings(max_connections=20, request_timeout=2.0)) as mock:
         opened = time.monotonic()
         connections = [await half_sent(mock.port) for _ in range(30)]
@@ -55,6 +55,8 @@ async def test_past_the_cap_connections_are_refused_at_once_and_half_sent_ones_c
             assert await asyncio.wait_for(held.read(), 10) == b""  # closed without an answer
         assert time.monotonic() - opened >= 1.9
         assert (await get(mock.port, "/health"))[0] == 200
+    refusals = [record for record in caplog.records if record.name == "mock_server.http.connections"]
+    assert len(refusals) == 11 and "20 are open" in refusals[0].getMessage()  # the 10 past the cap, and /health
 
 
 async def test_a_body_that_stops_arriving_is_closed_after_the_timeout_and_logged_as_a_408(caplog):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,8 @@ from yarl import URL
 
 from mock_server import exceptions
 from mock_server.config import Settings
+
+log = logging.getLogger(__name__)
 
 QUIET_WAIT = 1.0  # seconds a connection past the cap may stay silent before it is answered
 
@@ -134,6 +137,8 @@ class CappedSite(web.BaseSite):
         server = self._runner.server
         assert server is not None  # a site is made after the runner's setup
         if len(server.connections) + self.accepted_this_turn >= self.max_connections:
+            # One line a refusal, summed up past a few a second by the log handler (see logs.RepeatLimit).
+            log.warning("refused a connection: %d are open, the --max-connections", self.max_connections)
             return _Refusal(self.refusal)
         if self.accepted_this_turn == 0:
             asyncio.get_running_loop().call_soon(self._next_turn)
