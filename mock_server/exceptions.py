@@ -84,6 +84,7 @@ NOT_FOUND = _declare("notFound", 404, "an unknown path, or a result or upload fi
 METHOD_NOT_ALLOWED = _declare("methodNotAllowed", 405, "a method the path does not take (plain GET /v1 included)")
 REQUEST_FAILED = _declare("requestFailed", 400, "any other HTTP-level refusal, with its own status")
 INTERNAL_ERROR = _declare("internalError", 500, "a bug in the mock: logged with its traceback, never shown")
+STORAGE_FULL = _declare("storageFull", 507, "the --data-dir has no room (disk full, quota, file-size limit)")
 
 # One task.
 CONFLICT_TASK_UUID = _declare("conflictTaskUUID", 400, "a taskUUID already used")

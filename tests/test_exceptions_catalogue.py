@@ -25,6 +25,7 @@ def test_every_code_is_catalogued_under_its_own_name_with_an_http_status():
         "notFound": 404,
         "methodNotAllowed": 405,
         "internalError": 500,
+        "storageFull": 507,
         "taskNotFound": 404,
         "mediaNotFound": 404,
         "serverError": 500,

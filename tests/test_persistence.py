@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import concurrent.futures
+import io
+import resource
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+import wave
 from pathlib import Path
 
 import pytest
@@ -36,6 +40,7 @@ class MockProcess:
             *flags,
         ]
         self.process: subprocess.Popen | None = None
+        self.limit_file_size: int | None = None  # RLIMIT_FSIZE of the process: writes past it fail with EFBIG
 
     @property
     def base_url(self) -> str:
@@ -43,7 +48,9 @@ class MockProcess:
 
     def start(self) -> MockProcess:
         self.log = self.data_dir.with_suffix(".log").open("ab")
-        self.process = subprocess.Popen(self.command, stdout=self.log, stderr=subprocess.STDOUT)
+        limit = self.limit_file_size
+        limited = None if limit is None else lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        self.process = subprocess.Popen(self.command, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=limited)
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -267,3 +274,30 @@ def test_tasks_resumed_after_a_kill_fetch_media_from_the_mock_itself_once_it_lis
     assert [answer.errors for answer in outcomes] == [[]] * len(tasks)
     api.close()
     mock.stop()
+
+
+def test_a_full_data_dir_answers_storage_full_keeps_what_was_acknowledged_and_exits_cleanly(data_dir):
+    # Without filling a disk: a file-size limit on the process makes a write past it fail (EFBIG), as a full
+    # disk (ENOSPC) or a quota (EDQUOT) would; the store takes all three for no room.
+    limit = 2_000_000
+    mock = MockProcess(data_dir, "--processing-rate", "0")
+    mock.limit_file_size = limit
+    mock.start()
+    api = ApiClient(f"{mock.base_url}/v1", "key")
+    task = with_inline_media(example_task())
+    api.submit(task)
+    (before,) = api.wait_for_results(task["taskUUID"], 1)
+    samples = io.BytesIO()
+    with wave.open(samples, "wb") as audio:
+        audio.setnchannels(1), audio.setsampwidth(2), audio.setframerate(16000)
+        audio.writeframes(bytes(limit + 1000))
+    media = f"data:audio/wav;base64,{base64.b64encode(samples.getvalue()).decode()}"
+    upload = {"taskType": "mediaStorage", "taskUUID": example_task()["taskUUID"], "operation": "upload"}
+    refused = api.post([{**upload, "media": media}])
+    assert (refused.status, refused.errors[0]["code"]) == (507, "storageFull")
+    assert list(data_dir.rglob("*.partial")) == []
+    assert api.poll(task["taskUUID"]).data == [before]
+    assert api.download(before["videoURL"])[0] == 200
+    api.close()
+    assert mock.stop(signal.SIGTERM) == 0
+    assert "Traceback" not in data_dir.with_suffix(".log").read_text()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import functools
 import json
 import logging
@@ -21,6 +22,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from mock_server import exceptions
 from mock_server.faults import parse_fault
 from mock_server.store.base import (
     Expiry,
@@ -97,7 +99,10 @@ class SQLiteTaskStore:
         without it, and close."""
         self._commit_group()
         with self._lock:
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as error:  # a full disk: the log stays beside the database, read at the next start
+                log.warning("%s: the write-ahead log stays beside the database (%s)", self.data_dir, error)
             self._db.close()
 
     async def durable(self) -> None:
@@ -130,12 +135,16 @@ class SQLiteTaskStore:
             except sqlite3.Error as error:  # disk full, I/O error: the group is lost, and said so
                 failure = error
                 if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
+                    with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
+                        self._db.execute("ROLLBACK")
+        if failure is not None:
+            log.warning("%s: changes not committed (%s); no answer acknowledged them", self.data_dir, failure)
         if group is not None and not group.done():
             if failure is None:
                 group.set_result(None)
             else:
-                group.set_exception(failure)
+                group.set_exception(_storage_error(failure))
+                group.exception()  # a group no answer waits on (a render's) is said once, above, not at collection
 
     def add(self, task: Task) -> bool:
         with self._writing():
@@ -356,5 +365,27 @@ def _add_owner_columns(db: sqlite3.Connection) -> None:
 
 def _write_atomically(path: Path, data: bytes) -> None:
     partial = path.with_suffix(".partial")
-    partial.write_bytes(data)
-    os.replace(partial, path)
+    try:
+        partial.write_bytes(data)
+        os.replace(partial, path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise _storage_error(error) from None
+
+
+# How a store that cannot take a write says so: no space, a quota, a file-size limit. SQLite reports only ENOSPC
+# as SQLITE_FULL; a quota or a file-size limit reaches it as a failed write.
+FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+FULL_SQLITE_ERRORS = frozenset({"SQLITE_FULL", "SQLITE_IOERR_WRITE"})
+
+
+def _storage_error(error: OSError | sqlite3.Error) -> Exception:
+    """`storageFull` for a write the data directory had no room for; anything else as it is (a bug: 500)."""
+    full = (
+        error.errno in FULL_ERRNOS
+        if isinstance(error, OSError)
+        else getattr(error, "sqlite_errorname", None) in FULL_SQLITE_ERRORS
+    )
+    if not full:
+        return error
+    return exceptions.STORAGE_FULL("The mock's --data-dir has no room for this; nothing of it was kept.")
