@@ -295,6 +295,8 @@ class CaseReplay:
         while its task was still processing saw no outcome: the target may have got as far, or to success."""
         for task, then_states in self.states_then.items():
             then, now = collapsed(then_states), collapsed(self.states_now.get(task, []))
+            if not then:  # the recording saw nothing of this task (a poll of an unknown one answered no item)
+                continue
             extra = set(now[:-1]) - set(then[:-1]) - {"processing"}
             reached = bool(now) and (now[-1] == then[-1] or (then[-1] == "processing" and now[-1] == "success"))
             if not reached or extra:

@@ -101,6 +101,12 @@ COMPAT_CHOICES: dict[str, tuple[str, ...]] = {
     "insufficient-credits-status": ("400", "402"),
     # Its code: the video-task name seen in logs, or the generic one.
     "insufficient-credits-code": ("videoInferenceInsufficientCredits", "insufficientCredits"),
+    # Error objects: without taskType (seen; the official SDK says errors often omit it) but for an authentication
+    # error's, or with it on every error (the docs' field list).
+    "error-task-type": ("omitted", "included"),
+    # Processing items: without progress (the docs' examples; "only for tasks that support progress reporting"),
+    # or with a percentage (the vendor's CLI types).
+    "progress": ("omitted", "included"),
 }
 
 
@@ -113,6 +119,8 @@ class Compat:
     refusal_data: str = "empty"
     insufficient_credits_status: str = "400"
     insufficient_credits_code: str = "videoInferenceInsufficientCredits"
+    error_task_type: str = "omitted"
+    progress: str = "omitted"
 
     @classmethod
     def from_pairs(cls, pairs: tuple[str, ...]) -> Compat:

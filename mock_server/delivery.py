@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 
-from mock_server.exceptions import envelope
+from mock_server.exceptions import envelope, without_task_types
 from mock_server.faults import delivery_plan
 from mock_server.lifecycle import PENDING
 from mock_server.media import CONTAINERS
@@ -118,12 +118,19 @@ class DeliveryScheduler:
     """Owns what was scheduled for delivery by this process, and the deliveries in flight."""
 
     def __init__(
-        self, store: TaskStore, deliverer: Deliverer, clock: Callable[[], float], *, bare_webhooks: bool = False
+        self,
+        store: TaskStore,
+        deliverer: Deliverer,
+        clock: Callable[[], float],
+        *,
+        bare_webhooks: bool = False,
+        errors_with_task_type: bool = False,
     ) -> None:
         self.store = store
         self.deliverer = deliverer
         self.clock = clock
         self.bare_webhooks = bare_webhooks  # post a result item as it is, not wrapped in {"data": [...]}
+        self.errors_with_task_type = errors_with_task_type  # --compat error-task-type, as polls answer
         self._scheduled: set[str] = set()  # delivery keys (see `delivery_key`)
         self._in_flight: dict[asyncio.Task[None], str] = {}  # each delivery job, and its task's namespace
 
@@ -178,7 +185,8 @@ class DeliveryScheduler:
         for at, result in due:
             await asyncio.sleep(max(0.0, at - self.clock()) + plan.delay)
             if result is None:
-                payload = envelope(None, [json.loads(task.error_json or "{}")])
+                errors = [json.loads(task.error_json or "{}")]
+                payload = envelope(None, errors if self.errors_with_task_type else without_task_types(errors))
             elif self.bare_webhooks:
                 payload = task.result_item(result, result.ready_at, spec.extension)
             else:

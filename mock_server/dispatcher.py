@@ -112,6 +112,8 @@ class TaskDispatcher:
         await self.store.durable()  # what this answer acknowledges is on disk before the client hears of it
         if refusals_carry_data and "data" not in body and self.compat.refusal_data == "empty":
             body = {"data": [], **body}
+        if "errors" in body and self.compat.error_task_type == "omitted":
+            body["errors"] = exceptions.without_task_types(body["errors"])
         if self.variation is not None:
             body = self.variation.body(body)
         if owner is not None and snapshot is not None:
@@ -286,6 +288,8 @@ class TaskDispatcher:
         now = self.clock()
         extension = CONTAINERS[found.output_format].extension
         items = [found.result_item(result, now, extension) for result in found.results]
+        if self.compat.progress == "omitted":
+            items = [{k: v for k, v in item.items() if k != "progress"} for item in items]
         data.extend(items if self.variation is None else self.variation.poll_items(items))
 
     async def _store_media(

@@ -176,6 +176,19 @@ def envelope(data: list[dict[str, Any]] | None, errors: list[dict[str, Any]]) ->
     return body
 
 
+def without_task_types(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Error objects as the platform was seen to send them: no `taskType`, but for an authentication error's (the
+    official JS SDK tells a refused key by it)."""
+    return [
+        error if error.get("taskType", "authentication") == "authentication" else _without(error, "taskType")
+        for error in errors
+    ]
+
+
+def _without(item: dict[str, Any], name: str) -> dict[str, Any]:
+    return {key: value for key, value in item.items() if key != name}
+
+
 def errors_body(*errors: RunwareError) -> dict[str, Any]:
     """The body of a request refused as a whole."""
     return envelope(None, [error.to_json() for error in errors])

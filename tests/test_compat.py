@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 
@@ -46,6 +47,37 @@ def test_webhooks_are_wrapped_by_default_or_bare_when_asked(compat, wrapped):
     item = body["data"][0] if wrapped else body
     assert (item["taskUUID"], item["status"]) == (task["taskUUID"], "success")
     assert ("data" in body) is wrapped
+
+
+@pytest.mark.parametrize(("compat", "with_task_type"), [((), False), (("error-task-type=included",), True)])
+async def test_errors_carry_no_task_type_by_default_or_one_when_asked(aiohttp_client, compat, with_task_type):
+    client = await aiohttp_client(create_app(Settings(processing_rate=0, compat=compat, api_keys=("key",))))
+    refused = {**example_task(), "outputQuality": 10}
+    unreadable = {**example_task(), "inputs": {"video": "bm90IGEgdmlkZW8=", "audio": "bm90IGF1ZGlv"}}
+    for task in (refused, unreadable):
+        response = await client.post("/v1", json=[task], headers=HEADERS)
+        assert response.status == 200 or task is refused
+    poll = [{"taskType": "getResponse", "taskUUID": unreadable["taskUUID"]}]
+    failed = await (await client.post("/v1", json=poll, headers=HEADERS)).json()
+    refusal = await (await client.post("/v1", json=[refused | {"taskUUID": str(uuid.uuid4())}], headers=HEADERS)).json()
+    for error in (failed["errors"][0], refusal["errors"][0]):
+        assert ("taskType" in error) is with_task_type and "taskUUID" in error
+    wrong_key = await client.post("/v1", json=poll, headers={"Authorization": "Bearer other"})
+    assert (await wrong_key.json())["errors"][0]["taskType"] == "authentication"  # kept: SDKs tell a refused key by it
+
+
+@pytest.mark.parametrize(("compat", "with_task_type"), [((), False), (("error-task-type=included",), True)])
+def test_a_failed_tasks_webhook_has_its_errors_as_a_poll_shows_them(compat, with_task_type):
+    with Receiver() as receiver, BackgroundServer(Settings(processing_rate=0, compat=compat)) as mock:
+        task = {**example_task(), "inputs": {"video": "bm90IGEgdmlkZW8="}, "webhookURL": receiver.url("/hook")}
+        mock_post(mock.url, [task])
+        (hook,) = receiver.wait_for(1)
+    (error,) = json.loads(hook.body)["errors"]
+    assert (error["code"], error["taskUUID"], "taskType" in error) == (
+        "missingAudio",
+        task["taskUUID"],
+        with_task_type,
+    )
 
 
 def mock_post(url: str, tasks) -> None:

@@ -65,8 +65,18 @@ async def test_results_finish_one_by_one_at_the_processing_rate(clock):
         assert await statuses(target, task["taskUUID"]) == wanted, offset
 
 
-async def test_processing_items_show_progress_growing_to_the_ready_time(clock):
+async def test_processing_items_carry_no_progress_by_default(clock):
     target = dispatcher(clock, rate=0.5)
+    task = media_task()
+    await send(target, [task])
+    await target.runner.idle()
+    assert (await poll(target, task["taskUUID"]))["data"] == [
+        {"taskType": "videoInference", "taskUUID": task["taskUUID"], "status": "processing"}
+    ]
+
+
+async def test_processing_items_show_progress_growing_to_the_ready_time_when_asked(clock):
+    target = dispatcher(clock, rate=0.5, compat=("progress=included",))
     task = media_task(numberResults=2)
     await send(target, [task])
     assert [item["progress"] for item in (await poll(target, task["taskUUID"]))["data"]] == [0, 0]  # rendering

@@ -57,10 +57,10 @@ async def test_another_account_or_namespace_does_not_find_it(aiohttp_client):
     await post(client, [task])
     for headers in ({"Authorization": "Bearer key-b"}, {**KEY, "X-Mock-Namespace": "other"}):
         status, body = await post(client, details_of(task["taskUUID"]), headers)
-        assert (status, body["errors"][0]["code"], body["errors"][0]["taskType"]) == (
+        assert (status, body["errors"][0]["code"], body["errors"][0]["taskUUID"]) == (
             404,
             "taskNotFound",
-            "getTaskDetails",
+            task["taskUUID"],
         )
     assert (await post(client, details_of(str(uuid.uuid4()))))[0] == 404  # never sent
 
