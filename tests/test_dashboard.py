@@ -14,6 +14,7 @@ from contract_tests.payloads import example_task, with_inline_media
 from mock_server.config import Settings
 from mock_server.http import dashboard
 from mock_server.journal import JournalEntry
+from mock_server.lifecycle import LifecycleMode
 from mock_server.overview import request_outcome
 from mock_server.testing import BackgroundServer, MockControl
 
@@ -61,6 +62,15 @@ def test_the_page_and_its_files_are_served_by_the_mock_with_a_strict_policy(mock
     assert loaded and all(path.startswith("/__mock/ui/") for path in loaded)
     for path in loaded:
         assert get(mock.base_url + path)[0] == 200
+
+
+def test_the_page_offers_the_lifecycle_modes_the_mock_names_and_names_none_itself(mock):
+    page = get(f"{mock.base_url}/__mock/ui")[2].decode()
+    (selector,) = re.findall(r'<select id="lifecycle-mode">(.*?)</select>', page)
+    assert re.findall(r"<option>([^<]*)</option>", selector) == [str(mode) for mode in LifecycleMode]
+    script, template = (STATIC / "dashboard.js").read_text(), (STATIC / "dashboard.html").read_text()
+    for mode in LifecycleMode:
+        assert f'"{mode}"' not in script and f"<option>{mode}</option>" not in template
 
 
 def test_the_page_never_writes_html_from_data():

@@ -8,12 +8,14 @@ the dashboard's data comes from the control API, which the page calls with the t
 
 from __future__ import annotations
 
+import html
 from importlib import resources
 from importlib.resources.abc import Traversable
 
 from aiohttp import web
 
 from mock_server.http.control import PREFIX
+from mock_server.lifecycle import LifecycleMode
 
 STATIC = resources.files("mock_server.http") / "static"
 # By path, not as the package mock_server.testing: importing that would import the app this module is part of.
@@ -30,6 +32,9 @@ PAGE_POLICY = (
     "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
+# Replaced by the lifecycle modes when the page is served: they are named once, in lifecycle.py, and the script
+# reads them from the page.
+LIFECYCLE_MODES_MARK = "<!-- lifecycle modes -->"
 
 
 def add_routes(app: web.Application) -> None:
@@ -43,7 +48,9 @@ def sample_media_names() -> list[str]:
 
 
 async def page(request: web.Request) -> web.Response:
-    return _file_response(STATIC / "dashboard.html")
+    options = "".join(f"<option>{html.escape(mode)}</option>" for mode in LifecycleMode)
+    text = (STATIC / "dashboard.html").read_text().replace(LIFECYCLE_MODES_MARK, options)
+    return _response(text.encode(), "text/html")
 
 
 async def static_file(request: web.Request) -> web.Response:
@@ -65,8 +72,11 @@ def _named(folder: Traversable, name: str) -> Traversable:
 
 
 def _file_response(file: Traversable) -> web.Response:
-    content_type = CONTENT_TYPES[file.name[file.name.rfind(".") :]]
-    response = web.Response(body=file.read_bytes(), content_type=content_type)
+    return _response(file.read_bytes(), CONTENT_TYPES[file.name[file.name.rfind(".") :]])
+
+
+def _response(body: bytes, content_type: str) -> web.Response:
+    response = web.Response(body=body, content_type=content_type)
     response.headers["Cache-Control"] = "no-store"
     if content_type == "text/html":
         response.headers["Content-Security-Policy"] = PAGE_POLICY

@@ -8,24 +8,17 @@ const POLL_MS = 1000;
 const TOKEN_KEY = "lipsync-mock-control-token";
 // ?namespace=NAME shows (and controls) only that namespace's work: every call carries X-Mock-Namespace.
 const NAMESPACE = new URLSearchParams(location.search).get("namespace") || "";
-document.addEventListener("DOMContentLoaded", () => { document.getElementById("namespace").value = NAMESPACE; });
+const NO_ANSWER = "the mock did not answer (is it still running?)";
 
-// A token given as ?token= is kept for this tab only, and taken out of the address bar.
-(function takeTokenFromQuery() {
-  const params = new URLSearchParams(location.search);
-  if (params.has("token")) {
-    sessionStorage.setItem(TOKEN_KEY, params.get("token"));
-    params.delete("token");
-    const query = params.toString();
-    history.replaceState(null, "", location.pathname + (query ? "?" + query : ""));
-  }
-})();
+// What the page keeps about its nodes is kept beside them, not on them: each node's entry goes with the node.
+const shownData = new WeakMap(); // node → the data it shows, as JSON
+const partsOf = new WeakMap(); // task card or result → its parts, and what the browser found out about a video
+const listKeys = new WeakMap(); // child of a keyed list → its key
 
 class ControlError extends Error {
-  constructor(status, body) {
-    const first = (body && body.errors && body.errors[0]) || {};
-    super(first.message || "HTTP " + status);
-    this.status = status;
+  constructor(status, message) {
+    super(message);
+    this.status = status; // 0: no answer
   }
 }
 
@@ -34,11 +27,19 @@ async function call(method, path, body) {
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (token) headers["X-Mock-Control-Token"] = token;
   if (NAMESPACE) headers["X-Mock-Namespace"] = NAMESPACE;
-  const response = await fetch(API + path, {
-    method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store",
-  });
+  let response;
+  try {
+    response = await fetch(API + path, {
+      method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store",
+    });
+  } catch {
+    throw new ControlError(0, NO_ANSWER);
+  }
   const answer = await response.json().catch(() => null);
-  if (!response.ok) throw new ControlError(response.status, answer);
+  if (!response.ok) {
+    const first = (answer && answer.errors && answer.errors[0]) || {};
+    throw new ControlError(response.status, first.message || `HTTP ${response.status}`);
+  }
   return answer;
 }
 
@@ -65,6 +66,10 @@ function time(seconds) {
   return at.toLocaleTimeString([], { hour12: false }) + "." + String(at.getMilliseconds()).padStart(3, "0");
 }
 
+function usd(amount) {
+  return amount === null ? "unlimited" : "$" + amount;
+}
+
 function say(text) {
   document.getElementById("message").textContent = text;
 }
@@ -72,8 +77,8 @@ function say(text) {
 // Replace a node's children only when what it shows changed, so a refresh does not disturb the page.
 function show(node, data, render) {
   const key = JSON.stringify(data);
-  if (node.dataset.shown === key) return;
-  node.dataset.shown = key;
+  if (shownData.get(node) === key) return;
+  shownData.set(node, key);
   node.replaceChildren(...[].concat(render(data)));
 }
 
@@ -85,12 +90,16 @@ function shortened(value) {
 
 // ---- tasks ----
 
+// The lifecycle modes, as the mock named them in the page's own selector.
+function lifecycleOptions() {
+  return [...document.getElementById("lifecycle-mode").options].map((option) => el("option", {}, option.value));
+}
+
 function taskCard(task) {
   const card = el("article", { className: "task" });
   card.dataset.taskUuid = task.taskUUID;
   const head = el("div", { className: "task-head" });
-  const lifecycle = el("select", { className: "task-lifecycle" },
-    ...["rate", "immediate", "after", "polls", "manual"].map((mode) => el("option", {}, mode)));
+  const lifecycle = el("select", { className: "task-lifecycle" }, ...lifecycleOptions());
   lifecycle.value = task.lifecycle.mode;
   const complete = el("button", { type: "button", className: "complete" }, "Complete now");
   complete.addEventListener("click", () =>
@@ -113,12 +122,12 @@ function taskCard(task) {
   const timeline = el("ol", { className: "timeline" });
   body.append(details, results, el("div", {}, el("strong", {}, "Timeline"), timeline));
   card.append(head, body);
-  card.parts = { summary, details, results, timeline, complete, lifecycle };
+  partsOf.set(card, { summary, details, results, timeline, complete, lifecycle });
   return card;
 }
 
 function updateCard(card, task) {
-  const { summary, details, results, timeline, complete } = card.parts;
+  const { summary, details, results, timeline, complete, lifecycle } = partsOf.get(card);
   show(summary, [task.taskUUID, task.status, task.progress], () => {
     const parts = [
       el("code", { className: "task-uuid" }, task.taskUUID),
@@ -128,7 +137,7 @@ function updateCard(card, task) {
     return parts;
   });
   complete.disabled = task.status === "success" || task.status === "error";
-  if (document.activeElement !== card.parts.lifecycle) card.parts.lifecycle.value = task.lifecycle.mode;
+  if (document.activeElement !== lifecycle) lifecycle.value = task.lifecycle.mode;
   show(details, [task.syncMode, task.numberResults, task.outputFormat, task.cost, task.lifecycle, task.inputs,
     task.error], () => {
     const rows = [
@@ -153,61 +162,78 @@ function updateCard(card, task) {
 function resultView(result) {
   const node = el("div", { className: "result" });
   node.dataset.videoUuid = result.videoUUID;
-  node.parts = { player: el("div"), facts: el("div", { className: "facts" }) };
-  node.append(node.parts.player, node.parts.facts);
+  const parts = { player: el("div"), facts: el("div", { className: "facts" }), duration: null, size: null };
+  partsOf.set(node, parts);
+  node.append(parts.player, parts.facts);
   return node;
 }
 
 function updateResult(node, result) {
-  const { player, facts } = node.parts;
-  // The <video> is made once, when the file is served, so a refresh does not restart playback.
-  if (result.served && !player.querySelector("video")) {
-    const video = el("video", { controls: true, preload: "metadata", src: result.videoPath });
-    video.addEventListener("loadedmetadata", () => { node.dataset.duration = video.duration.toFixed(2); describe(); });
-    player.replaceChildren(video);
-    fetch(result.videoPath, { method: "HEAD", cache: "no-store" }).then((response) => {
-      node.dataset.size = (response.ok && response.headers.get("Content-Length")) || "?";
-      describe();
-    });
-  } else if (!result.served) {
-    player.replaceChildren(el("div", { className: "mono" }, result.ready ? "expired (ttl)" : "not ready"));
-  }
-  function describe() {
-    const size = node.dataset.size ? `${(Number(node.dataset.size) / 1024).toFixed(1)} kB` : "…";
-    const duration = node.dataset.duration ? `${node.dataset.duration} s` : "…";
-    show(facts, [result, size, duration], () => [
+  const parts = partsOf.get(node);
+  const describe = () => {
+    const size = parts.size === null ? "…" : parts.size === "?" ? "size unknown" : `${(parts.size / 1024).toFixed(1)} kB`;
+    const duration = parts.duration === null ? "…" : `${parts.duration.toFixed(2)} s`;
+    show(parts.facts, [result, size, duration], () => [
       el("div", {}, link(result.videoPath, result.videoUUID)),
       el("div", {}, result.served ? `${duration} · ${size}` : ""),
       el("div", {}, `seed ${result.seed}` + (result.cost === null ? "" : ` · $${result.cost}`)
         + (result.NSFWContent === null ? "" : ` · NSFW ${result.NSFWContent}`)),
     ]);
+  };
+  // The <video> is made once, when the file is served, so a refresh does not restart playback.
+  if (result.served && !parts.player.querySelector("video")) {
+    const video = el("video", { controls: true, preload: "metadata", src: result.videoPath });
+    video.addEventListener("loadedmetadata", () => { parts.duration = video.duration; describe(); });
+    parts.player.replaceChildren(video);
+    fetch(result.videoPath, { method: "HEAD", cache: "no-store" })
+      .then((response) => Number(response.ok && response.headers.get("Content-Length")) || "?")
+      .catch(() => {
+        say(`the size of ${result.videoUUID} is unknown: ${NO_ANSWER}`);
+        return "?";
+      })
+      .then((size) => { parts.size = size; describe(); });
+  } else if (!result.served) {
+    parts.player.replaceChildren(el("div", { className: "mono" }, result.ready ? "expired (ttl)" : "not ready"));
   }
   describe();
 }
 
 // Keep one child per item, in the items' order: create new ones, update all, drop the gone.
 function syncList(container, items, keyOf, create, update) {
-  const existing = new Map([...container.children].map((child) => [child.listKey, child]));
+  const existing = new Map([...container.children].map((child) => [listKeys.get(child), child]));
   const wanted = items.map((item) => {
     const key = keyOf(item);
-    const node = existing.get(key) || Object.assign(create(item), { listKey: key });
+    let node = existing.get(key);
+    if (node === undefined) {
+      node = create(item);
+      listKeys.set(node, key);
+    }
     update(node, item);
     return node;
   });
-  for (const [key, node] of existing) if (!wanted.includes(node)) node.remove();
+  for (const node of existing.values()) if (!wanted.includes(node)) node.remove();
   wanted.forEach((node, index) => {
     if (container.children[index] !== node) container.insertBefore(node, container.children[index] || null);
   });
 }
 
-// ---- requests and deliveries ----
+// ---- accounts ----
 
-function requestKey(entry) {
-  return entry.receivedAt + ":" + entry.status;
+function showAccounts(answer) {
+  document.getElementById("starting-balance").textContent = usd(answer.startingBalance);
+  document.getElementById("no-accounts").hidden = answer.accounts.length > 0;
+  show(document.getElementById("accounts"), answer.accounts, () => answer.accounts.map((account) =>
+    el("tr", {},
+      el("td", { className: "mono", title: account.account }, account.account.slice(0, 12) + "…"),
+      el("td", { className: "balance" }, usd(account.balance)),
+      el("td", { className: "spent" }, "$" + account.spent))));
 }
+
+// ---- requests and deliveries ----
 
 function requestRow(entry) {
   const row = el("tr");
+  row.dataset.requestId = entry.id;
   const tasks = Array.isArray(entry.request) ? entry.request : [];
   const named = tasks.map((t) => (t && typeof t === "object" ? `${t.taskType ?? "?"} ${t.taskUUID ?? ""}` : "?"));
   const errors = (entry.response && entry.response.errors) || [];
@@ -266,53 +292,61 @@ function deliveryRow(attempt) {
 
 let refreshing = false;
 
+// Never rejects: what went wrong is shown on the page.
 async function refresh() {
   if (refreshing) return;
   refreshing = true;
   const connection = document.getElementById("connection");
+  const problem = document.getElementById("problem");
   try {
     const filter = new URLSearchParams({ limit: "200" });
-    const taskFilter = document.getElementById("filter-task").value.trim();
-    const outcome = document.getElementById("filter-outcome").value;
+    const taskFilter = value("filter-task");
+    const outcome = value("filter-outcome");
     if (taskFilter) filter.set("taskUUID", taskFilter);
     if (outcome) filter.set("outcome", outcome);
-    const [tasks, requests, deliveries, faults, rate] = await Promise.all([
+    const [tasks, requests, deliveries, faults, rate, accounts] = await Promise.all([
       call("GET", "/tasks?limit=50"),
       call("GET", "/requests?" + filter),
       call("GET", "/deliveries"),
       call("GET", "/faults"),
       call("GET", "/processing-rate"),
+      call("GET", "/accounts"),
     ]);
-    const container = document.getElementById("tasks");
     // Cards are kept across refreshes (keyed by taskUUID), so videos and inputs in them keep their state.
-    syncList(container, tasks, (task) => task.taskUUID, taskCard, updateCard);
+    syncList(document.getElementById("tasks"), tasks, (task) => task.taskUUID, taskCard, updateCard);
     document.getElementById("no-tasks").hidden = tasks.length > 0;
-    syncList(document.getElementById("requests"), requests.slice().reverse(), requestKey, requestRow, () => {});
+    syncList(document.getElementById("requests"), requests.slice().reverse(), (entry) => entry.id, requestRow,
+      () => {});
     syncList(document.getElementById("deliveries"), deliveries.slice().reverse(),
       (a) => `${a.at}:${a.kind}:${a.attempt}:${a.taskUUID}`, deliveryRow, () => {});
     show(document.getElementById("fault-rules"), faults, () => faults.map((rule) =>
       el("li", { className: "mono" }, rule.fault + (rule.taskUUID ? ` · taskUUID ${rule.taskUUID}` : "")
         + (rule.taskType ? ` · taskType ${rule.taskType}` : "") + ` · ${rule.times ?? "always"}`)));
-    const rateInput = document.getElementById("rate");
+    const rateInput = document.getElementById("processing-rate");
     if (document.activeElement !== rateInput) rateInput.value = rate.rate;
+    showAccounts(accounts);
     connection.textContent = "live";
     connection.className = "badge outcome-ok";
+    problem.textContent = "";
     document.getElementById("token-form").hidden = true;
   } catch (error) {
-    connection.textContent = error.status === 401 ? "needs the control token" : "disconnected";
+    const needsToken = error.status === 401;
+    connection.textContent = needsToken ? "needs the control token" : "disconnected";
     connection.className = "badge outcome-refused";
-    if (error.status === 401) document.getElementById("token-form").hidden = false;
+    problem.textContent = error instanceof ControlError ? error.message : "the page failed: " + error.message;
+    if (needsToken) document.getElementById("token-form").hidden = false;
   } finally {
     refreshing = false;
   }
 }
 
+// Run a control call; say what it did, or why it did not.
 async function act(action, done) {
   try {
     await action();
     say(done);
   } catch (error) {
-    say("refused: " + error.message);
+    say(error.status === 0 ? error.message : "refused: " + error.message);
   }
   refresh();
 }
@@ -328,13 +362,25 @@ function value(id) {
   return document.getElementById(id).value.trim();
 }
 
-document.addEventListener("DOMContentLoaded", () => {
+// A token given as ?token= is kept for this tab only, and taken out of the address bar.
+function takeTokenFromAddress() {
+  const params = new URLSearchParams(location.search);
+  if (!params.has("token")) return;
+  sessionStorage.setItem(TOKEN_KEY, params.get("token"));
+  params.delete("token");
+  const query = params.toString();
+  history.replaceState(null, "", location.pathname + (query ? "?" + query : ""));
+}
+
+function start() {
+  takeTokenFromAddress();
+  document.getElementById("namespace").value = NAMESPACE;
   onSubmit("token-form", () => {
     sessionStorage.setItem(TOKEN_KEY, value("token"));
     refresh();
   });
   onSubmit("rate-form", () =>
-    act(() => call("PUT", "/processing-rate", { rate: Number(value("rate")) }), "processing rate set"));
+    act(() => call("PUT", "/processing-rate", { rate: Number(value("processing-rate")) }), "processing rate set"));
   onSubmit("lifecycle-form", () => {
     const body = { mode: value("lifecycle-mode"), seconds: Number(value("lifecycle-seconds") || 0),
       polls: Number(value("lifecycle-polls") || 1) };
@@ -348,6 +394,12 @@ document.addEventListener("DOMContentLoaded", () => {
     if (value("fault-times")) body.times = Number(value("fault-times"));
     act(() => call("POST", "/faults", body), "fault rule added");
   });
+  onSubmit("balance-form", () => {
+    // Empty: unlimited. For every account of the namespace, and those it makes later.
+    const amount = value("balance") === "" ? null : Number(value("balance"));
+    const namespace = NAMESPACE ? "namespace " + NAMESPACE : "the default namespace";
+    act(() => call("PUT", "/balance", { amount }), `every balance of ${namespace} set to ${usd(amount)}`);
+  });
   document.getElementById("clear-faults").addEventListener("click", () =>
     act(() => call("DELETE", "/faults"), "fault rules cleared"));
   document.getElementById("reset").addEventListener("click", () =>
@@ -356,4 +408,6 @@ document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("filter-outcome").addEventListener("change", refresh);
   refresh();
   setInterval(() => { if (!document.hidden) refresh(); }, POLL_MS);
-});
+}
+
+document.addEventListener("DOMContentLoaded", start);
