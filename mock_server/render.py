@@ -281,12 +281,12 @@ def _part_sounds(parts: list[AudioPart], request: RenderRequest) -> list[np.ndar
     sounds = []
     for part in parts:
         if part.data not in decoded:
-            decoded[part.data] = _decode_audio(part.data, part.parameter, request)
+            decoded[part.data] = decode_audio(part.data, part.parameter, request)
         sounds.append(_cropped(part, decoded[part.data]))
     return sounds
 
 
-def _decode_audio(data: bytes, parameter: str, request: RenderRequest) -> np.ndarray:
+def decode_audio(data: bytes, parameter: str, request: RenderRequest) -> np.ndarray:
     """The file's sound as int16 mono at AUDIO_RATE; samples are counted as they are decoded, and a file with
     more than `max_seconds` of them is refused there, whatever its header says."""
     limit = round(request.max_seconds * AUDIO_RATE)

@@ -275,10 +275,10 @@ def test_segments_naming_one_audio_file_decode_it_once(monkeypatch):
     from mock_server import render as render_module
 
     decoded: list[str] = []
-    decode = render_module._decode_audio
+    decode = render_module.decode_audio
     monkeypatch.setattr(
         render_module,
-        "_decode_audio",
+        "decode_audio",
         lambda data, parameter, request: decoded.append(parameter) or decode(data, parameter, request),
     )
     video = make_clip(CONTAINERS["MP4"], 3.0)
