@@ -107,6 +107,9 @@ COMPAT_CHOICES: dict[str, tuple[str, ...]] = {
     # Processing items: without progress (the docs' examples; "only for tasks that support progress reporting"),
     # or with a percentage (the vendor's CLI types).
     "progress": ("omitted", "included"),
+    # inputs.audio: the model page's string only, or also the list of {id, source} the platform's workflow nodes send,
+    # with segments naming a source by ref (schemas/audio-sources.json).
+    "audio-inputs": ("string", "list"),
 }
 
 
@@ -121,6 +124,7 @@ class Compat:
     insufficient_credits_code: str = "videoInferenceInsufficientCredits"
     error_task_type: str = "omitted"
     progress: str = "omitted"
+    audio_inputs: str = "string"
 
     @classmethod
     def from_pairs(cls, pairs: tuple[str, ...]) -> Compat:

@@ -26,7 +26,14 @@ from mock_server.processing import TaskRunner
 from mock_server.schema_registry import complete
 from mock_server.store import Media, Result, Task, TaskStore
 from mock_server.task_details import TaskDetails
-from mock_server.validation import envelope_errors, task_schema_names, validate_task, within_limits
+from mock_server.validation import (
+    envelope_errors,
+    read_audio_sources,
+    task_schema_names,
+    uses_audio_sources,
+    validate_task,
+    within_limits,
+)
 from mock_server.variation import ResponseVariation
 
 Errors = list[tuple[int, dict[str, Any]]]  # (HTTP status when alone, error object)
@@ -169,7 +176,10 @@ class TaskDispatcher:
                 errors.append(_entry(item_errors[index]))
                 continue
             task_type = task["taskType"]
-            problems = await validate_task(task) or within_limits(task, self.runner.max_media_seconds)
+            problems = []
+            if task_type == "videoInference" and self.compat.audio_inputs == "list" and uses_audio_sources(task):
+                problems = await read_audio_sources(task)
+            problems = problems or await validate_task(task) or within_limits(task, self.runner.max_media_seconds)
             if problems:
                 errors.extend(map(_entry, problems))
             elif task_type == "videoInference":

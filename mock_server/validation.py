@@ -138,6 +138,54 @@ def _with_short_reprs(value: Any) -> Any:
     return value
 
 
+def uses_audio_sources(task: dict[str, Any]) -> bool:
+    """Whether a videoInference task is written in the list form of `audio-sources.json`."""
+    inputs = task.get("inputs")
+    sync = task.get("providerSettings", {}).get("sync", {}) if isinstance(task.get("providerSettings"), dict) else {}
+    segments = sync.get("segments") if isinstance(sync, dict) else None
+    return (isinstance(inputs, dict) and isinstance(inputs.get("audio"), list)) or (
+        isinstance(segments, list) and any(isinstance(s, dict) and "ref" in s for s in segments)
+    )
+
+
+async def read_audio_sources(task: dict[str, Any]) -> list[RunwareError]:
+    """--compat audio-inputs=list: a task in the list form (`audio-sources.json`) rewritten in place into the model
+    page's form — the source without an id as `inputs.audio`, each segment's `ref` as the `audio` it names — or
+    the problems that stop it. The task is then validated as any other."""
+    if not fast_validator("audio-sources.json").is_valid(task):
+        return await asyncio.to_thread(_explained_task_errors, task, "audio-sources.json")
+    sources = task.get("inputs", {}).get("audio", [])
+    sources = sources if isinstance(sources, list) else []
+    named = {source["id"]: source["source"] for source in sources if "id" in source}
+    whole = [source["source"] for source in sources if "id" not in source]
+    problems = []
+    if len(named) < len(sources) - len(whole) or len(whole) > 1:
+        message = "Invalid value for inputs.audio: each id must be used once, and one source at most may have none."
+        problems.append(validation_error("invalid", "audio", message, parameter="inputs.audio", **_task_ids(task)))
+    segments = task.get("providerSettings", {}).get("sync", {}).get("segments", [])
+    for index, segment in enumerate(segments if isinstance(segments, list) else []):
+        if not isinstance(segment, dict) or "ref" not in segment:
+            continue
+        param = format_path(["providerSettings", "sync", "segments", index, "ref"])
+        if "audio" in segment or segment["ref"] not in named:
+            wanted = (
+                "used instead of audio, not beside it" if "audio" in segment else "the id of an inputs.audio source"
+            )
+            message = f"Invalid value for {param}: {json.dumps(segment['ref'])}. It must be {wanted}."
+            problems.append(validation_error("invalid", "ref", message, parameter=param, **_task_ids(task)))
+    if problems:
+        return capped(problems, task)
+    for segment in segments if isinstance(segments, list) else []:
+        if isinstance(segment, dict) and "ref" in segment:
+            segment["audio"] = named[segment.pop("ref")]
+    if isinstance(task.get("inputs", {}).get("audio"), list):
+        if whole:
+            task["inputs"]["audio"] = whole[0]
+        else:
+            del task["inputs"]["audio"]
+    return []
+
+
 def _disagreement(schema_name: str) -> RunwareError:
     """The fast validator refused what the explaining one accepts: a bug in the mock, never a silent accept."""
     log.error("the validators disagree on %s: refused by jsonschema-rs, explained by nothing", schema_name)

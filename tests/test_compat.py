@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from contract_tests.payloads import example_task, with_inline_media
+from contract_tests.payloads import data_uri, example_task, with_inline_media
 from mock_server.app import create_app
 from mock_server.config import Compat, Settings
 from mock_server.testing import BackgroundServer
@@ -92,3 +92,55 @@ def mock_post(url: str, tasks) -> None:
 def test_a_bad_choice_is_refused(pair):
     with pytest.raises(ValueError, match=r"\S"):
         Compat.from_pairs((pair,))
+
+
+def list_form(video: str, voice: str) -> dict:
+    """The workflow nodes' form: a source for the whole video, and one a segment names by ref."""
+    task = example_task()
+    task["inputs"] = {"video": video, "audio": [{"source": voice}, {"id": "line", "source": voice}]}
+    task["providerSettings"] = {"sync": {"segments": [{"startTime": 0.2, "endTime": 0.6, "ref": "line"}]}}
+    return task
+
+
+async def test_the_list_form_of_audio_is_refused_by_default(aiohttp_client):
+    task = list_form(data_uri("speaker.mp4"), data_uri("voice.wav"))
+    status, body = await post(aiohttp_client, (), [task])
+    assert status == 400
+    assert [(e["code"], e["parameter"]) for e in body["errors"]] == [
+        ("invalidAudio", "inputs.audio"),
+        ("missingAudio", "providerSettings.sync.segments[0].audio"),
+        ("unsupportedParameter", "providerSettings.sync.segments[0].ref"),
+    ]
+
+
+async def test_the_list_form_of_audio_is_rendered_as_the_string_form_when_asked(aiohttp_client):
+    client = await aiohttp_client(create_app(Settings(processing_rate=0, compat=("audio-inputs=list",))))
+    video, voice = data_uri("speaker.mp4"), data_uri("voice.wav")
+    listed = list_form(video, voice)
+    written = {**example_task(), "inputs": {"video": video, "audio": voice}}
+    written["providerSettings"] = {"sync": {"segments": [{"startTime": 0.2, "endTime": 0.6, "audio": voice}]}}
+    files = []
+    for task in (listed, written):
+        assert (await client.post("/v1", json=[task], headers=HEADERS)).status == 200
+        poll = [{"taskType": "getResponse", "taskUUID": task["taskUUID"]}]
+        (item,) = (await (await client.post("/v1", json=poll, headers=HEADERS)).json())["data"]
+        files.append(await (await client.get(item["videoURL"].split(str(client.server.port), 1)[1])).read())
+    assert files[0] == files[1]
+
+
+@pytest.mark.parametrize(
+    ("change", "parameter"),
+    [
+        (lambda t: t["providerSettings"]["sync"]["segments"][0].update(ref="nobody"), "segments[0].ref"),
+        (lambda t: t["providerSettings"]["sync"]["segments"][0].update(audio="x"), "segments[0].ref"),
+        (lambda t: t["inputs"]["audio"].append({"source": "x"}), "inputs.audio"),
+        (lambda t: t["inputs"]["audio"].append({"id": "line", "source": "x"}), "inputs.audio"),
+        (lambda t: t["inputs"]["audio"].append({"id": "x"}), "inputs.audio[2].source"),
+    ],
+)
+async def test_a_list_form_that_does_not_add_up_is_refused_naming_the_part(aiohttp_client, change, parameter):
+    task = list_form("v", "a")
+    change(task)
+    status, body = await post(aiohttp_client, ("audio-inputs=list",), [task])
+    assert status == 400
+    assert [e["parameter"].endswith(parameter) for e in body["errors"]] == [True]
