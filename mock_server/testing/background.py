@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from mock_server.app import create_app
+from mock_server.app import create_app, resume_work
 from mock_server.config import Settings
 from mock_server.dispatcher import TaskDispatcher
 from mock_server.http.connections import start_site
@@ -70,6 +70,7 @@ class BackgroundServer:
         await self._runner.setup()
         site = await start_site(self._runner, self.settings)  # the command line's limits: see http/connections.py
         self.port = site.port
+        resume_work(self._runner.app)  # what a --data-dir holds unfinished, now that this server listens
 
     def __enter__(self) -> BackgroundServer:
         return self.start()
