@@ -43,6 +43,8 @@ def front_door(log_access: bool, write: LineWriter | None = None) -> Middleware:
                     status = error.status
                     raise
                 response = rest.http_error_response(request, error)
+            except ConnectionResetError:  # the client went away before its body arrived: nobody hears the answer
+                return rest.error_response(exceptions.REQUEST_FAILED("The request body stopped before its end."))
             except Exception:
                 log.exception("unhandled error answering %s %s", request.method, request.path)
                 response = rest.error_response(exceptions.INTERNAL_ERROR("The mock failed to answer this request."))
