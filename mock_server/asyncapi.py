@@ -45,7 +45,8 @@ _MESSAGES: dict[str, tuple[dict[str, Any], str, str]] = {
     "taskArray": (
         task_array_schema(),
         "A task array, as POST /v1 takes it",
-        "videoInference, getResponse and mediaStorage tasks, run as over REST with the session's key. "
+        "videoInference, getResponse, mediaStorage, accountManagement and getTaskDetails tasks, run as over REST "
+        "with the session's key. "
         "Needs an authenticated session.",
     ),
     "taskAnswers": (
