@@ -18,7 +18,7 @@ MAX_TASKS = 10_000
 LONG_STRING = 4096  # characters; longer strings are kept as "[N characters]"
 REDACTED = "[redacted]"
 # Tasks that read another task (named by its taskUUID) are not that task's details.
-READS = frozenset({"getResponse", "getTaskDetails"})
+READS = ("getResponse", "getTaskDetails")  # a tuple: a client may send any JSON as a taskType, {} too
 
 
 class Snapshot(NamedTuple):

@@ -112,3 +112,10 @@ def test_the_oldest_tasks_are_forgotten_first():
         details.record("owner", snapshot, {"data": []})
     assert [details.find("owner", u) is not None for u in uuids] == [False, True, True]
     assert details.snapshot([{"taskType": "getResponse", "taskUUID": uuids[0]}]) is None
+
+
+async def test_a_task_type_of_any_json_is_refused_not_an_error(aiohttp_client):
+    client = await app_client(aiohttp_client)
+    for task_type in ({}, [], None, 5):
+        status, body = await post(client, [{"taskType": task_type, "taskUUID": str(uuid.uuid4())}])
+        assert (status, body["errors"][0]["parameter"]) == (400, "taskType")
