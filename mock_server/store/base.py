@@ -59,7 +59,7 @@ class Task(NamedTuple):
     error_json: str | None = None  # the error object of a task that failed
     base_url: str = ""  # where the client reached this server: result URLs are made from it
     faults: tuple[Fault, ...] = ()  # faults injected into this task (see faults.py)
-    owner: str = ""  # the account (see dispatcher.owner_of) that submitted it; only it may poll it
+    owner: str = ""  # the account (see namespaces.owner_of) that submitted it; only it may poll it
 
     @classmethod
     def create(
@@ -126,7 +126,7 @@ class Task(NamedTuple):
 class Media:
     data: bytes
     content_type: str
-    owner: str = ""  # the account (see dispatcher.owner_of) that uploaded it; only it may name or delete it
+    owner: str = ""  # the account (see namespaces.owner_of) that uploaded it; only it may name or delete it
 
 
 class TaskStore(Protocol):
