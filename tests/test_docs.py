@@ -4,6 +4,7 @@ error codes is the catalogue's."""
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import re
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import mock_server
 from mock_server.config import Settings, settings_reference
 from mock_server.exceptions import CATALOGUE, VALIDATION_FAMILIES
 from mock_server.testing import BackgroundServer
@@ -68,6 +70,36 @@ def test_every_benchmark_the_docs_name_exists():
     assert {"load", "render", "startup"} <= named
     for name in named:
         assert (ROOT / "benchmarks" / f"{name}.py").exists(), name
+
+
+# What the docs and docstrings name, in backticks or after "see": `dispatcher.TaskDispatcher._poll`, `body.py`,
+# `docs/limits.md`. A dotted name whose first part is no module here (a parameter path such as `inputs.video`, an
+# attribute of an object) is not a symbol of the project's.
+_DOTTED = r"(?:`|\bsee )((?:[a-z_]+\.)+[A-Za-z_]+)(?:\(\))?"
+_PATH = r"(?<![\w/])((?:mock_server|contract_tests|tests|benchmarks|schemas|docs|fixtures|examples)/[\w./-]*\w)"
+_MODULES = {module.name for module in pkgutil.iter_modules(mock_server.__path__)} - {"inputs"}  # inputs.video: a path
+
+
+def _named_in(text: str) -> tuple[set[str], set[str]]:
+    return set(re.findall(_DOTTED, text)), set(re.findall(_PATH, text))
+
+
+def _sources() -> list[Path]:
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    return pages + sorted((ROOT / "mock_server").rglob("*.py")) + sorted((ROOT / "contract_tests").rglob("*.py"))
+
+
+@pytest.mark.parametrize("source", _sources(), ids=lambda path: str(path.relative_to(ROOT)))
+def test_every_file_and_symbol_the_docs_and_docstrings_name_exists(source):
+    symbols, paths = _named_in(source.read_text())
+    for name in symbols:
+        if name.endswith(".py"):
+            folders = ("mock_server", "contract_tests", "tests", "benchmarks")
+            assert any(any((ROOT / folder).rglob(name)) for folder in folders), f"{name} names no file"
+        elif name.split(".")[0] in _MODULES:
+            assert resolve(name) is not None, name
+    for path in paths:
+        assert (ROOT / path).exists() or (ROOT / path.rstrip(".")).exists(), f"{path} does not exist"
 
 
 def test_the_architecture_note_names_modules_that_exist():
