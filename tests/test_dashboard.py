@@ -71,6 +71,7 @@ def test_the_page_offers_the_lifecycle_modes_the_mock_names_and_names_none_itsel
     script, template = (STATIC / "dashboard.js").read_text(), (STATIC / "dashboard.html").read_text()
     for mode in LifecycleMode:
         assert f'"{mode}"' not in script and f"<option>{mode}</option>" not in template
+    assert get(f"{mock.base_url}/__mock/ui/dashboard.html")[2].decode() == page  # the same page by its name
 
 
 def test_the_page_never_writes_html_from_data():

@@ -35,6 +35,7 @@ PAGE_POLICY = (
 # Replaced by the lifecycle modes when the page is served: they are named once, in lifecycle.py, and the script
 # reads them from the page.
 LIFECYCLE_MODES_MARK = "<!-- lifecycle modes -->"
+PAGE = "dashboard.html"
 
 
 def add_routes(app: web.Application) -> None:
@@ -48,13 +49,15 @@ def sample_media_names() -> list[str]:
 
 
 async def page(request: web.Request) -> web.Response:
+    """The page, with the lifecycle modes; at /__mock/ui and under its own name."""
     options = "".join(f"<option>{html.escape(mode)}</option>" for mode in LifecycleMode)
-    text = (STATIC / "dashboard.html").read_text().replace(LIFECYCLE_MODES_MARK, options)
+    text = (STATIC / PAGE).read_text().replace(LIFECYCLE_MODES_MARK, options)
     return _response(text.encode(), "text/html")
 
 
 async def static_file(request: web.Request) -> web.Response:
-    return _file_response(_named(STATIC, request.match_info["name"]))
+    file = _named(STATIC, request.match_info["name"])
+    return await page(request) if file.name == PAGE else _file_response(file)
 
 
 async def sample_media(request: web.Request) -> web.Response:
