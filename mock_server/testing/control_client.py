@@ -41,7 +41,7 @@ class MockControl:
         self._call("POST", "/seed", {"seed": seed})
 
     def requests(self, task_uuid: str | None = None) -> list[dict[str, Any]]:
-        """Requests received (`request`, `status`, `response`, `receivedAt`), or those naming a task."""
+        """Requests received (`id`, `request`, `status`, `response`, `receivedAt`), or those naming a task."""
         return self._call("GET", "/requests" + _query(task_uuid))
 
     def deliveries(self, task_uuid: str | None = None) -> list[dict[str, Any]]:
