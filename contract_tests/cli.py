@@ -39,7 +39,10 @@ def run_suite(args: list[str]) -> int:
     # This command lives in the package the plugin comes from, so pytest finds `contract_tests` imported before
     # it could mark it for assertion rewriting; only this module is, and it has no asserts to rewrite.
     already_imported = "ignore:Module already imported so cannot be rewritten; contract_tests:pytest.PytestWarning"
-    return int(pytest.main(["--pyargs", "contract_tests", "-W", already_imported, *args]))
+    # Without the mock's own pytest plugin (its `lipsync_mock` fixture, which the suite does not use): loading it
+    # imports the whole server, which a run against a target must not need.
+    no_mock_plugin = ["-p", "no:lipsync_mock"]
+    return int(pytest.main(["--pyargs", "contract_tests", "-W", already_imported, *no_mock_plugin, *args]))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from contract_tests.recording import CaseRecording
+from mock_server.recording import CaseRecording
 from mock_server.schema_registry import validator
 
 # Errors that mean a kept-alive connection went stale before the request was read: safe to send again.

@@ -14,11 +14,9 @@ from hypothesis import HealthCheck, settings
 from contract_tests.client import ApiClient
 from contract_tests.conformance import Conformance
 from contract_tests.payloads import example_task
-from contract_tests.recording import CaseRecording
 from contract_tests.spending import SpendGuard
 from contract_tests.targets import UNREACHABLE_MEDIA, MediaServer, MediaSet, Target, describe_target
-from mock_server.config import Settings
-from mock_server.testing import BackgroundServer
+from mock_server.recording import CaseRecording
 
 LOCAL_KEY = "contract-test-key"
 CONFORMANCE = pytest.StashKey[Conformance]()
@@ -42,6 +40,10 @@ def pytest_configure(config: pytest.Config) -> None:
 def target(pytestconfig: pytest.Config) -> Iterator[Target]:
     url, key = pytestconfig.getoption("target"), pytestconfig.getoption("api_key")
     if url is None:
+        # The server is imported only to start one: a run against a target loads none of it.
+        from mock_server.config import Settings
+        from mock_server.testing import BackgroundServer
+
         with BackgroundServer(Settings(api_keys=(LOCAL_KEY,), processing_rate=0.05)) as mock:
             yield describe_target(mock.url, LOCAL_KEY)
         return

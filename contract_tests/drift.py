@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from contract_tests.client import ApiClient, RawAnswer
-from contract_tests.recording import API_KEY_PLACEHOLDER, decode_body, load_recordings, media_summary
 from contract_tests.reports import paths_beside
 from contract_tests.targets import MediaServer
+from mock_server.recording import API_KEY_PLACEHOLDER, decode_body, load_recordings, media_summary
 
 NO_DRIFT, DRIFT, USAGE_ERROR = 0, 1, 2
 DURATION_TOLERANCE = 0.2  # seconds: encoders pad or trim a frame or an audio packet differently

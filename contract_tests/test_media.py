@@ -7,7 +7,6 @@ import uuid
 import pytest
 
 from contract_tests.payloads import example_task, with_parameter
-from mock_server.media import probe
 
 # fixtures/media: a 1 s video and a 1 s voice. Segments make the audio longer (2.5 s) or shorter (0.5 s).
 LONGER, SHORTER = 2.5, 0.5
@@ -30,6 +29,8 @@ def test_the_output_length_follows_the_sync_mode(api, paid_task, target, mode, a
     task = paid_task(with_parameter(example_task(), "providerSettings.sync.syncMode", mode), audio_seconds)
     assert api.submit(task).status == 200
     (result,) = api.wait_for_results(task["taskUUID"], 1, budget=30 if target.is_local else 900)
+    from mock_server.media import probe  # PyAV, imported by the cases that read a result file (see test_flow.py)
+
     info = probe(api.download(result["videoURL"])[2])
     assert info.duration == pytest.approx(EXPECTED_SECONDS[(mode, audio_seconds)], abs=0.1)
 

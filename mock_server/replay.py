@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from contract_tests.recording import (
+from mock_server.recording import (
     API_KEY_PLACEHOLDER,
     RESPONSE_HEADERS,
     decode_body,

@@ -16,6 +16,8 @@ from mock_server.testing import BackgroundServer
 
 KEY = "cli-test-key"
 QUICK = ["--profile", "quick", "-q", "-p", "no:cacheprovider"]
+# The server's machinery and its heavy dependencies: what the suite run against a target must not load.
+SERVER_MACHINERY = ("mock_server.dispatcher", "mock_server.app", "av", "aiohttp.web")
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +52,27 @@ def test_plain_pytest_knows_the_options_from_any_folder(mock, tmp_path):
     command = [sys.executable, "-m", "pytest", "--pyargs", "contract_tests", "--target", mock.url, "--api-key", KEY]
     out = run([*command, *QUICK, "-k", "a_wrong_key"], tmp_path)
     assert "1 passed" in out
+
+
+def loaded_by(code, cwd):
+    """The modules a fresh interpreter holds after running `code`."""
+    shown = run([sys.executable, "-c", f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"], cwd)
+    return set(json.loads(shown.splitlines()[-1]))
+
+
+def test_the_suites_modules_load_none_of_the_server(tmp_path):
+    modules = ("client", "strategies", "schema_drift", "plugin", "drift", "conformance", "spending", "targets")
+    loaded = loaded_by("\n".join(f"import contract_tests.{name}" for name in modules), tmp_path)
+    assert {"contract_tests.client", "contract_tests.drift"} <= loaded
+    assert loaded.isdisjoint(SERVER_MACHINERY), sorted(loaded & set(SERVER_MACHINERY))
+
+
+def test_collecting_the_suite_for_a_target_loads_none_of_the_server(tmp_path):
+    # pytest-aiohttp, installed for the project's own tests, loads aiohttp.web itself: left out here.
+    arguments = ["--target", "http://127.0.0.1:9/v1", "--api-key", KEY, "--collect-only", "-q", "-p", "no:aiohttp"]
+    loaded = loaded_by(f"from contract_tests.cli import main\nmain({arguments!r})", tmp_path)
+    assert "contract_tests.test_flow" in loaded
+    assert loaded.isdisjoint(SERVER_MACHINERY), sorted(loaded & set(SERVER_MACHINERY))
 
 
 def test_drift_needs_a_folder_of_recordings(tmp_path, capsys):

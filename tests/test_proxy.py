@@ -13,11 +13,11 @@ import pytest
 
 from contract_tests.client import ApiClient
 from contract_tests.drift import main as drift_main
-from contract_tests.recording import API_KEY_PLACEHOLDER, load_recordings
 from contract_tests.targets import MediaServer, MediaSet
 from mock_server.app import create_app
 from mock_server.config import Settings
 from mock_server.media import probe
+from mock_server.recording import API_KEY_PLACEHOLDER, load_recordings
 from mock_server.testing import BackgroundServer
 from tests.test_sdks import run_example, sdk_python
 

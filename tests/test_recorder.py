@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from contract_tests.recording import API_KEY_PLACEHOLDER, CaseRecording, GrowingRecording, load_recordings
-from mock_server.recorder import ExchangeRecorder, client_keys, success_urls
+from mock_server.http.recorder import ExchangeRecorder, client_keys, success_urls
+from mock_server.recording import API_KEY_PLACEHOLDER, CaseRecording, GrowingRecording, load_recordings
 
 KEY, OTHER_KEY = "recorder-key-0123456789", "second-key-9876543210"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from contract_tests.recording import API_KEY_PLACEHOLDER, decode_body, encode_body, file_name, scrub
 from mock_server.config import Settings
+from mock_server.recording import API_KEY_PLACEHOLDER, decode_body, encode_body, file_name, scrub
 from mock_server.testing import BackgroundServer
 
 SECRET = "real-service-key-0123456789"
@@ -137,7 +137,7 @@ def test_file_names_are_readable_and_unique():
 
 
 def test_a_short_key_is_scrubbed_from_the_authorization_header():
-    from contract_tests.recording import API_KEY_PLACEHOLDER, kept_headers
+    from mock_server.recording import API_KEY_PLACEHOLDER, kept_headers
 
     kept = kept_headers({"Authorization": "Bearer abc"}, ("Authorization",), "abc")
     assert kept == {"Authorization": f"Bearer {API_KEY_PLACEHOLDER}"}

@@ -1,5 +1,5 @@
 """`--proxy URL --record DIR`: the client's requests forwarded to the real service, its answers returned unchanged,
-and every exchange recorded (`mock_server.recorder`) with the result files it hands out, for `--replay DIR`.
+and every exchange recorded (`mock_server.http.recorder`) with the result files it hands out, for `--replay DIR`.
 
 The proxy reaches only the URL it was given (and its WebSocket endpoint), plus result-file hosts the outbound
 allow-list admits (`--allow-host`): the client chooses nothing about where the proxy connects. The client's key
@@ -17,13 +17,13 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 from aiohttp import WSMsgType, web
 
-from contract_tests.recording import REQUEST_HEADERS, RESPONSE_HEADERS, media_summary
 from mock_server import exceptions
 from mock_server.config import Settings
 from mock_server.http.guard import not_a_websocket_upgrade
+from mock_server.http.recorder import Case, ExchangeRecorder, WebSocketConversation, client_keys, success_urls
 from mock_server.http.rest import error_response, read_body
 from mock_server.outbound import HostPolicy
-from mock_server.recorder import Case, ExchangeRecorder, WebSocketConversation, client_keys, success_urls
+from mock_server.recording import REQUEST_HEADERS, RESPONSE_HEADERS, media_summary
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,9 @@
-"""Recordings of a contract run: every exchange of one test case in one readable JSON file, the API key scrubbed,
-so a run against the real service can be committed and replayed later (`lipsync-contract drift`).
+"""The recording format: every exchange of one test case in one readable JSON file, the API key scrubbed, so a run
+against the real service can be committed and replayed later. The contract suite writes it (`--record`), the
+proxy writes it (`mock_server.http.recorder`), `--replay` and `lipsync-contract drift` read it.
+
+Both the server and the contract suite import this module, and it imports neither: nothing of the server's
+machinery, no aiohttp, and PyAV only when a result file is read (`media_summary`).
 
 A file holds the case, its outcome, the target, the media base URL its tasks named, and the exchanges in order:
 
@@ -23,10 +27,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import av
-
-from mock_server.media import probe
 
 API_KEY_PLACEHOLDER = "<api-key>"
 # A key shorter than this is only scrubbed where it is a whole value: as a substring it could be part of
@@ -110,6 +110,11 @@ def _scrub_header(value: str, secret: str | None) -> str:
 
 def media_summary(data: bytes) -> dict[str, Any] | None:
     """What the drift check compares of a result file: its container and duration."""
+    # Imported here: a contract run that reads no result file (free cases against the real service) needs no PyAV.
+    import av
+
+    from mock_server.media import probe
+
     try:
         info = probe(data)
     except av.FFmpegError:

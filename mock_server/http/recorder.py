@@ -1,5 +1,5 @@
 """What `--proxy URL --record DIR` writes: the exchanges of a client's own application with the real service, in the
-contract suite's recording format (`contract_tests.recording`: one readable JSON file per case, the key scrubbed),
+contract suite's recording format (`mock_server.recording`: one readable JSON file per case, the key scrubbed),
 so `--replay DIR` and `lipsync-contract drift DIR` read them like any recording.
 
 A case is a task where that can be told: the request that introduces a taskUUID starts one, and every later request
@@ -22,7 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from contract_tests.recording import (
+from mock_server.http.sessions import SESSION_TASKS
+from mock_server.recording import (
     API_KEY_PLACEHOLDER,
     SUBSTRING_SCRUB_MIN,
     CaseRecording,
@@ -32,7 +33,6 @@ from contract_tests.recording import (
     holds_secret,
     scrub,
 )
-from mock_server.http.sessions import SESSION_TASKS
 
 FILES = "files"
 WEBSOCKET = "websocket"
