@@ -23,7 +23,6 @@ from mock_server.http.sessions import SessionRegistry
 from mock_server.inputs import MediaLimits, MediaLoader
 from mock_server.journal import RequestJournal
 from mock_server.lifecycle import LifecyclePlan
-from mock_server.logs import LineWriter
 from mock_server.outbound import HostPolicy
 from mock_server.processing import TaskRunner
 from mock_server.store import InMemoryTaskStore, SQLiteTaskStore, TaskStore
@@ -79,11 +78,10 @@ def create_dispatcher(settings: Settings, clock: Callable[[], float] = time.time
     )
 
 
-def create_app(settings: Settings | None = None, access_lines: LineWriter | None = None) -> web.Application:
-    """The mock's application. Access lines go to `logging` as records, or to `access_lines` when given (the
-    command line passes the writer of its own stderr: see `logs.configure_logging`)."""
+def create_app(settings: Settings | None = None) -> web.Application:
+    """The mock's application. Access lines go to `logging` (see `http/access.py`)."""
     settings = settings or Settings()
-    middleware = front.front_door(log_access=not settings.quiet, write=access_lines)
+    middleware = front.front_door(log_access=not settings.quiet)
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[middleware],

@@ -123,10 +123,10 @@ def _startup_printer(settings: Settings) -> Callable[..., None]:
 
 def main(argv: list[str] | None = None) -> None:
     settings = parse_settings(argv)
-    access_lines = configure_logging(settings.log_format)
+    configure_logging(settings.log_format)
     logging.getLogger("aiohttp.server").addFilter(_MalformedRequestFilter())
     try:
-        app = create_app(settings, access_lines)
+        app = create_app(settings)
     except (StoreUnavailable, ValueError) as error:  # a folder it cannot use, settings that do not go together
         print(f"lipsync-mock: {error}", file=sys.stderr)
         sys.exit(2)

@@ -17,16 +17,14 @@ from aiohttp.typedefs import Middleware
 from mock_server import exceptions
 from mock_server.exceptions import RunwareError
 from mock_server.http import access, guard, rest
-from mock_server.logs import LineWriter
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def front_door(log_access: bool, write: LineWriter | None = None) -> Middleware:
-    """The middleware; with `log_access` False (--quiet) it writes no access lines, with `write` it writes them
-    there (see `access.log_request`)."""
+def front_door(log_access: bool) -> Middleware:
+    """The middleware; with `log_access` False (--quiet) it writes no access lines."""
 
     @web.middleware
     async def front_door(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -52,6 +50,6 @@ def front_door(log_access: bool, write: LineWriter | None = None) -> Middleware:
             return response
         finally:
             if log_access:
-                access.log_request(request, status, started, write)
+                access.log_request(request, status, started)
 
     return front_door
