@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -382,7 +382,7 @@ def settings_fields() -> tuple[Field[Any], ...]:
     return fields(Settings)
 
 
-def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
+def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The settings given in the environment, by field name; ValueError naming the variable that is wrong."""
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeGuard
 
 PENDING = math.inf  # the ready time of a result not ready yet, and not due at a known time
 
@@ -46,7 +46,7 @@ class Lifecycle:
     def from_json(cls, body: dict[str, Any]) -> Lifecycle:
         """From the control API's body; InvalidValue naming the field that is wrong."""
         try:
-            mode = LifecycleMode(body.get("mode"))
+            mode = LifecycleMode(body.get("mode", ""))  # "" is no mode: refused as a missing one is
         except ValueError:
             raise InvalidValue("mode", f"mode must be one of {', '.join(LifecycleMode)}") from None
         seconds, polls = body.get("seconds", 0), body.get("polls", 1)
@@ -60,7 +60,7 @@ class Lifecycle:
         return {"mode": str(self.mode), "seconds": self.seconds, "polls": self.polls}
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 

@@ -10,8 +10,13 @@ import io
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Literal
 
 import av
+
+# The encoders the mock writes with, as literals: PyAV's add_stream then types its stream as video or audio.
+VideoCodec = Literal["libx264", "libvpx-vp9"]
+AudioCodec = Literal["aac", "libopus"]
 
 
 @dataclass(frozen=True)
@@ -19,8 +24,8 @@ class ContainerSpec:
     muxer: str
     extension: str
     content_type: str
-    video_codec: str
-    audio_codec: str
+    video_codec: VideoCodec
+    audio_codec: AudioCodec
 
 
 # outputFormat → how it is written. The model page names MP4 as H.264; WEBM gets VP9 + Opus, MOV H.264 + AAC.
@@ -121,7 +126,7 @@ def _tone_frames(seconds: float, rate: int, chunk: int = 1024) -> list[av.AudioF
 
 def probe(data: bytes) -> MediaInfo:
     """Container, codecs, size and duration of an encoded file; raises `av.FFmpegError` on non-media."""
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), "r") as container:
         video = next(iter(container.streams.video), None)
         audio = next(iter(container.streams.audio), None)
         duration = container.duration / av.time_base if container.duration else 0.0

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from decimal import Decimal
+from functools import partial
 
 from mock_server import PRICE_PER_AUDIO_SECOND, exceptions
 from mock_server.accounts import Accounts
@@ -85,7 +86,7 @@ class TaskRunner:
                 continue  # dropped by a reset while it waited
             job = asyncio.get_running_loop().create_task(self._run(task))
             self._jobs[task.task_uuid] = job
-            job.add_done_callback(lambda _, uuid=task.task_uuid, job=job: self._finished(uuid, job))
+            job.add_done_callback(partial(self._finished, task.task_uuid))  # called with the job itself
 
     def _finished(self, task_uuid: str, job: asyncio.Task[None]) -> None:
         if self._jobs.get(task_uuid) is job:  # not a job cancelled by a reset, whose taskUUID was used again

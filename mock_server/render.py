@@ -237,7 +237,7 @@ def _draw_bar(frame: av.VideoFrame, level: float) -> None:
     """Draw the level bar across the luma plane, over the whole band: a frame drawn on twice shows the last."""
     frame.make_writable()  # a copy if the decoder still refers to this picture
     plane = frame.planes[0]
-    luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+    luma = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)
     top = frame.height * 7 // 8
     band = luma[top : top + max(2, frame.height // 24)]
     band[:, : frame.width] = 16
@@ -324,8 +324,8 @@ def _open(data: bytes, max_frame_size: tuple[int, int] | None) -> av.container.I
     size (a PNG, some WebM): with a frame size limit, no decoder may allocate a larger picture than `_max_pixels`
     (a 16000x16000 image took 740 MB there) — a video whose size then stays unknown is refused by the caller."""
     if max_frame_size is None:
-        return av.open(io.BytesIO(data))
-    return av.open(io.BytesIO(data), options={"max_pixels": _max_pixels(max_frame_size)})
+        return av.open(io.BytesIO(data), "r")
+    return av.open(io.BytesIO(data), "r", options={"max_pixels": _max_pixels(max_frame_size)})
 
 
 def _max_pixels(max_frame_size: tuple[int, int]) -> str:
@@ -384,8 +384,8 @@ class _VideoFrames:
         self.count = len(self._packets)
         self.seconds = self.count / self.rate
         self.size = _output_size(stream.codec_context.width, stream.codec_context.height, max_long_side)
-        pts = [packet.pts for packet in self._packets]
-        if None in pts:  # no timestamps to place frames by: count them as they come, from the first packet
+        pts = [packet.pts for packet in self._packets if packet.pts is not None]
+        if len(pts) < self.count:  # no timestamps to place frames by: count them as they come, from the first packet
             self._index_of: dict[int | None, int] = {}
             self._keyframes = [(0, 0)]
         else:

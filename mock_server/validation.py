@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Iterator
 from functools import cache
-from typing import Any
+from typing import Any, TypedDict
 
 from jsonschema import ValidationError
 
@@ -317,9 +317,16 @@ def _missing(path: Path, task: Any, message: str) -> RunwareError:
     return validation_error("missing", leaf_name(path), message, parameter=format_path(path), **_task_ids(task))
 
 
-def _task_ids(task: Any) -> dict[str, str | None]:
+class _TaskIds(TypedDict):
+    """The task's own ids, as the keyword arguments of an error code (`**_task_ids(task)`)."""
+
+    task_type: str | None
+    task_uuid: str | None
+
+
+def _task_ids(task: Any) -> _TaskIds:
     def text(key: str) -> str | None:
         value = task.get(key) if isinstance(task, dict) else None
         return value if isinstance(value, str) else None
 
-    return {"task_type": text("taskType"), "task_uuid": text("taskUUID")}
+    return _TaskIds(task_type=text("taskType"), task_uuid=text("taskUUID"))

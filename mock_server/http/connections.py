@@ -118,7 +118,8 @@ class CappedSite(web.BaseSite):
     @property
     def port(self) -> int:
         """The port listened on, once started (the one asked for, 0 included, before)."""
-        if self._server is None or not self._server.sockets:
+        # BaseSite holds any asyncio.AbstractServer; start() stores create_server's asyncio.Server, which has sockets.
+        if not isinstance(self._server, asyncio.Server) or not self._server.sockets:
             return self.requested_port
         return int(self._server.sockets[0].getsockname()[1])
 

@@ -12,5 +12,5 @@ DISPATCHER = web.AppKey("dispatcher", TaskDispatcher)
 MAX_BODY_BYTES = web.AppKey("max_body_bytes", int)
 SESSIONS = web.AppKey("sessions", SessionRegistry)
 IDLE_TIMEOUT = web.AppKey("ws_idle_timeout", float)
-RETENTION = web.AppKey("retention", float | None)
+RETENTION = web.AppKey[float | None]("retention")  # a union is no class: given as the type argument
 SETTINGS = web.AppKey("settings", Settings)

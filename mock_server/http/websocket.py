@@ -82,9 +82,9 @@ class Session:
         session_items: list[dict[str, Any]] = []
         for task in body:
             if isinstance(task, dict) and task.get("taskType") == "authentication":
-                error = self._authenticate(task)
-                if error is not None:
-                    await self._send_error(error)
+                refusal = self._authenticate(task)
+                if refusal is not None:
+                    await self._send_error(refusal)
                     return
                 session_items.append({"taskType": "authentication", "connectionSessionUUID": self.session_uuid})
             elif isinstance(task, dict) and task.get("taskType") == "ping":

@@ -86,15 +86,15 @@ class InMemoryTaskStore:
                 table.clear()
             self._stored.clear()
             return dropped
-        dropped = [task for task in self._all() if task.namespace == namespace]
-        for task in dropped:
+        dropped_tasks = [task for task in self._all() if task.namespace == namespace]
+        for task in dropped_tasks:
             self._tasks.pop(task.task_uuid, None)
             self._drop_file(task.task_uuid)
             for result in task.results:
                 self._task_of_video.pop(result.video_uuid, None)
         for media_uuid in [m for m, (media, _) in self._media.items() if namespace_of(media.owner) == namespace]:
             self.delete_media(media_uuid)
-        return [task.task_uuid for task in dropped]
+        return [task.task_uuid for task in dropped_tasks]
 
     def all_tasks(self) -> list[Task]:
         return sorted(self._all(), key=lambda task: task.created_at)
