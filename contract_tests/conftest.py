@@ -3,7 +3,7 @@ options are registered by the installed plugin, `contract_tests/plugin.py`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Generator, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, settings
 
 from contract_tests.client import ApiClient
 from contract_tests.conformance import Conformance
-from contract_tests.payloads import example_task
+from contract_tests.payloads import PaidTask, RefusedTask, example_task
 from contract_tests.spending import SpendGuard
 from contract_tests.targets import UNREACHABLE_MEDIA, MediaServer, MediaSet, Target, describe_target
 from mock_server.recording import CaseRecording
@@ -25,10 +25,10 @@ MEDIA_BASE_URL = pytest.StashKey[str]()
 OUTCOME = pytest.StashKey[str]()
 
 # A function-scoped client is cheap and stateless across examples, so hypothesis may share it.
-_shared = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture]}
-settings.register_profile("quick", max_examples=10, **_shared)
-settings.register_profile("default", max_examples=200, **_shared)
-settings.register_profile("thorough", max_examples=2000, **_shared)
+_shared = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+settings.register_profile("quick", _shared, max_examples=10)
+settings.register_profile("default", _shared, max_examples=200)
+settings.register_profile("thorough", _shared, max_examples=2000)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -112,7 +112,7 @@ def conformance(pytestconfig: pytest.Config) -> Conformance:
 
 
 @pytest.fixture
-def paid_task(media: MediaSet | None, spend_guard: SpendGuard) -> Callable[..., dict[str, Any]]:
+def paid_task(media: MediaSet | None, spend_guard: SpendGuard) -> PaidTask:
     """Make a task that will run, with fetchable media, after the spending guard allowed it.
 
     `paid_task(task)` checks a task that is already built; `paid_task()` builds the minimal example.
@@ -131,7 +131,7 @@ def paid_task(media: MediaSet | None, spend_guard: SpendGuard) -> Callable[..., 
 
 
 @pytest.fixture
-def refused_task(target: Target) -> Callable[[], dict[str, Any]]:
+def refused_task(target: Target) -> RefusedTask:
     """The base of a task meant to be refused; on a remote target its media cannot be fetched, should the
     target run it after all."""
 
@@ -145,7 +145,9 @@ def refused_task(target: Target) -> Callable[[], dict[str, Any]]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if call.when == "call" or report.outcome != "passed":
         item.stash[OUTCOME] = report.outcome  # written into the case's recording, if there is one

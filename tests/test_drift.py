@@ -142,25 +142,3 @@ def test_a_deliberate_difference_is_drift_and_named(
     assert case in drifted["case"]
     failures = ElementTree.parse(tmp_path / "r.xml").getroot().findall("testcase/failure")
     assert len(failures) == 1 and what in failures[0].get("message")
-
-
-@pytest.mark.parametrize(
-    ("then", "now", "drift"),
-    [
-        (["processing", "success"], ["success"], False),  # a faster target skips processing
-        (["success"], ["processing", "success"], False),  # a slower one shows it
-        (["processing"], ["success"], False),  # the recording stopped polling before any outcome
-        (["processing"], ["processing"], False),
-        (["processing", "success"], ["processing", "error"], True),
-        (["processing"], ["error"], True),
-        (["success"], [], True),
-    ],
-)
-def test_a_status_progression_drifts_only_when_the_outcome_differs(then, now, drift):
-    from contract_tests.client import ApiClient
-    from contract_tests.drift import CaseReplay
-
-    replay = CaseReplay(ApiClient("http://127.0.0.1:9/v1", "k"), "k", None, {"exchanges": []}, 1.0)
-    replay.states_then["t"], replay.states_now["t"] = then, now
-    replay.compare_progressions()
-    assert bool(replay.differences) is drift
