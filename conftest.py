@@ -1,4 +1,11 @@
-"""The project's own test run (this file is not shipped): how many workers pytest-xdist's `-n auto` starts."""
+"""The project's own test run (this file is not shipped): the opt-in groups, and how many workers pytest-xdist's
+`-n auto` starts.
+
+An opt-in group is a marker on tests that need a tool from outside the project's environment, or take a minute.
+They run only when selected with `-m` (`.venv/bin/pytest -m browser`, `-m "sdks or asyncapi"`); without `-m` they
+are deselected. Selected, a missing tool fails the test with the command that installs it: CI selects every
+group (.ci/run), so none of them can pass by being skipped there. A new group is one more line below.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,33 @@ import os
 
 import pytest
 
+OPT_IN_GROUPS = {
+    "browser": "the dashboard in the system's headless Chromium, driven by Selenium (tests/test_dashboard_browser.py)",
+    "sdks": "the official Python SDKs, each in its own environment under .venv-sdk/ (tests/test_sdks.py)",
+    "asyncapi": "the AsyncAPI parser from npm, under .venv-asyncapi/ (tests/test_asyncapi.py)",
+    "wheel": "the contract suite from a built wheel in a fresh environment, about a minute (tests/test_wheel.py)",
+    "container": "the mock built and run as a container image",
+    "js": "the dashboard's own script, run under node",
+}
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, needs in OPT_IN_GROUPS.items():
+        config.addinivalue_line("markers", f"{name}: opt-in, runs only when selected with -m: {needs}")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("markexpr"):  # selected with -m: pytest's own selection decides
+        return
+    kept, opted_in = [], []
+    for item in items:
+        (opted_in if any(item.get_closest_marker(name) for name in OPT_IN_GROUPS) else kept).append(item)
+    if opted_in:
+        config.hook.pytest_deselected(items=opted_in)
+        items[:] = kept
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: absent with -p no:xdist
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     # One worker more than there are cores: much of the suite waits on processes it starts (mock servers, render
     # pools, a browser). On this project's 2-core machine a third worker took the suite from 56.6-59.5 s (4 runs)

@@ -175,8 +175,10 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    # Printed only when asked: in the project's own test run it would bury the summary under a page of rows.
+    asked = config.getoption("conformance_table") or config.getoption("conformance_report")
     table = config.stash[CONFORMANCE].table()
-    if table:
+    if asked and table:
         terminalreporter.write_sep("=", "lipsync-2 conformance")
         terminalreporter.write_line(table)
     if SPENDING in config.stash:

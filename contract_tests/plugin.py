@@ -44,8 +44,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write every exchange of each test case to DIR/<case>.json, the API key scrubbed (docs/recording.md)",
     )
     group.addoption(
+        "--conformance-table",
+        action="store_true",
+        help="print the conformance table at the end (also printed with --conformance-report)",
+    )
+    group.addoption(
         "--conformance-report",
         type=Path,
         metavar="PATH",
-        help="write the conformance table to PATH.json and PATH.md",
+        help="write the conformance table to PATH.json and PATH.md, and print it",
     )

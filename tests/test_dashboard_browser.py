@@ -1,7 +1,7 @@
 """The dashboard in a real browser: headless system Chromium, driven by Selenium, against a mock in a thread.
 
-Skipped when Chromium, chromedriver or Selenium is missing (the reason says how to install them);
-with LIPSYNC_REQUIRE_BROWSER=1 (set by .ci/run) a missing browser fails instead. Set
+The opt-in group `browser` (conftest.py): run with `.venv/bin/pytest -m browser`, as .ci/run does; a missing
+Chromium, chromedriver or Selenium then fails, saying how to install it. Set
 LIPSYNC_DASHBOARD_SCREENSHOT=docs/dashboard.png to write the README's screenshot.
 """
 
@@ -52,12 +52,11 @@ EventTarget.prototype.addEventListener = function (type, ...rest) {
 };
 """
 MODES = [str(mode) for mode in LifecycleMode]
+pytestmark = pytest.mark.browser
 
 
 def _missing(what: str, install: str) -> None:
-    if os.environ.get("LIPSYNC_REQUIRE_BROWSER"):
-        pytest.fail(f"{what} is missing: {install}")
-    pytest.skip(f"{what} is missing; install it with: {install}")
+    pytest.fail(f"{what} is missing; install it with: {install}")
 
 
 @pytest.fixture(scope="module")

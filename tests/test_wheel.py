@@ -3,12 +3,11 @@ fresh virtual environment, start `lipsync-mock` from there, and run `lipsync-con
 `pytest --pyargs contract_tests`) against it from a folder that holds no checkout files.
 
 It takes about a minute (a fresh environment, its dependencies from PyPI or the pip cache), so it runs only
-when asked: LIPSYNC_REQUIRE_WHEEL=1, as .ci/run sets it.
+when selected: `.venv/bin/pytest -m wheel`, as .ci/run does (the opt-in groups: conftest.py).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -26,10 +25,7 @@ NOT_SOURCE = shutil.ignore_patterns(
     ".git", ".venv*", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis", ".schemathesis"
 )
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("LIPSYNC_REQUIRE_WHEEL"),
-    reason="builds and installs the wheel in a fresh environment (about a minute): set LIPSYNC_REQUIRE_WHEEL=1 to run",
-)
+pytestmark = pytest.mark.wheel
 
 
 def run(command, cwd, timeout=600):
