@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import json
 import subprocess
@@ -14,6 +15,7 @@ from mock_server.config import Settings
 from mock_server.recording import API_KEY_PLACEHOLDER, decode_body, encode_body, file_name, scrub
 from mock_server.testing import BackgroundServer
 
+ROOT = Path(__file__).resolve().parent.parent
 SECRET = "real-service-key-0123456789"
 # A few cases of each kind: a refusal, auth by header and by task, an unknown task, a task run to its file.
 SUBSET = (
@@ -141,3 +143,29 @@ def test_a_short_key_is_scrubbed_from_the_authorization_header():
 
     kept = kept_headers({"Authorization": "Bearer abc"}, ("Authorization",), "abc")
     assert kept == {"Authorization": f"Bearer {API_KEY_PLACEHOLDER}"}
+
+
+def imported_names(path: Path) -> set[str]:
+    """The modules a file imports, by absolute name (the project imports nothing relatively)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_the_server_imports_nothing_of_the_contract_suite():
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(name for name in imported_names(path) if name.startswith("contract_tests"))
+        for path in sorted((ROOT / "mock_server").rglob("*.py"))
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def test_the_recording_format_imports_nothing_of_the_server_but_the_media_probe():
+    imported = imported_names(ROOT / "mock_server" / "recording.py")
+    assert {name for name in imported if name.split(".")[0] in ("mock_server", "contract_tests")} == {
+        "mock_server.media"
+    }
