@@ -7,8 +7,9 @@ import base64
 import copy
 import json
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from mock_server.paths import parse_path
 
@@ -26,6 +27,15 @@ class _Missing:
 
 
 MISSING = _Missing()
+
+
+class PaidTask(Protocol):
+    """What the `paid_task` fixture gives (conftest.py): a task that will run, made or checked."""
+
+    def __call__(self, task: dict[str, Any] | None = None, voice_seconds: float | None = None) -> dict[str, Any]: ...
+
+
+RefusedTask = Callable[[], dict[str, Any]]  # the `refused_task` fixture: the base of a task meant to be refused
 
 
 def example_task(name: str = "minimal-task") -> dict[str, Any]:

@@ -4,6 +4,7 @@ JUnit XML."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,7 @@ def paths_beside(path: Path, suffixes: tuple[str, ...]) -> tuple[Path, ...]:
     return tuple(stem.with_name(stem.name + suffix) for suffix in suffixes)
 
 
-def aligned(rows: list[tuple[str, ...]], widths: tuple[int, ...]) -> str:
+def aligned(rows: Sequence[tuple[str, ...]], widths: tuple[int, ...]) -> str:
     """Rows as columns of text, each cell cut to its column's width with `…`; the last column is not padded."""
     cells = [[_clip(cell, width) for cell, width in zip(row, widths, strict=True)] for row in rows]
     fitted = [max(len(row[column]) for row in cells) for column in range(len(widths) - 1)]

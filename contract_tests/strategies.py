@@ -400,7 +400,7 @@ def _walk(schema: dict[str, Any], prefix: str, found: list[Break]) -> None:
     for name in schema.get("properties", {}):
         path = f"{prefix}.{name}".lstrip(".")
         sub = _schema_at(path)
-        kind = sub.get("type")
+        kind = sub.get("type", "")  # "" for none: no wrong type to send
         bad_values = [
             ("type", WRONG_TYPES.get(kind, MISSING)),
             (

@@ -6,6 +6,7 @@ import functools
 import http.server
 import ipaddress
 import json
+import socket
 import sys
 import threading
 import urllib.request
@@ -92,7 +93,7 @@ class QuietHTTPServer(http.server.ThreadingHTTPServer):
     """A threaded HTTP server that prints no traceback for a client that hung up mid-answer (a target cancelling
     a fetch, or shutting down): that is not the server's error. Anything else is still printed."""
 
-    def handle_error(self, request: object, client_address: object) -> None:
+    def handle_error(self, request: socket.socket | tuple[bytes, socket.socket], client_address: object) -> None:
         if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)
 

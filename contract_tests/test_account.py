@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import uuid
 
+from contract_tests.client import ApiClient
+from contract_tests.payloads import RefusedTask
 
-def test_get_details_answers_the_account_and_its_balance(api):
+
+def test_get_details_answers_the_account_and_its_balance(api: ApiClient) -> None:
     task = {"taskType": "accountManagement", "taskUUID": str(uuid.uuid4()), "operation": "getDetails"}
     answer = api.post([task])
     assert answer.status == 200, answer.body
@@ -18,7 +21,7 @@ def test_get_details_answers_the_account_and_its_balance(api):
     assert item["balance"]["currency"] == "USD" and isinstance(item["balance"]["amount"], int | float)
 
 
-def test_a_refused_task_can_be_read_back_with_its_refusal(api, refused_task):
+def test_a_refused_task_can_be_read_back_with_its_refusal(api: ApiClient, refused_task: RefusedTask) -> None:
     task = {**refused_task(), "outputQuality": 5}  # below the documented 20
     refusal = api.post([task])
     assert refusal.status == 400
@@ -30,6 +33,6 @@ def test_a_refused_task_can_be_read_back_with_its_refusal(api, refused_task):
     assert [e["code"] for e in item["response"]["errors"]] == [e["code"] for e in refusal.errors]
 
 
-def test_an_unknown_task_has_no_details(api):
+def test_an_unknown_task_has_no_details(api: ApiClient) -> None:
     answer = api.post([{"taskType": "getTaskDetails", "taskUUID": str(uuid.uuid4())}])
     assert 400 <= answer.status < 500 and not answer.data

@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 
-from contract_tests.payloads import MISSING, example_task, with_parameter
+from contract_tests.client import ApiClient
+from contract_tests.conformance import Conformance
+from contract_tests.payloads import MISSING, PaidTask, RefusedTask, example_task, with_parameter
+from contract_tests.targets import Target
 
 SEGMENT = "providerSettings.sync.segments[0]"
 V1_UUID = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
@@ -113,28 +116,50 @@ SEGMENT_REFUSED: list[tuple[str, Any, str]] = [
 
 
 @pytest.mark.parametrize(("path", "value"), ACCEPTED, ids=lambda v: repr(v))
-def test_boundary_is_accepted(api, paid_task, conformance, path, value):
+def test_boundary_is_accepted(
+    api: ApiClient, paid_task: PaidTask, conformance: Conformance, path: str, value: Any
+) -> None:
     _assert_accepted(api, conformance, paid_task(with_parameter(example_task(), path, value)))
 
 
 @pytest.mark.parametrize(("path", "value"), SEGMENT_ACCEPTED, ids=lambda v: repr(v))
-def test_segment_boundary_is_accepted(api, paid_task, conformance, path, value):
+def test_segment_boundary_is_accepted(
+    api: ApiClient, paid_task: PaidTask, conformance: Conformance, path: str, value: Any
+) -> None:
     _assert_accepted(api, conformance, paid_task(with_parameter(task_with_segment(), path, value)))
 
 
 @pytest.mark.parametrize(("path", "value", "code"), REFUSED, ids=lambda v: repr(v))
-def test_just_past_the_boundary_is_refused(api, refused_task, conformance, target, path, value, code):
+def test_just_past_the_boundary_is_refused(
+    api: ApiClient,
+    refused_task: RefusedTask,
+    conformance: Conformance,
+    target: Target,
+    path: str,
+    value: Any,
+    code: str,
+) -> None:
     _assert_refused(api, conformance, target, with_parameter(refused_task(), path, value), path, code)
 
 
 @pytest.mark.parametrize(("path", "value", "code"), SEGMENT_REFUSED, ids=lambda v: repr(v))
-def test_segment_just_past_the_boundary_is_refused(api, refused_task, conformance, target, path, value, code):
+def test_segment_just_past_the_boundary_is_refused(
+    api: ApiClient,
+    refused_task: RefusedTask,
+    conformance: Conformance,
+    target: Target,
+    path: str,
+    value: Any,
+    code: str,
+) -> None:
     task = with_parameter(with_segment(refused_task()), path, value)
     _assert_refused(api, conformance, target, task, path, code)
 
 
 @pytest.mark.parametrize("given", ["audioStartTime", "audioEndTime"])
-def test_audio_times_are_refused_alone(api, refused_task, conformance, target, given):
+def test_audio_times_are_refused_alone(
+    api: ApiClient, refused_task: RefusedTask, conformance: Conformance, target: Target, given: str
+) -> None:
     other = "audioEndTime" if given == "audioStartTime" else "audioStartTime"
     task = with_parameter(with_segment(refused_task()), f"{SEGMENT}.{given}", 0.5)
     code = "missing" + other[0].upper() + other[1:]
@@ -144,19 +169,23 @@ def test_audio_times_are_refused_alone(api, refused_task, conformance, target, g
 
 
 @pytest.mark.parametrize(("start", "end"), [(0, 0.01), (0.07, 0.29), (1.24, 1.25)], ids=["step", "steps", "just-after"])
-def test_audio_times_are_accepted_together(api, paid_task, conformance, start, end):
+def test_audio_times_are_accepted_together(
+    api: ApiClient, paid_task: PaidTask, conformance: Conformance, start: float, end: float
+) -> None:
     task = with_parameter(task_with_segment(), f"{SEGMENT}.audioStartTime", start)
     _assert_accepted(api, conformance, paid_task(with_parameter(task, f"{SEGMENT}.audioEndTime", end)))
 
 
 @pytest.mark.parametrize(("start", "end"), [(0, 0), (1.25, 1.25), (1.25, 0.5)], ids=["zero", "equal", "before"])
-def test_an_audio_crop_that_does_not_end_after_it_starts_is_refused(api, refused_task, conformance, target, start, end):
+def test_an_audio_crop_that_does_not_end_after_it_starts_is_refused(
+    api: ApiClient, refused_task: RefusedTask, conformance: Conformance, target: Target, start: float, end: float
+) -> None:
     task = with_parameter(with_segment(refused_task()), f"{SEGMENT}.audioStartTime", start)
     task = with_parameter(task, f"{SEGMENT}.audioEndTime", end)
     _assert_refused(api, conformance, target, task, f"{SEGMENT}.audioEndTime", "invalidAudioEndTime")
 
 
-def test_segment_windows_may_touch(api, paid_task, conformance):
+def test_segment_windows_may_touch(api: ApiClient, paid_task: PaidTask, conformance: Conformance) -> None:
     task = task_with_segment()  # a window from 1 to 2
     segments = task["providerSettings"]["sync"]["segments"]
     segments.insert(0, {"startTime": 2, "endTime": 2.5, "audio": segments[0]["audio"]})
@@ -165,7 +194,9 @@ def test_segment_windows_may_touch(api, paid_task, conformance):
 
 
 @pytest.mark.parametrize(("start", "end"), [(1.99, 3), (0.5, 1.01), (1.2, 1.8)], ids=["after", "before", "inside"])
-def test_overlapping_segment_windows_are_refused(api, refused_task, conformance, target, start, end):
+def test_overlapping_segment_windows_are_refused(
+    api: ApiClient, refused_task: RefusedTask, conformance: Conformance, target: Target, start: float, end: float
+) -> None:
     task = with_segment(refused_task())  # a window from 1 to 2
     segments = task["providerSettings"]["sync"]["segments"]
     segments.append({"startTime": start, "endTime": end, "audio": segments[0]["audio"]})
@@ -184,28 +215,40 @@ def test_overlapping_segment_windows_are_refused(api, refused_task, conformance,
         ("audioEndTime", 2.001, "invalidAudioEndTime"),
     ],
 )
-def test_audio_times_keep_their_own_range(api, refused_task, conformance, target, field, value, code):
+def test_audio_times_keep_their_own_range(
+    api: ApiClient,
+    refused_task: RefusedTask,
+    conformance: Conformance,
+    target: Target,
+    field: str,
+    value: Any,
+    code: str,
+) -> None:
     task = with_parameter(with_segment(refused_task()), f"{SEGMENT}.audioStartTime", 0.5)
     task = with_parameter(task, f"{SEGMENT}.audioEndTime", 1.5)
     task = with_parameter(task, f"{SEGMENT}.{field}", value)
     _assert_refused(api, conformance, target, task, f"{SEGMENT}.{field}", code)
 
 
-def test_later_segments_are_named_by_their_index(api, refused_task, conformance, target):
+def test_later_segments_are_named_by_their_index(
+    api: ApiClient, refused_task: RefusedTask, conformance: Conformance, target: Target
+) -> None:
     task = with_segment(refused_task())
     segments = task["providerSettings"]["sync"]["segments"]
     segments.append({"startTime": 3, "endTime": 2.5, "audio": task["inputs"]["audio"]})
     _assert_refused(api, conformance, target, task, "providerSettings.sync.segments[1].endTime", "invalidEndTime")
 
 
-def test_the_full_example_is_accepted(api, paid_task, conformance, target):
+def test_the_full_example_is_accepted(
+    api: ApiClient, paid_task: PaidTask, conformance: Conformance, target: Target
+) -> None:
     task = example_task("full-task")
     if not target.is_local:  # its webhook and upload URLs point at this machine
         del task["webhookURL"], task["uploadEndpoint"]
     _assert_accepted(api, conformance, paid_task(task))
 
 
-def test_every_problem_of_a_task_is_reported_once(api, refused_task):
+def test_every_problem_of_a_task_is_reported_once(api: ApiClient, refused_task: RefusedTask) -> None:
     task = with_parameter(refused_task(), "outputQuality", 10)
     task = with_parameter(task, "providerSettings.sync.temperature", -1.005)
     answer = api.submit(task)
@@ -216,21 +259,25 @@ def test_every_problem_of_a_task_is_reported_once(api, refused_task):
     ]
 
 
-def test_an_unknown_task_type_is_refused(api, refused_task, conformance, target):
+def test_an_unknown_task_type_is_refused(
+    api: ApiClient, refused_task: RefusedTask, conformance: Conformance, target: Target
+) -> None:
     task = with_parameter(refused_task(), "taskType", "videoInferences")
     error = _assert_refused(api, conformance, target, task, "taskType", "unsupportedTaskType")
     if target.is_mock:
         assert set(error["allowedValues"]) >= {"videoInference", "getResponse", "authentication"}
 
 
-def _assert_accepted(api, conformance, task: dict[str, Any]) -> None:
+def _assert_accepted(api: ApiClient, conformance: Conformance, task: dict[str, Any]) -> None:
     answer = api.submit(task)
     conformance.expect_accepted(task, answer)
     assert answer.status == 200, answer.body
     assert answer.body == {"data": [{"taskType": "videoInference", "taskUUID": task["taskUUID"]}]}
 
 
-def _assert_refused(api, conformance, target, task: dict[str, Any], parameter: str, code: str) -> dict[str, Any]:
+def _assert_refused(
+    api: ApiClient, conformance: Conformance, target: Target, task: dict[str, Any], parameter: str, code: str
+) -> dict[str, Any]:
     """The target refuses the task naming `parameter`; the mock also with exactly `code`, and nothing else."""
     answer = api.submit(task)
     conformance.expect_refused(parameter, answer)

@@ -4,24 +4,31 @@ from __future__ import annotations
 
 import io
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
-from contract_tests.payloads import example_task, with_parameter
+from contract_tests.client import ApiClient
+from contract_tests.payloads import PaidTask, RefusedTask, example_task, with_parameter
+from contract_tests.spending import SpendGuard
+from contract_tests.targets import Target
 
 # What each outputFormat must come back as: (container brands, video codecs, audio codecs).
-EXPECTED_FILES = {
+EXPECTED_FILES: dict[str, tuple[set[str | None], set[str], set[str]]] = {
     "MP4": ({"isom", "mp42", "mp41", "avc1", "iso5", "iso6"}, {"h264"}, {"aac"}),
     "WEBM": ({None}, {"vp8", "vp9"}, {"opus", "vorbis"}),
     "MOV": ({"qt  "}, {"h264"}, {"aac"}),
 }
 
+RunToResults = Callable[[dict[str, Any]], list[dict[str, Any]]]  # the `run_to_results` fixture
+
 
 @pytest.fixture
-def run_to_results(api, spend_guard, target):
+def run_to_results(api: ApiClient, spend_guard: SpendGuard, target: Target) -> RunToResults:
     """Submit a task, check its acknowledgment, and wait for `count` results within the time budget."""
 
-    def run(task, count=None):
+    def run(task: dict[str, Any], count: int | None = None) -> list[dict[str, Any]]:
         ack = api.submit(task)
         assert ack.body == {"data": [{"taskType": "videoInference", "taskUUID": task["taskUUID"]}]}, ack.body
         wanted = count or task.get("numberResults", 1)
@@ -33,7 +40,9 @@ def run_to_results(api, spend_guard, target):
 
 
 @pytest.mark.parametrize("output_format", sorted(EXPECTED_FILES))
-def test_a_task_runs_to_a_playable_file_of_the_requested_format(api, paid_task, run_to_results, output_format):
+def test_a_task_runs_to_a_playable_file_of_the_requested_format(
+    api: ApiClient, paid_task: PaidTask, run_to_results: RunToResults, output_format: str
+) -> None:
     task = paid_task(_base(outputFormat=output_format, includeCost=True))
     (result,) = run_to_results(task)
     assert (result["taskType"], result["taskUUID"], result["status"]) == ("videoInference", task["taskUUID"], "success")
@@ -50,11 +59,11 @@ def test_a_task_runs_to_a_playable_file_of_the_requested_format(api, paid_task, 
     assert content_type.startswith("video/")
     assert info.brand in brands and info.video_codec in video_codecs and info.audio_codec in audio_codecs, info
     assert info.duration > 0
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), "r") as container:
         assert sum(1 for _ in container.decode(video=0)) > 0
 
 
-def test_each_result_has_its_own_video_and_seed(paid_task, run_to_results):
+def test_each_result_has_its_own_video_and_seed(paid_task: PaidTask, run_to_results: RunToResults) -> None:
     results = run_to_results(paid_task(_base(numberResults=4, includeCost=True)))
     assert len(results) == 4
     assert len({item["videoUUID"] for item in results}) == 4
@@ -63,21 +72,23 @@ def test_each_result_has_its_own_video_and_seed(paid_task, run_to_results):
     assert len({item["seed"] for item in results}) == 4
 
 
-def test_cost_is_reported_only_when_asked_for(paid_task, run_to_results):
+def test_cost_is_reported_only_when_asked_for(paid_task: PaidTask, run_to_results: RunToResults) -> None:
     (without,) = run_to_results(paid_task(_base()))
     (with_cost,) = run_to_results(paid_task(_base(includeCost=True)))
     assert "cost" not in without
     assert isinstance(with_cost["cost"], float) and with_cost["cost"] > 0
 
 
-def test_content_check_is_reported_only_when_it_ran(paid_task, run_to_results):
+def test_content_check_is_reported_only_when_it_ran(paid_task: PaidTask, run_to_results: RunToResults) -> None:
     (unchecked,) = run_to_results(paid_task(_base()))
     (checked,) = run_to_results(paid_task(_base(safety={"checkContent": True})))
     assert "NSFWContent" not in unchecked
     assert isinstance(checked["NSFWContent"], bool)
 
 
-def test_a_batch_runs_its_valid_tasks_and_reports_the_invalid_ones(api, paid_task, refused_task, target):
+def test_a_batch_runs_its_valid_tasks_and_reports_the_invalid_ones(
+    api: ApiClient, paid_task: PaidTask, refused_task: RefusedTask, target: Target
+) -> None:
     good, bad = paid_task(), with_parameter(refused_task(), "outputQuality", 100)
     answer = api.post([good, bad])
     assert answer.status == 200
@@ -89,7 +100,7 @@ def test_a_batch_runs_its_valid_tasks_and_reports_the_invalid_ones(api, paid_tas
     assert not api.poll(bad["taskUUID"]).data  # the refused task was never created
 
 
-def test_a_batch_of_submissions_and_polls(api, paid_task, run_to_results):
+def test_a_batch_of_submissions_and_polls(api: ApiClient, paid_task: PaidTask, run_to_results: RunToResults) -> None:
     first, second = paid_task(), paid_task()
     answer = api.post([first, second])
     assert [item["taskUUID"] for item in answer.data] == [first["taskUUID"], second["taskUUID"]]
@@ -98,7 +109,7 @@ def test_a_batch_of_submissions_and_polls(api, paid_task, run_to_results):
     assert {item["taskUUID"] for item in polls.data} == {first["taskUUID"], second["taskUUID"]}
 
 
-def test_a_task_uuid_cannot_be_used_twice(api, paid_task, target):
+def test_a_task_uuid_cannot_be_used_twice(api: ApiClient, paid_task: PaidTask, target: Target) -> None:
     task = paid_task()
     assert api.submit(task).status == 200
     again = api.submit(task)
@@ -108,14 +119,14 @@ def test_a_task_uuid_cannot_be_used_twice(api, paid_task, target):
         assert [e["code"] for e in again.errors] == ["conflictTaskUUID"]
 
 
-def test_a_task_uuid_twice_in_one_batch_runs_once(api, paid_task):
+def test_a_task_uuid_twice_in_one_batch_runs_once(api: ApiClient, paid_task: PaidTask) -> None:
     task = paid_task()
     answer = api.post([task, task])
     assert answer.data == [{"taskType": "videoInference", "taskUUID": task["taskUUID"]}]
     assert [e["parameter"] for e in answer.errors] == ["taskUUID"]
 
 
-def test_polling_an_unknown_task_finds_nothing(api, target):
+def test_polling_an_unknown_task_finds_nothing(api: ApiClient, target: Target) -> None:
     # Unsettled on the platform: nothing in data (a live run saw no error), or an error naming the task.
     task_uuid = str(uuid.uuid4())
     answer = api.poll(task_uuid)
@@ -129,7 +140,7 @@ def test_polling_an_unknown_task_finds_nothing(api, target):
         assert (answer.status, answer.body) == (200, {"data": []})
 
 
-def test_polling_needs_a_valid_task_uuid(api, target):
+def test_polling_needs_a_valid_task_uuid(api: ApiClient, target: Target) -> None:
     for poll, code in [({"taskUUID": "nope"}, "invalidTaskUUID"), ({}, "missingTaskUUID")]:
         answer = api.post([{"taskType": "getResponse", **poll}])
         assert answer.status == 400
@@ -138,6 +149,6 @@ def test_polling_needs_a_valid_task_uuid(api, target):
             assert [e["code"] for e in answer.errors] == [code]
 
 
-def _base(**parameters):
+def _base(**parameters: Any) -> dict[str, Any]:
     """The minimal example task with some top-level parameters set."""
     return {**example_task(), **parameters}

@@ -10,13 +10,24 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
+from contract_tests.client import ApiClient
+from contract_tests.conformance import Conformance
+from contract_tests.payloads import PaidTask
 from contract_tests.strategies import Limits, invalid_tasks, valid_tasks
-from contract_tests.targets import UNREACHABLE_MEDIA
+from contract_tests.targets import UNREACHABLE_MEDIA, MediaSet, Target
 
 
 @given(data=st.data())
-def test_generated_valid_tasks_are_acknowledged(api, target, media, paid_task, conformance, data):
+def test_generated_valid_tasks_are_acknowledged(
+    api: ApiClient,
+    target: Target,
+    media: MediaSet | None,
+    paid_task: PaidTask,
+    conformance: Conformance,
+    data: st.DataObject,
+) -> None:
     if target.is_local:
+        assert media is not None  # a local target always gets the suite's own media server
         strategy = valid_tasks(st.just(media.video), st.just(media.audio))
     else:
         # Keep paid tasks short, and never hand a remote service callback URLs that point at this machine.
@@ -33,7 +44,9 @@ def test_generated_valid_tasks_are_acknowledged(api, target, media, paid_task, c
 
 
 @given(data=st.data())
-def test_generated_invalid_tasks_are_refused_naming_their_parameter(api, target, conformance, data):
+def test_generated_invalid_tasks_are_refused_naming_their_parameter(
+    api: ApiClient, target: Target, conformance: Conformance, data: st.DataObject
+) -> None:
     video, audio = (None, None) if target.is_local else (st.just(m) for m in UNREACHABLE_MEDIA)
     case = data.draw(invalid_tasks(video, audio), label="case")
     if case.parameter != "taskUUID":

@@ -6,7 +6,9 @@ import uuid
 
 import pytest
 
-from contract_tests.payloads import example_task, with_parameter
+from contract_tests.client import ApiClient
+from contract_tests.payloads import PaidTask, example_task, with_parameter
+from contract_tests.targets import MediaSet, Target
 
 # fixtures/media: a 1 s video and a 1 s voice. Segments make the audio longer (2.5 s) or shorter (0.5 s).
 LONGER, SHORTER = 2.5, 0.5
@@ -24,7 +26,9 @@ EXPECTED_SECONDS = {
 
 
 @pytest.mark.parametrize(("mode", "audio_seconds"), sorted(EXPECTED_SECONDS), ids=lambda v: str(v))
-def test_the_output_length_follows_the_sync_mode(api, paid_task, target, mode, audio_seconds):
+def test_the_output_length_follows_the_sync_mode(
+    api: ApiClient, paid_task: PaidTask, target: Target, mode: str, audio_seconds: float
+) -> None:
     # The 1 s video with a voice longer or shorter than it (fixtures/media/voice-2.5s.wav, voice-0.5s.wav).
     task = paid_task(with_parameter(example_task(), "providerSettings.sync.syncMode", mode), audio_seconds)
     assert api.submit(task).status == 200
@@ -35,7 +39,9 @@ def test_the_output_length_follows_the_sync_mode(api, paid_task, target, mode, a
     assert info.duration == pytest.approx(EXPECTED_SECONDS[(mode, audio_seconds)], abs=0.1)
 
 
-def test_an_upload_can_stand_for_an_input(api, media, paid_task, target):
+def test_an_upload_can_stand_for_an_input(
+    api: ApiClient, media: MediaSet | None, paid_task: PaidTask, target: Target
+) -> None:
     if media is None:
         pytest.skip("uploading by URL needs --media-base-url")
     uploads = {}
@@ -65,7 +71,9 @@ def test_an_upload_can_stand_for_an_input(api, media, paid_task, target):
         assert deleted.status == 200
 
 
-def test_media_that_cannot_be_fetched_fails_the_task_naming_the_input(api, paid_task, target):
+def test_media_that_cannot_be_fetched_fails_the_task_naming_the_input(
+    api: ApiClient, paid_task: PaidTask, target: Target
+) -> None:
     task = paid_task()
     task["inputs"]["video"] = task["inputs"]["video"].rsplit("/", 1)[0] + "/missing.mp4"
     assert api.submit(task).status == 200
