@@ -127,11 +127,17 @@ def wrk_round(base: str, body: str, fresh: bool, seconds: int, concurrency: int)
     if "Non-2xx" in output:
         raise RuntimeError(f"refused requests during the run:\n{output}")
 
+    def figure(pattern: str) -> re.Match[str]:
+        found = re.search(pattern, output, re.M)
+        if found is None:
+            raise RuntimeError(f"wrk printed no {pattern!r}:\n{output}")
+        return found
+
     def latency(percent: str) -> float:
-        value, unit = re.search(rf"^\s*{percent}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M).groups()
+        value, unit = figure(rf"^\s*{percent}%\s+([\d.]+)(us|ms|s)\s*$").groups()
         return float(value) * UNITS[unit]
 
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    rps = float(figure(r"Requests/sec:\s+([\d.]+)").group(1))
     return {"rps": rps, "p50_ms": latency("50"), "p99_ms": latency("99")}
 
 

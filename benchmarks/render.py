@@ -28,6 +28,7 @@ import subprocess
 import tempfile
 import wave
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import av
@@ -75,7 +76,9 @@ def voice(seconds: float, rate: int = 16_000) -> bytes:
     return buffer.getvalue()
 
 
-def request_for(video: bytes, voice_wav: bytes, seconds: float, mode: str, output_format: str, size: int | None):
+def request_for(
+    video: bytes, voice_wav: bytes, seconds: float, mode: str, output_format: str, size: int | None
+) -> RenderRequest:
     if mode == "segments":
         window = AudioPart(voice_wav, "providerSettings.sync.segments[0].audio", (seconds / 3, seconds * 2 / 3))
         return RenderRequest(video, [window], "loop", output_format, QUALITY, max_long_side=size)
@@ -157,16 +160,14 @@ def main() -> None:
                     for output_format in args.formats.split(","):
                         request = request_for(video, voice_wav, args.seconds, mode, output_format, SIZES[size])
                         rendered = render(request)
-                        render_seconds = median_seconds(lambda request=request: render(request), args.repeat)
+                        render_seconds = median_seconds(partial(render, request), args.repeat)
                         figures = [f"{rendered.duration:.1f}", f"{render_seconds:.2f}", "-", "-"]
                         if ffmpeg:
                             out = Path(folder) / f"out.{CONTAINERS[output_format].extension}"
                             command = ffmpeg_command(
                                 video_path, audio_path, out, mode, output_format, rendered, args.seconds
                             )
-                            ffmpeg_seconds = median_seconds(
-                                lambda command=command: subprocess.run(command, check=True), args.repeat
-                            )
+                            ffmpeg_seconds = median_seconds(partial(subprocess.run, command, check=True), args.repeat)
                             figures[2:] = [f"{ffmpeg_seconds:.2f}", f"{render_seconds / ffmpeg_seconds:.2f}"]
                         print(
                             f"{label:6} {size:5} {mode:9} {output_format:6} " + " ".join(f"{f:>13}" for f in figures),

@@ -47,6 +47,7 @@ def long_audio_without_duration(seconds: int, rate: int = 8000) -> bytes:
         one_second = [(bytes(packet), packet.pts, packet.time_base) for packet in stream.encode(frame)]
         for second in range(seconds):
             for data, pts, time_base in one_second:
+                assert pts is not None  # the encoder stamps every packet it gives
                 packet = av.Packet(data)
                 packet.pts = packet.dts = pts + round(second / time_base)
                 packet.time_base, packet.stream = time_base, stream
@@ -63,7 +64,7 @@ def one_fps_video_without_duration(frame_count: int, width: int = 64, height: in
         for index in range(frame_count):
             frame = av.VideoFrame(width, height, "yuv420p")
             for plane in frame.planes:
-                np.frombuffer(plane, np.uint8)[:] = 128
+                np.frombuffer(memoryview(plane), np.uint8)[:] = 128
             frame.pts = index
             container.mux(stream.encode(frame))
         container.mux(stream.encode())
