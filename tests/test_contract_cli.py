@@ -54,10 +54,16 @@ def test_plain_pytest_knows_the_options_from_any_folder(mock, tmp_path):
     assert "1 passed" in out
 
 
-def loaded_by(code, cwd):
+def loaded_by(code, cwd, python=sys.executable):
     """The modules a fresh interpreter holds after running `code`."""
-    shown = run([sys.executable, "-c", f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"], cwd)
+    shown = run([str(python), "-c", f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"], cwd)
     return set(json.loads(shown.splitlines()[-1]))
+
+
+def collecting_for_a_target(extra=()):
+    """The code that collects every case of the suite, as `lipsync-contract` does, for a target that is not there."""
+    arguments = ["--target", "http://127.0.0.1:9/v1", "--api-key", KEY, "--collect-only", "-q", *extra]
+    return f"from contract_tests.cli import main\nmain({arguments!r})"
 
 
 def test_the_suites_modules_load_none_of_the_server(tmp_path):
@@ -69,8 +75,7 @@ def test_the_suites_modules_load_none_of_the_server(tmp_path):
 
 def test_collecting_the_suite_for_a_target_loads_none_of_the_server(tmp_path):
     # pytest-aiohttp, installed for the project's own tests, loads aiohttp.web itself: left out here.
-    arguments = ["--target", "http://127.0.0.1:9/v1", "--api-key", KEY, "--collect-only", "-q", "-p", "no:aiohttp"]
-    loaded = loaded_by(f"from contract_tests.cli import main\nmain({arguments!r})", tmp_path)
+    loaded = loaded_by(collecting_for_a_target(extra=["-p", "no:aiohttp"]), tmp_path)
     assert "contract_tests.test_flow" in loaded
     assert loaded.isdisjoint(SERVER_MACHINERY), sorted(loaded & set(SERVER_MACHINERY))
 

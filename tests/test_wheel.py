@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_contract_cli import SERVER_MACHINERY, collecting_for_a_target, loaded_by
+
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "wheel-test-key"
 # The checkout minus everything that is not source: the wheel is built from a copy, so the checkout stays clean.
@@ -97,6 +99,14 @@ def test_record_then_check_drift_from_the_wheel(installed, mock_from_the_wheel, 
     assert KEY not in "".join(path.read_text() for path in recording.glob("*.json"))
     out = run([contract, "drift", str(recording), *options, "--report", str(tmp_path / "drift")], tmp_path)
     assert (tmp_path / "drift.json").exists() and (tmp_path / "drift.xml").exists(), out
+
+
+def test_the_installed_suite_for_a_target_loads_none_of_the_server(installed, tmp_path):
+    """What the `contract` extra installs is enough to collect every case for a target, and none of the
+    server's machinery is loaded doing it."""
+    loaded = loaded_by(collecting_for_a_target(), tmp_path, python=installed / "python")
+    assert "contract_tests.test_flow" in loaded
+    assert loaded.isdisjoint(SERVER_MACHINERY), sorted(loaded & set(SERVER_MACHINERY))
 
 
 def test_plain_pytest_runs_the_installed_suite(installed, mock_from_the_wheel, tmp_path):
