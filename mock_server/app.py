@@ -78,8 +78,9 @@ def create_dispatcher(settings: Settings, clock: Callable[[], float] = time.time
     )
 
 
-def create_app(settings: Settings | None = None) -> web.Application:
-    """The mock's application. Access lines go to `logging` (see `http/access.py`)."""
+def create_app(settings: Settings | None = None, clock: Callable[[], float] = time.time) -> web.Application:
+    """The mock's application. Access lines go to `logging` (see `http/access.py`). `clock` is the time every
+    owner reads (see `create_dispatcher`): tests pass one they move themselves."""
     settings = settings or Settings()
     middleware = front.front_door(log_access=not settings.quiet)
     app = web.Application(
@@ -87,7 +88,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
         middlewares=[middleware],
         handler_args=connections.handler_args(settings),  # the request timeout, under any runner
     )
-    app[DISPATCHER] = create_dispatcher(settings)
+    app[DISPATCHER] = create_dispatcher(settings, clock)
     app[SETTINGS] = settings
     app[MAX_BODY_BYTES] = settings.max_body_bytes
     app[SESSIONS] = SessionRegistry()

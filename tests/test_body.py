@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 import json
-import time
+import sys
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from contract_tests.payloads import example_task
 from mock_server import body as body_module
 from mock_server.app import create_app
-from mock_server.body import read_task_array, task_types
+from mock_server.body import parse_task_array, read_task_array, task_types
 from mock_server.config import Settings
 from mock_server.exceptions import RunwareError
 
@@ -70,12 +72,11 @@ def _nested(count: int, depth: int) -> bytes:
     [lambda: _keys(4_000_000), lambda: _nested(19_000, 400)],  # parsed: 4.5 s and 7 s
     ids=["an object of 4 million keys", "19,000 arrays nested 400 deep"],
 )
-async def test_a_body_of_more_values_than_the_cap_is_refused_before_it_is_parsed(make):
+async def test_a_body_of_more_values_than_the_cap_is_refused_before_it_is_parsed(make, monkeypatch):
     raw = make()
-    started = time.perf_counter()
+    monkeypatch.setattr(body_module, "_DECODER", NeverParse())
     with pytest.raises(RunwareError) as refused:
         await read_task_array(raw, 3)
-    assert time.perf_counter() - started < 0.25
     assert refused.value.code == "invalidRequestBody"
     assert f"more than {body_module.MAX_VALUES} values, arrays or objects" in refused.value.message
 
@@ -85,14 +86,45 @@ async def test_a_body_just_within_the_value_cap_is_read():
     assert len((await read_task_array(_nested(body_module.MAX_VALUES - 3, 1), 3))[0]) == body_module.MAX_VALUES - 3
 
 
-async def test_whitespace_is_skipped_without_a_step_per_byte():
-    padding = b" \t\r\n" * (4 << 20)
-    raw = padding + b"[" + padding + b"1" + padding + b"]" + padding  # 64 MB: byte by byte, 3 s
-    started = time.perf_counter()
-    assert await read_task_array(raw, 3) == [1]
-    assert time.perf_counter() - started < 1
+class NeverParse:
+    """In place of the body module's JSON decoder: any parse fails the test."""
+
+    def decode(self, text: str) -> Any:
+        raise AssertionError("the body was parsed")
+
+    raw_decode = decode
+
+
+def python_lines_run(call: Callable[[], Any]) -> int:
+    """How many lines of mock_server/body.py run during `call()`: work done in Python, not in C, counted exactly."""
+    lines = 0
+
+    def trace(frame: Any, event: str, arg: Any) -> Any:
+        nonlocal lines
+        if frame.f_code.co_filename != body_module.__file__:
+            return None
+        lines += event == "line"
+        return trace
+
+    previous = sys.gettrace()
+    sys.settrace(trace)
+    try:
+        call()
+    finally:
+        sys.settrace(previous)
+    return lines
+
+
+def test_whitespace_is_skipped_without_a_step_per_byte():
+    # 64 MB of whitespace took 3 s stepped through byte by byte: the work done in Python must not grow with it.
+    def parse(padding: bytes) -> Any:
+        return parse_task_array(padding + b"[" + padding + b"1" + padding + b"]" + padding, 3)
+
+    a_megabyte = b" \t\r\n" * (1 << 18)
+    assert parse(a_megabyte) == [1]
+    assert python_lines_run(lambda: parse(b" ")) == python_lines_run(lambda: parse(a_megabyte))
     with pytest.raises(RunwareError, match="empty"):
-        await read_task_array(padding, 3)
+        parse_task_array(a_megabyte, 3)
 
 
 @pytest.mark.parametrize("number", [str(2**63), str(-(2**63) - 1), "1" + "0" * 400, "-" + "9" * 4000])

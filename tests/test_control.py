@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from contract_tests.client import ApiClient
 from contract_tests.payloads import example_task, with_inline_media
 from mock_server.config import Settings
 from mock_server.testing import BackgroundServer, ControlError, MockControl
+from tests.test_dispatcher import FakeClock
 
 
 @pytest.fixture
 def mock():
     with BackgroundServer(Settings(processing_rate=30.0, seed=1)) as server:  # a 1 s result takes 30 s by rate
         yield server
+
+
+@pytest.fixture
+def clock(mock):
+    """The mock's clock, moved by the test: the time every owner reads (the dispatcher's is the runner's)."""
+    clock = FakeClock()
+    mock.dispatcher.runner.clock = clock
+    return clock
 
 
 @pytest.fixture
@@ -53,12 +60,14 @@ def test_immediate_mode_makes_results_ready_once_rendered(api, control, mock):
     assert statuses(api, task_uuid) == ["success"]
 
 
-def test_after_mode_waits_the_time_given(api, control, mock):
-    control.set_lifecycle("after", seconds=0.6)
+def test_after_mode_waits_the_time_given(api, control, mock, clock):
+    control.set_lifecycle("after", seconds=30)
+    submitted = clock.now
     task_uuid = submit(api, numberResults=2)
     settle_render(mock)
+    clock.now = submitted + 29.99
     assert statuses(api, task_uuid) == ["processing", "processing"]
-    time.sleep(0.7)
+    clock.now = submitted + 30
     assert statuses(api, task_uuid) == ["success", "success"]
 
 
@@ -69,11 +78,11 @@ def test_polls_mode_completes_on_the_nth_poll(api, control, mock):
     assert [statuses(api, task_uuid) for _ in range(3)] == [["processing"], ["processing"], ["success"]]
 
 
-def test_manual_mode_waits_to_be_told(api, control, mock):
+def test_manual_mode_waits_to_be_told(api, control, mock, clock):
     control.set_lifecycle("manual")
     task_uuid = submit(api)
     settle_render(mock)
-    time.sleep(0.2)
+    clock.now += 86_400  # a day: time alone completes nothing
     assert statuses(api, task_uuid) == ["processing"]
     control.complete(task_uuid)
     assert statuses(api, task_uuid) == ["success"]

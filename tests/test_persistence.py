@@ -5,11 +5,15 @@ from __future__ import annotations
 import base64
 import concurrent.futures
 import io
+import json
+import os
 import resource
+import select
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import wave
@@ -74,6 +78,33 @@ def data_dir(tmp_path):
     return tmp_path / "mock-data"
 
 
+def task_status(mock: MockProcess, task_uuid: str) -> str | None:
+    """What the control API shows of a task: "rendering", then "processing" once its file is stored, ..."""
+    with urllib.request.urlopen(f"{mock.base_url}/__mock/tasks", timeout=10) as response:
+        views = json.load(response)
+    return next((view["status"] for view in views if view["taskUUID"] == task_uuid), None)
+
+
+def wait_until(condition, timeout: float = 30.0) -> None:
+    """Until a real process has done what `condition` asks about: there is no event to wait on across processes."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def exits_within(pid: int, timeout: float) -> bool:
+    """Whether the process ends within `timeout` seconds (or has already): its pidfd turns readable when it does."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([pidfd], [], [], timeout)[0])
+    finally:
+        os.close(pidfd)
+
+
 def test_a_restart_keeps_tasks_results_and_uploads(data_dir):
     mock = MockProcess(data_dir, "--processing-rate", "0").start()
     api = ApiClient(f"{mock.base_url}/v1", "key")
@@ -109,11 +140,15 @@ def test_a_restart_keeps_tasks_results_and_uploads(data_dir):
 def test_sigkill_during_a_load_run_loses_no_acknowledged_task(data_dir):
     mock = MockProcess(data_dir, "--processing-rate", "0.2", "--render-workers", "1").start()
     tasks = [with_inline_media(example_task()) for _ in range(40)]
+    acknowledgments = threading.Semaphore(0)
 
     def submit(task):
         client = ApiClient(f"{mock.base_url}/v1", "key", timeout=10)
         try:
-            return task["taskUUID"] if client.submit(task).status == 200 else None
+            if client.submit(task).status != 200:
+                return None
+            acknowledgments.release()
+            return task["taskUUID"]
         except OSError:
             return None  # the kill came first: not acknowledged
         finally:
@@ -121,7 +156,8 @@ def test_sigkill_during_a_load_run_loses_no_acknowledged_task(data_dir):
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         futures = [pool.submit(submit, task) for task in tasks]
-        time.sleep(0.3)
+        for _ in range(10):  # a quarter acknowledged, the others being sent or waiting to be: mid-run
+            assert acknowledgments.acquire(timeout=30), "the mock stopped acknowledging"
         mock.stop(signal.SIGKILL)
         acknowledged = [uuid for uuid in (f.result() for f in futures) if uuid]
     assert acknowledged, "the kill came before any acknowledgment: nothing was tested"
@@ -144,7 +180,8 @@ def test_a_webhook_that_was_due_is_delivered_after_a_restart(data_dir):
         api = ApiClient(f"{mock.base_url}/v1", "key")
         task = with_inline_media({**example_task(), "webhookURL": receiver.url("/hook")})
         api.submit(task)
-        time.sleep(0.5)  # rendered, due in a second
+        wait_until(lambda: task_status(mock, task["taskUUID"]) in ("processing", "success"))
+        assert task_status(mock, task["taskUUID"]) == "processing", "rendered only once due: nothing to resume"
         api.close()
         mock.stop(signal.SIGKILL)
         assert receiver.received == []
@@ -164,8 +201,18 @@ def test_a_webhook_delivered_before_a_restart_is_not_sent_again(data_dir):
         api.close()
         assert mock.stop(signal.SIGTERM) == 0
         mock.start()
-        time.sleep(1.0)  # time enough for a resumed delivery to go out
-        assert len(receiver.received) == 1
+        # What a restart resumes is scheduled before the mock answers its first request, due at once: a task
+        # submitted afterwards has its webhook sent after any resumed one. This one fails at once (its video on
+        # a port that refuses connections), and its failure is sent the same way.
+        with socket.socket() as refusing:
+            refusing.bind(("127.0.0.1", 0))
+            api = ApiClient(f"{mock.base_url}/v1", "key")
+            video = f"http://127.0.0.1:{refusing.getsockname()[1]}/speaker.mp4"
+            later = {**example_task(), "webhookURL": receiver.url("/hook")}
+            api.submit({**later, "inputs": {**later["inputs"], "video": video}})
+            first, second = receiver.wait_for(2)
+        assert task["taskUUID"] in first.body.decode() and later["taskUUID"] in second.body.decode()
+        api.close()
         mock.stop()
 
 
@@ -244,14 +291,7 @@ def test_a_killed_server_leaves_no_render_process_behind(data_dir):
     children = [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     assert children, "renders run in processes of their own"
     mock.stop(signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    alive = children
-    while alive and time.monotonic() < deadline:
-        time.sleep(0.2)
-        alive = [
-            c for c in children if Path(f"/proc/{c}").exists() and Path(f"/proc/{c}/stat").read_text().split()[2] != "Z"
-        ]
-    assert alive == []
+    assert [child for child in children if not exits_within(child, 10)] == []
 
 
 def test_tasks_resumed_after_a_kill_fetch_media_from_the_mock_itself_once_it_listens(data_dir):

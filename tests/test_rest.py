@@ -2,13 +2,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 
 import pytest
+from aiohttp import web
 
 from contract_tests.payloads import MEDIA_DIR, data_uri, example_task, with_inline_media
 from mock_server.app import create_app
 from mock_server.config import Settings
 from mock_server.http.keys import DISPATCHER
+from tests.test_dispatcher import FakeClock
 
 HEADERS = {"Authorization": "Bearer key"}
 
@@ -117,16 +120,30 @@ async def test_the_control_api_can_require_a_token(aiohttp_client):
 
 
 async def test_tasks_past_the_retention_are_forgotten(aiohttp_client):
-    import asyncio
-
-    client = await aiohttp_client(create_app(Settings(processing_rate=0, retention=0.2)))
+    clock = FakeClock()
+    client = await aiohttp_client(create_app(Settings(processing_rate=0, retention=0.25), clock=clock))
     task = with_inline_media(example_task())
     await client.post("/v1", json=[task], headers=HEADERS)
-    poll = [{"taskType": "getResponse", "taskUUID": task["taskUUID"]}]
-    assert (await (await client.post("/v1", json=poll, headers=HEADERS)).json())["data"][0]["status"] == "success"
-    await asyncio.sleep(0.5)
-    gone = await (await client.post("/v1", json=poll, headers=HEADERS)).json()
-    assert gone == {"data": []}
+    assert (await poll(client, task["taskUUID"]))["data"][0]["status"] == "success"
+    clock.now += 0.5
+    await until(lambda: forgotten(client, task["taskUUID"]))
+
+
+async def poll(client, task_uuid: str) -> dict:
+    body = [{"taskType": "getResponse", "taskUUID": task_uuid}]
+    return await (await client.post("/v1", json=body, headers=HEADERS)).json()
+
+
+async def forgotten(client, task_uuid: str) -> bool:
+    return await poll(client, task_uuid) == {"data": []}
+
+
+async def until(condition: Callable[[], Awaitable[bool]]) -> None:
+    """Until `condition` holds, for what the mock does on its own: the expiry sweep runs every few hundredths of
+    a second at the retentions used here, reading the test's clock."""
+    async with asyncio.timeout(10):
+        while not await condition():
+            await asyncio.sleep(0.01)
 
 
 async def test_a_wrong_method_says_which_are_allowed(client):
@@ -152,50 +169,70 @@ async def test_file_urls_cannot_reach_outside_the_data_directory(aiohttp_client,
         assert "not yours" not in await response.text()
 
 
-async def slow_media_server(aiohttp_server, seconds: float):
-    """A loopback media host that takes `seconds` to send the fixture video: a render queued that long."""
-    import asyncio
+class HeldMedia:
+    """A loopback media host that holds the fixture video until released: a render waits in its download as long
+    as a test needs. `asked` is set once the video is asked for; `abandoned` if the asker goes away first."""
 
-    from aiohttp import web
+    def __init__(self) -> None:
+        self.asked, self.release, self.abandoned = asyncio.Event(), asyncio.Event(), asyncio.Event()
 
-    async def video(request: web.Request) -> web.Response:
-        await asyncio.sleep(seconds)
+    async def video(self, request: web.Request) -> web.Response:
+        self.asked.set()
+        try:
+            await self.release.wait()
+        except asyncio.CancelledError:  # the test server cancels a handler whose client has gone
+            self.abandoned.set()
+            raise
         return web.Response(body=MEDIA_DIR.joinpath("speaker.mp4").read_bytes(), content_type="video/mp4")
 
-    app = web.Application()
-    app.router.add_get("/speaker.mp4", video)
-    return await aiohttp_server(app)
+    async def serve(self, aiohttp_server) -> str:
+        app = web.Application()
+        app.router.add_get("/speaker.mp4", self.video)
+        return str((await aiohttp_server(app)).make_url("/speaker.mp4"))
+
+
+async def upload(client, name: str) -> str:
+    task = {"taskType": "mediaStorage", "taskUUID": example_task()["taskUUID"], "operation": "upload"}
+    response = await client.post("/v1", json=[{**task, "media": data_uri(name)}], headers=HEADERS)
+    return (await response.json())["data"][0]["mediaUUID"]
 
 
 async def test_nothing_expires_while_work_still_refers_to_it(aiohttp_client, aiohttp_server):
-    media = await slow_media_server(aiohttp_server, 0.6)  # three retentions
+    held, clock = HeldMedia(), FakeClock()
+    video = await held.serve(aiohttp_server)
     # At processing rate 0 a poll waits for the render, and reads the outcome the moment it is stored.
-    client = await aiohttp_client(create_app(Settings(processing_rate=0, retention=0.2)))
-    upload = {"taskType": "mediaStorage", "taskUUID": example_task()["taskUUID"], "operation": "upload"}
-    response = await client.post("/v1", json=[{**upload, "media": data_uri("voice.wav")}], headers=HEADERS)
-    audio = (await response.json())["data"][0]["mediaUUID"]
-    task = {**example_task(), "inputs": {"video": str(media.make_url("/speaker.mp4")), "audio": audio}}
+    client = await aiohttp_client(create_app(Settings(processing_rate=0, retention=0.25), clock=clock))
+    audio, unused = await upload(client, "voice.wav"), await upload(client, "voice.wav")
+    task = {**example_task(), "inputs": {"video": video, "audio": audio}}
     await client.post("/v1", json=[task], headers=HEADERS)
-    poll = [{"taskType": "getResponse", "taskUUID": task["taskUUID"]}]
-    answer = await (await client.post("/v1", json=poll, headers=HEADERS)).json()
+    await held.asked.wait()  # the render waits for its video; the upload it names is not read yet
+    clock.now += 1  # four retentions
+    await until(lambda: gone(client, f"/media/{unused}"))  # a sweep ran past the retention
+    held.release.set()
+    answer = await poll(client, task["taskUUID"])
     assert answer["data"][0]["status"] == "success"  # not mediaNotFound: the upload outlived its retention
-    await asyncio.sleep(0.5)
-    gone = await client.post("/v1", json=poll, headers=HEADERS)
-    assert await gone.json() == {"data": []}  # once the work was done, the retention applied
+    await until(lambda: forgotten(client, task["taskUUID"]))  # once the work was done, the retention applied
+    assert await gone(client, f"/media/{audio}")
+
+
+async def gone(client, path: str) -> bool:
+    return (await client.get(path)).status == 404
 
 
 async def test_a_reset_stops_the_work_of_the_tasks_it_drops(aiohttp_client, aiohttp_server):
-    media = await slow_media_server(aiohttp_server, 0.5)
+    held = HeldMedia()
+    video = await held.serve(aiohttp_server)
     client = await aiohttp_client(create_app(Settings(processing_rate=0)))
-    task = {**example_task(), "inputs": {"video": str(media.make_url("/speaker.mp4")), "audio": data_uri("voice.wav")}}
+    task = {**example_task(), "inputs": {"video": video, "audio": data_uri("voice.wav")}}
     await client.post("/v1", json=[task], headers=HEADERS)
+    await held.asked.wait()
     await client.post("/__mock/reset", json={})
+    async with asyncio.timeout(10):
+        await held.abandoned.wait()  # the dropped task's download stopped: its job is gone
     # The same taskUUID again, now with media at once: the first job must not land on it.
     again = with_inline_media({**example_task(), "taskUUID": task["taskUUID"], "numberResults": 2})
     await client.post("/v1", json=[again], headers=HEADERS)
-    await asyncio.sleep(0.8)  # past the first job's download
-    poll = [{"taskType": "getResponse", "taskUUID": task["taskUUID"]}]
-    answer = await (await client.post("/v1", json=poll, headers=HEADERS)).json()
+    answer = await poll(client, task["taskUUID"])
     assert [item["status"] for item in answer["data"]] == ["success", "success"]
 
 
@@ -211,3 +248,60 @@ def test_a_broken_render_pool_is_replaced():
     fresh = replace_render_pool(pool, 1)
     assert fresh is not pool and fresh is render_pool(1)
     assert fresh.submit(abs, -3).result(timeout=60) == 3
+
+
+async def clocked_client(aiohttp_client, rate: float) -> tuple[object, FakeClock]:
+    client = await aiohttp_client(create_app(Settings(processing_rate=rate, quiet=True)))
+    clock = FakeClock()
+    client.app[DISPATCHER].runner.clock = clock
+    return client, clock
+
+
+async def test_a_file_is_served_once_ready_until_its_ttl_passes_and_only_under_its_format(aiohttp_client):
+    client, clock = await clocked_client(aiohttp_client, rate=1)  # the 1 s fixture is ready 1 s after it arrived
+    task = {**with_inline_media(example_task()), "outputFormat": "MOV", "ttl": 60}
+    await client.post("/v1", json=[task], headers=HEADERS)
+    dispatcher = client.app[DISPATCHER]
+    await dispatcher.runner.idle()
+    video_uuid = dispatcher.store.get(task["taskUUID"]).results[0].video_uuid
+
+    async def status(extension: str) -> int:
+        return (await client.get(f"/videos/{video_uuid}.{extension}")).status
+
+    assert await status("mov") == 404  # rendered, not ready yet
+    clock.now += 1
+    assert (await status("mp4"), await status("mov")) == (404, 200)
+    assert (await client.get(f"/videos/{video_uuid}.mov")).content_type == "video/quicktime"
+    clock.now += 59.99
+    assert await status("mov") == 200
+    clock.now += 0.01
+    assert await status("mov") == 404
+    poll = await client.post("/v1", json=[{"taskType": "getResponse", "taskUUID": task["taskUUID"]}], headers=HEADERS)
+    assert [item["status"] for item in (await poll.json())["data"]] == ["success"]  # the task outlives its file
+
+
+async def test_without_ttl_a_file_is_kept(aiohttp_client):
+    client, clock = await clocked_client(aiohttp_client, rate=0)
+    task = with_inline_media(example_task())
+    await client.post("/v1", json=[task], headers=HEADERS)
+    poll = await client.post("/v1", json=[{"taskType": "getResponse", "taskUUID": task["taskUUID"]}], headers=HEADERS)
+    (item,) = (await poll.json())["data"]
+    clock.now += 10 * 365 * 86400
+    response = await client.get(f"/videos/{item['videoUUID']}.mp4")
+    assert (response.status, response.content_type) == (200, "video/mp4")
+    assert (await response.read())[4:8] == b"ftyp"
+
+
+async def test_a_result_file_dropped_to_stay_within_the_stored_bytes_answers_not_found(aiohttp_client):
+    # Every new file passes a budget of one byte, so each drops the one before it (the newest is always kept).
+    client = await aiohttp_client(create_app(Settings(processing_rate=0, quiet=True, max_stored_bytes=1)))
+    urls = []
+    for _ in range(2):
+        task = with_inline_media(example_task())
+        await client.post("/v1", json=[task], headers=HEADERS)
+        poll = [{"taskType": "getResponse", "taskUUID": task["taskUUID"]}]
+        (item,) = (await (await client.post("/v1", json=poll, headers=HEADERS)).json())["data"]
+        urls.append(item["videoURL"].removeprefix(str(client.make_url(""))))
+    dropped, kept = [await client.get(url) for url in urls]
+    assert (dropped.status, (await dropped.json())["errors"][0]["code"]) == (404, "notFound")
+    assert kept.status == 200
