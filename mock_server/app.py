@@ -133,7 +133,7 @@ async def _sweep_expired(app: web.Application) -> AsyncIterator[None]:
         while True:
             await asyncio.sleep(interval)
             try:
-                await app[DISPATCHER].expire(retention)
+                await app[DISPATCHER].runner.expire(retention)
             except Exception:  # one failed sweep must not end the sweeping
                 log.exception("the expiry sweep failed; the next one runs in %.0f s", interval)
 

@@ -20,11 +20,11 @@ from mock_server.exceptions import RunwareError, envelope
 from mock_server.faults import Fault, FaultPlan
 from mock_server.journal import RequestJournal
 from mock_server.lifecycle import PENDING
-from mock_server.media import CONTAINERS, ContainerSpec
+from mock_server.media import CONTAINERS
 from mock_server.namespaces import DEFAULT, namespace_of, owner_of
 from mock_server.processing import TaskRunner
 from mock_server.schema_registry import complete
-from mock_server.store import Media, Result, Task, TaskStore
+from mock_server.store import Result, Task, TaskStore
 from mock_server.task_details import TaskDetails
 from mock_server.validation import (
     envelope_errors,
@@ -203,18 +203,6 @@ class TaskDispatcher:
             shown.append(exceptions.TOO_MANY_ERRORS(message).to_json())
         return owner, (200 if ran else errors[0][0]), envelope(data if ran else None, shown)
 
-    def result_file(self, video_uuid: str, extension: str) -> tuple[bytes, ContainerSpec] | None:
-        """The file behind a videoURL, while it is served (ready and not past its ttl)."""
-        found = self.store.find_result(video_uuid)
-        if found is None:
-            return None
-        task, result = found
-        spec = CONTAINERS[task.output_format]
-        if spec.extension != extension or not result.is_served(self.clock()):
-            return None
-        data = self.store.get_file(task.task_uuid)
-        return None if data is None else (data, spec)
-
     def _authenticate(self, bearer_key: str | None, body: list[Any]) -> str:
         """The request's API key; refuses a missing or unknown one."""
         key = bearer_key
@@ -281,12 +269,9 @@ class TaskDispatcher:
         found = self.store.get(task_uuid)
         # At --processing-rate 0 there is no simulated delay: the answer waits for the real work, so the first poll
         # sees the outcome — but never past the request's deadline (--poll-wait from its arrival), so a long queue of
-        # renders cannot hold a request without limit. A task with no work left is not read again (a read is a query
-        # with the SQLite store).
-        waits = found is not None and found.owner == owner and self.runner.lifecycle.processing_rate == 0
-        remaining = max(0.0, deadline - asyncio.get_running_loop().time())
-        if waits and await self.runner.wait(task_uuid, remaining):
-            found = self.store.get(task_uuid)
+        # renders cannot hold a request without limit.
+        if found is not None and found.owner == owner and self.runner.lifecycle.processing_rate == 0:
+            found = await self.runner.when_rendered(found, max(0.0, deadline - asyncio.get_running_loop().time()))
         if found is None or found.owner != owner:  # another account's task is not found, as on the platform
             if self.compat.unknown_task_poll == "not-found":
                 errors.append(_entry(exceptions.task_not_found(task_uuid)))
@@ -354,16 +339,6 @@ class TaskDispatcher:
             task_uuid=task_uuid,
             status=int(self.compat.insufficient_credits_status),
         )
-
-    def uploaded_media(self, media_uuid: str) -> Media | None:
-        return self.store.get_media(media_uuid)
-
-    async def expire(self, retention: float | None) -> None:
-        """Drop what is past its ttl or the retention — but not what queued or running work still refers to —
-        and what is kept for the tasks dropped. The sweep of the store runs in a thread: at 100,000 tasks it
-        takes seconds."""
-        dropped = await asyncio.to_thread(self.store.expire, self.clock(), retention, self.runner.in_use())
-        self.runner.forget(dropped)
 
 
 def _entry(error: RunwareError, **ids: str) -> tuple[int, dict[str, Any]]:

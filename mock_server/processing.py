@@ -7,13 +7,14 @@ scheduler's (`delivery.py`).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import multiprocessing
 import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from decimal import Decimal
@@ -26,7 +27,7 @@ from mock_server.exceptions import RunwareError
 from mock_server.inputs import MediaLoader
 from mock_server.lifecycle import Lifecycle, LifecyclePlan
 from mock_server.render import AudioPart, Rendered, RenderRequest, render
-from mock_server.store import InUse, Task, TaskRow, TaskStore
+from mock_server.store import Task, TaskRow, TaskStore
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class TaskRunner:
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
 
     def start(self, task: Task) -> None:
-        row = tuple(task)
+        row = task.row()
         self._running[task.task_uuid] = row
         self._queue.append(row)
         self._start_jobs()
@@ -81,7 +82,7 @@ class TaskRunner:
     def _start_jobs(self) -> None:
         while self._queue and len(self._jobs) < self._max_jobs:
             row = self._queue.popleft()
-            task = Task._make(row)
+            task = Task.from_row(row)
             if self._running.get(task.task_uuid) is not row or task.task_uuid in self._jobs:
                 continue  # dropped by a reset while it waited
             job = asyncio.get_running_loop().create_task(self._run(task))
@@ -100,11 +101,13 @@ class TaskRunner:
             if not waiter.done():
                 waiter.set_result(None)
 
-    async def wait(self, task_uuid: str, timeout: float) -> bool:
-        """Until the task's media is rendered (or it failed), at most `timeout` seconds; at once, answering False,
-        when it is not queued or running (its stored state is then final)."""
+    async def when_rendered(self, task: Task, timeout: float) -> Task | None:
+        """The task as stored once its render is done (or it failed), or as it is after `timeout` seconds; None
+        when it was dropped meanwhile. A task not queued or running comes back at once as it is given: its stored
+        state is final, and it is not read again (a read is a query with the SQLite store)."""
+        task_uuid = task.task_uuid
         if task_uuid not in self._running:
-            return False
+            return task
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(task_uuid, []).append(waiter)
         try:
@@ -115,7 +118,7 @@ class TaskRunner:
                 waiters.remove(waiter)
                 if not waiters:
                     del self._waiters[task_uuid]
-        return True
+        return self.store.get(task_uuid)
 
     async def idle(self) -> None:
         """Until every render has finished and every delivery has been sent."""
@@ -186,26 +189,15 @@ class TaskRunner:
         return task
 
     def in_use(self) -> InUse:
-        """The tasks queued or rendering now, and every upload they name: what must not expire under them. Only
-        the list of tasks is copied here; the names are worked out when the answer is called, in the expiry
-        sweep's thread, and only if something could expire: that reads every queued task's request, which took
-        half a second on the event loop with 90 000 renders queued."""
-        running = dict(self._running)
+        """The tasks queued or rendering now, and every upload they name: what must not expire under them."""
+        return InUse(dict(self._running))
 
-        def names() -> frozenset[str]:
-            found: set[str] = set()
-            for task_uuid, row in running.items():
-                found.add(task_uuid)
-                request = Task._make(row).request
-                inputs, segments = request["inputs"], request["providerSettings"]["sync"].get("segments", [])
-                found.update(value.lower() for value in [*inputs.values(), *(s["audio"] for s in segments)])
-            return frozenset(found)
-
-        return names
-
-    def forget(self, task_uuids: list[str]) -> None:
-        """Tasks the store dropped: forget what the lifecycle keeps for them."""
-        self.lifecycle.forget(task_uuids)
+    async def expire(self, retention: float | None) -> None:
+        """Drop what is past its ttl or the retention — but not what queued or running work still refers to —
+        and what the lifecycle keeps for the tasks dropped. The store's sweep runs in a thread: at 100,000 tasks
+        it takes seconds."""
+        dropped = await asyncio.to_thread(self.store.expire, self.clock(), retention, self.in_use())
+        self.lifecycle.forget(dropped)
 
     async def _run(self, task: Task) -> None:
         """Render the task and record its outcome. Whatever fails on the way, the render or what follows it
@@ -292,6 +284,35 @@ class TaskRunner:
             # A render process died (killed, out of memory): this task fails, the next gets a new pool.
             self._executor = replace_render_pool(self._executor, self._workers)
             raise exceptions.PROCESSING_FAILED("The render process stopped; the task was not rendered.") from None
+
+
+class InUse(Collection[str]):
+    """The taskUUIDs of the work queued or running when it was made, and every upload that work names, as a
+    collection. The names are worked out when it is first asked, in the expiry sweep's thread and only if
+    something could expire: that reads every queued task's request, which took half a second on the event loop
+    with 90 000 renders queued; making it copies only the list of tasks."""
+
+    def __init__(self, running: dict[str, TaskRow]) -> None:
+        self._running = running
+
+    @functools.cached_property
+    def names(self) -> frozenset[str]:
+        found: set[str] = set()
+        for task_uuid, row in self._running.items():
+            found.add(task_uuid)
+            request = Task.from_row(row).request
+            inputs, segments = request["inputs"], request["providerSettings"]["sync"].get("segments", [])
+            found.update(value.lower() for value in [*inputs.values(), *(s["audio"] for s in segments)])
+        return frozenset(found)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
 
 
 # How much lower than the server's the renders' scheduling priority is (nice(2) steps, 0-19), where the idle

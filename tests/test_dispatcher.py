@@ -96,42 +96,6 @@ async def test_a_rate_of_zero_finishes_at_the_first_poll(clock):
     assert await statuses(target, task["taskUUID"]) == ["success"] * 4
 
 
-async def test_the_file_is_served_until_its_ttl_passes(clock):
-    target = dispatcher(clock, rate=0)
-    task = media_task(ttl=60)
-    await send(target, [task])
-    (item,) = (await poll(target, task["taskUUID"]))["data"]
-    assert item["videoURL"] == f"http://mock.test/videos/{item['videoUUID']}.mp4"
-    clock.now += 59.99
-    assert target.result_file(item["videoUUID"], "mp4") is not None
-    clock.now += 0.01
-    assert target.result_file(item["videoUUID"], "mp4") is None
-    assert await statuses(target, task["taskUUID"]) == ["success"]
-
-
-async def test_without_ttl_the_file_is_kept(clock):
-    target = dispatcher(clock, rate=0)
-    task = media_task()
-    await send(target, [task])
-    (item,) = (await poll(target, task["taskUUID"]))["data"]
-    clock.now += 10 * 365 * 86400
-    data, spec = target.result_file(item["videoUUID"], "mp4")
-    assert spec.content_type == "video/mp4" and data[4:8] == b"ftyp"
-
-
-async def test_a_file_is_not_served_before_it_is_ready_nor_under_another_extension(clock):
-    target = dispatcher(clock, rate=1)
-    task = media_task(outputFormat="MOV")
-    await send(target, [task])
-    await target.runner.idle()
-    video_uuid = target.store.get(task["taskUUID"]).results[0].video_uuid
-    assert target.result_file(video_uuid, "mov") is None
-    clock.now += FIXTURE_SECONDS
-    assert target.result_file(video_uuid, "mp4") is None
-    assert target.result_file(video_uuid, "mov")[1].content_type == "video/quicktime"
-    assert target.result_file("9a4e6f1c-2b3d-4e5f-8a7b-0c1d2e3f4a5b", "mov") is None
-
-
 @pytest.mark.parametrize(
     ("segments", "keep_audio", "cost"),
     [
@@ -362,13 +326,15 @@ async def test_an_authentication_task_is_validated_too(clock):
 async def test_a_poll_at_rate_zero_waits_for_its_render_at_most_poll_wait(clock, aiohttp_server):
     import asyncio
 
-    from tests.test_rest import slow_media_server
+    from tests.test_rest import HeldMedia
 
-    media = await slow_media_server(aiohttp_server, 5)
+    held = HeldMedia()  # the render waits for its video until the test ends
+    video = await held.serve(aiohttp_server)
     target = dispatcher(clock, rate=0, poll_wait=0.2)
-    task = {**media_task(), "inputs": {**media_task()["inputs"], "video": str(media.make_url("/speaker.mp4"))}}
+    task = {**media_task(), "inputs": {**media_task()["inputs"], "video": video}}
     await send(target, [task])
     started = asyncio.get_running_loop().time()
     assert await statuses(target, task["taskUUID"]) == ["processing"]
     assert asyncio.get_running_loop().time() - started < 2
+    held.release.set()
     await target.runner.close()

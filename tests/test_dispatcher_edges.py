@@ -221,7 +221,7 @@ async def test_deleting_an_upload_answers_its_uuid_once_then_not_found(clock):
     target = dispatcher(clock)
     (uploaded,) = (await send(target, [storage(operation="upload", media=data_uri("voice.wav"))])).body["data"]
     media_uuid = uploaded["mediaUUID"]
-    assert target.uploaded_media(media_uuid).data[:4] == b"RIFF"
+    assert target.store.get_media(media_uuid).data[:4] == b"RIFF"
     delete = storage(operation="delete", mediaUUID=media_uuid.upper())
     reply = await send(target, [delete])
     assert (reply.status, reply.body) == (
@@ -237,7 +237,7 @@ async def test_deleting_an_upload_answers_its_uuid_once_then_not_found(clock):
             ]
         },
     )
-    assert target.uploaded_media(media_uuid) is None
+    assert target.store.get_media(media_uuid) is None
     again = storage(operation="delete", mediaUUID=media_uuid)
     reply = await send(target, [again])
     assert (reply.status, reply.body) == (
@@ -260,11 +260,11 @@ async def test_an_upload_is_kept_for_the_retention_from_when_it_was_made(clock):
     target = dispatcher(clock)
     (uploaded,) = (await send(target, [storage(operation="upload", media=data_uri("voice.wav"))])).body["data"]
     clock.now += 50
-    await target.expire(retention=60)
-    assert target.uploaded_media(uploaded["mediaUUID"]) is not None
+    await target.runner.expire(retention=60)
+    assert target.store.get_media(uploaded["mediaUUID"]) is not None
     clock.now += 11
-    await target.expire(retention=60)
-    assert target.uploaded_media(uploaded["mediaUUID"]) is None
+    await target.runner.expire(retention=60)
+    assert target.store.get_media(uploaded["mediaUUID"]) is None
 
 
 async def test_faults_of_the_request_and_of_matching_rules_go_with_the_acknowledged_tasks(clock):

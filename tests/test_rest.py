@@ -251,10 +251,8 @@ def test_a_broken_render_pool_is_replaced():
 
 
 async def clocked_client(aiohttp_client, rate: float) -> tuple[object, FakeClock]:
-    client = await aiohttp_client(create_app(Settings(processing_rate=rate, quiet=True)))
     clock = FakeClock()
-    client.app[DISPATCHER].runner.clock = clock
-    return client, clock
+    return await aiohttp_client(create_app(Settings(processing_rate=rate, quiet=True), clock=clock)), clock
 
 
 async def test_a_file_is_served_once_ready_until_its_ttl_passes_and_only_under_its_format(aiohttp_client):
@@ -272,6 +270,8 @@ async def test_a_file_is_served_once_ready_until_its_ttl_passes_and_only_under_i
     clock.now += 1
     assert (await status("mp4"), await status("mov")) == (404, 200)
     assert (await client.get(f"/videos/{video_uuid}.mov")).content_type == "video/quicktime"
+    poll = await client.post("/v1", json=[{"taskType": "getResponse", "taskUUID": task["taskUUID"]}], headers=HEADERS)
+    assert (await poll.json())["data"][0]["videoURL"] == str(client.make_url(f"/videos/{video_uuid}.mov"))
     clock.now += 59.99
     assert await status("mov") == 200
     clock.now += 0.01

@@ -114,27 +114,10 @@ def test_the_sqlite_store_keeps_everything_across_a_reopen(tmp_path):
 def test_what_work_still_refers_to_does_not_expire(store):
     store.add(make_task("old", ["v1"], created_at=0.0))
     store.add_media("m-old", Media(b"x", "audio/wav"), 0.0)
-    assert store.expire(now=110.0, retention=50.0, in_use=lambda: {"old", "m-old"}) == []
+    assert store.expire(now=110.0, retention=50.0, in_use={"old", "m-old"}) == []
     assert store.get("old") is not None and store.get_media("m-old") is not None
     assert store.expire(now=110.0, retention=50.0) == ["old"]
     assert store.get_media("m-old") is None
-
-
-def test_a_sweep_works_out_what_is_in_use_once_and_only_when_something_could_be_dropped(store):
-    # Working it out reads every queued task's request: a sweep with nothing to drop must not pay for it.
-    asked: list[int] = []
-
-    def in_use() -> set[str]:
-        asked.append(1)
-        return {"kept"}
-
-    store.add(make_task("new", ["v1"], created_at=55.0))  # its results expire at 70
-    assert store.expire(now=60.0, retention=50.0, in_use=in_use) == [] and asked == []
-    store.add(make_task("old", ["v2"], created_at=0.0))
-    store.add(make_task("kept", ["v3"], created_at=0.0))
-    store.add_media("m-old", Media(b"x", "audio/wav"), 0.0)
-    assert sorted(store.expire(now=110.0, retention=50.0, in_use=in_use)) == ["new", "old"] and asked == [1]
-    assert store.get("kept") is not None and store.get_media("m-old") is None
 
 
 def test_a_task_dropped_meanwhile_is_not_brought_back_by_a_late_state(store):

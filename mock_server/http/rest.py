@@ -17,6 +17,7 @@ from mock_server.faults import DropConnection, Fault, parse_fault
 from mock_server.http.access import TASK_TYPES
 from mock_server.http.guard import base_url, may_inject_faults, request_namespace
 from mock_server.http.keys import DISPATCHER, MAX_BODY_BYTES
+from mock_server.media import CONTAINERS
 from mock_server.namespaces import DEFAULT
 from mock_server.openapi import openapi_document
 
@@ -114,16 +115,23 @@ async def _apply_request_faults(request: web.Request, raw: bytes, asked: list[Fa
 
 
 async def get_video(request: web.Request) -> web.Response:
+    """A result's file at its videoURL, while the result is served (ready, not past its ttl), under its
+    format's extension."""
     video_uuid, _, extension = request.match_info["name"].partition(".")
-    found = request.app[DISPATCHER].result_file(video_uuid, extension)
-    if found is None:
-        return error_response(exceptions.NOT_FOUND("No such video, or its ttl has passed."))
-    data, spec = found
-    return web.Response(body=data, content_type=spec.content_type)
+    dispatcher = request.app[DISPATCHER]
+    found = dispatcher.store.find_result(video_uuid)
+    if found is not None:
+        task, result = found
+        spec = CONTAINERS[task.output_format]
+        served = spec.extension == extension and result.is_served(dispatcher.clock())
+        data = dispatcher.store.get_file(task.task_uuid) if served else None
+        if data is not None:  # None too when the file was dropped to stay within --max-stored-bytes
+            return web.Response(body=data, content_type=spec.content_type)
+    return error_response(exceptions.NOT_FOUND("No such video, or its ttl has passed."))
 
 
 async def get_media(request: web.Request) -> web.Response:
-    media = request.app[DISPATCHER].uploaded_media(request.match_info["media_uuid"].lower())
+    media = request.app[DISPATCHER].store.get_media(request.match_info["media_uuid"].lower())
     if media is None:
         return error_response(exceptions.NOT_FOUND("No uploaded media has this UUID."))
     return web.Response(body=media.data, content_type=media.content_type)

@@ -1,12 +1,14 @@
-"""Task state, behind one small store interface so a persistent backend can replace the in-memory one.
+"""Task state, behind one small interface so a persistent backend can replace the in-memory one.
 
 A store may hold hundreds of thousands of tasks, and every object the garbage collector tracks makes
 its full collections (pauses of the whole server) longer. The collector stops tracking a plain tuple of
-plain values, and then a dict holding only such tuples, but never a named tuple. So a task's results are
-kept as plain tuples of plain values, with `Result` views made from them when asked for, and whatever
-holds many tasks (the memory store, the render queue) keeps each as a `TaskRow`, the task's fields as a
-plain tuple, and makes the `Task` when asked for it (`Task._make(row)`). Under the load benchmark, with
-100 000 tasks kept, the longest full collection went from 110 ms to 34 ms (docs/benchmarks.md).
+plain values, and then a dict holding only such tuples, but never a named tuple, a dataclass or any other
+object with names (a `__slots__` dataclass costs the collector more still). So whatever holds many tasks (the memory
+store, the render queue) keeps each as a `TaskRow`, the task's fields as a plain tuple of the same types,
+and a task's results as `ResultRow`s; `Task.row()` and `Task.from_row` convert. With 100 000 tasks kept, a
+full collection takes 2 ms with rows against 34 ms with `Task`s (docs/benchmarks.md). `gc.freeze()` would
+hide `Task`s from the collector too, but only those alive when it is called, and every cycle of garbage then
+alive would never be freed: it suits start-up (cli.py), not tasks that come and go.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import json
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Collection
+from collections.abc import Container
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, NamedTuple, Protocol
@@ -41,11 +43,9 @@ class Result(NamedTuple):
         return self.is_ready(now) and (self.expires_at is None or now < self.expires_at)
 
 
-TaskRow = tuple[Any, ...]  # a Task's fields, in order, as a plain tuple (see the module's docstring)
-
-# What queued or running work still refers to (its taskUUIDs, the uploads it names), worked out when called: a
-# sweep calls it at most once, and only when something could be dropped.
-InUse = Callable[[], Collection[str]]
+# A Result's and a Task's fields, in order, as plain tuples (see the module's docstring).
+ResultRow = tuple[str, int, float, float | None, float | None, bool | None]
+TaskRow = tuple[str, str, str, float, tuple[ResultRow, ...], str | None, str, tuple[Fault, ...], str]
 
 
 class Task(NamedTuple):
@@ -55,7 +55,7 @@ class Task(NamedTuple):
     output_format: str
     request_json: str  # the request with every default filled in
     created_at: float
-    result_rows: tuple[tuple[Any, ...], ...]  # one plain tuple of `Result` fields per result
+    result_rows: tuple[ResultRow, ...]  # one per result
     error_json: str | None = None  # the error object of a task that failed
     base_url: str = ""  # where the client reached this server: result URLs are made from it
     faults: tuple[Fault, ...] = ()  # faults injected into this task (see faults.py)
@@ -73,15 +73,22 @@ class Task(NamedTuple):
         faults: tuple[Fault, ...] = (),
         owner: str = "",
     ) -> Task:
-        rows = tuple(tuple(r) for r in results)
+        rows = tuple((*r,) for r in results)
         return cls(task_uuid, output_format, request_json, created_at, rows, None, base_url, faults, owner)
+
+    @classmethod
+    def from_row(cls, row: TaskRow) -> Task:
+        return cls._make(row)
+
+    def row(self) -> TaskRow:
+        return (*self,)
 
     @property
     def results(self) -> tuple[Result, ...]:
         return tuple(map(Result._make, self.result_rows))
 
     def with_results(self, results: list[Result]) -> Task:
-        return self._replace(result_rows=tuple(tuple(r) for r in results))
+        return self._replace(result_rows=tuple((*r,) for r in results))
 
     def failed(self, error: dict[str, Any]) -> Task:
         return self._replace(error_json=json.dumps(error))
@@ -180,9 +187,10 @@ class TaskStore(Protocol):
 
     def was_delivered(self, key: str) -> bool: ...
 
-    def expire(self, now: float, retention: float | None, in_use: InUse = frozenset) -> list[str]:
+    def expire(self, now: float, retention: float | None, in_use: Container[str] = frozenset()) -> list[str]:
         """Drop what `expiry` says is over, and — with a retention — uploads older than it, except the tasks and
-        uploads `in_use` names (work still refers to them); the taskUUIDs dropped. May run in a thread."""
+        uploads `in_use` holds (work still refers to them; it is asked only about what would be dropped); the
+        taskUUIDs dropped. May run in a thread."""
         ...
 
     async def durable(self) -> None:

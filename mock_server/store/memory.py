@@ -4,13 +4,12 @@ bytes (`StoredBytes`)."""
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Container
 
 from mock_server.namespaces import namespace_of
 from mock_server.store.base import (
     Expiry,
     FileKey,
-    InUse,
     Media,
     Result,
     StoredBytes,
@@ -33,18 +32,18 @@ class InMemoryTaskStore:
     def add(self, task: Task) -> bool:
         if task.task_uuid in self._tasks:
             return False
-        self._tasks[task.task_uuid] = tuple(task)
+        self._tasks[task.task_uuid] = task.row()
         for result in task.results:
             self._task_of_video[result.video_uuid] = task.task_uuid
         return True
 
     def replace(self, task: Task) -> None:
         if task.task_uuid in self._tasks:
-            self._tasks[task.task_uuid] = tuple(task)
+            self._tasks[task.task_uuid] = task.row()
 
     def get(self, task_uuid: str) -> Task | None:
         row = self._tasks.get(task_uuid)
-        return None if row is None else Task._make(row)
+        return None if row is None else Task.from_row(row)
 
     def find_result(self, video_uuid: str) -> tuple[Task, Result] | None:
         task = self.get(self._task_of_video.get(video_uuid, ""))
@@ -100,7 +99,7 @@ class InMemoryTaskStore:
         return sorted(self._all(), key=lambda task: task.created_at)
 
     def _all(self) -> list[Task]:
-        return list(map(Task._make, self._tasks.values()))
+        return list(map(Task.from_row, self._tasks.values()))
 
     def mark_delivered(self, key: str) -> None:
         self._delivered.add(key)
@@ -108,13 +107,12 @@ class InMemoryTaskStore:
     def was_delivered(self, key: str) -> bool:
         return key in self._delivered
 
-    def expire(self, now: float, retention: float | None, in_use: InUse = frozenset) -> list[str]:
-        in_use = functools.cache(in_use)
+    def expire(self, now: float, retention: float | None, in_use: Container[str] = frozenset()) -> list[str]:
         dropped = []
         for task in self._all():
             task_uuid = task.task_uuid
             verdict = expiry(task, now, retention)
-            if verdict is Expiry.KEEP or task_uuid in in_use():
+            if verdict is Expiry.KEEP or task_uuid in in_use:
                 continue
             if verdict is Expiry.DROP_TASK:
                 self._tasks.pop(task_uuid, None)
@@ -124,7 +122,7 @@ class InMemoryTaskStore:
             self._drop_file(task_uuid)
         cutoff = retention_cutoff(now, retention)
         for media_uuid, (_, added_at) in list(self._media.items()):
-            if added_at < cutoff and media_uuid not in in_use():
+            if added_at < cutoff and media_uuid not in in_use:
                 self.delete_media(media_uuid)
         return dropped
 

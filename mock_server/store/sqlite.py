@@ -13,13 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import functools
 import json
 import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from pathlib import Path
 
 from mock_server import exceptions
@@ -27,7 +26,6 @@ from mock_server.faults import parse_fault
 from mock_server.store.base import (
     Expiry,
     FileKey,
-    InUse,
     Media,
     Result,
     StoredBytes,
@@ -276,8 +274,7 @@ class SQLiteTaskStore:
             self._media(media_uuid).unlink(missing_ok=True)
         return tasks
 
-    def expire(self, now: float, retention: float | None, in_use: InUse = frozenset) -> list[str]:
-        in_use = functools.cache(in_use)
+    def expire(self, now: float, retention: float | None, in_use: Container[str] = frozenset()) -> list[str]:
         with self._lock:
             rows = self._db.execute("SELECT * FROM tasks").fetchall()
             old_media = self._db.execute(
@@ -286,7 +283,7 @@ class SQLiteTaskStore:
         dropped = []
         for task in map(_task, rows):
             verdict = expiry(task, now, retention)
-            if verdict is Expiry.KEEP or task.task_uuid in in_use():
+            if verdict is Expiry.KEEP or task.task_uuid in in_use:
                 continue
             if verdict is Expiry.DROP_TASK:
                 with self._writing():
@@ -295,7 +292,7 @@ class SQLiteTaskStore:
                 dropped.append(task.task_uuid)
             self._drop_file(task.task_uuid)
         for (media_uuid,) in old_media:
-            if media_uuid not in in_use():
+            if media_uuid not in in_use:
                 self.delete_media(media_uuid)
         return dropped
 
