@@ -18,7 +18,7 @@ from mock_server.delivery import Deliverer, DeliveryScheduler, RetryPolicy
 from mock_server.dispatcher import TaskDispatcher
 from mock_server.faults import FaultPlan
 from mock_server.http import connections, control, dashboard, front, proxy, replay, rest, websocket
-from mock_server.http.keys import DISPATCHER, IDLE_TIMEOUT, MAX_BODY_BYTES, RETENTION, SESSIONS, SETTINGS
+from mock_server.http.app_keys import DISPATCHER, IDLE_TIMEOUT, MAX_BODY_BYTES, RETENTION, SESSIONS, SETTINGS
 from mock_server.http.sessions import SessionRegistry
 from mock_server.inputs import MediaLimits, MediaLoader
 from mock_server.journal import RequestJournal

@@ -10,8 +10,8 @@ from yarl import URL
 from contract_tests.payloads import example_task, with_inline_media
 from mock_server.app import create_app
 from mock_server.config import Settings
+from mock_server.http.app_keys import DISPATCHER
 from mock_server.http.guard import host_is_known
-from mock_server.http.keys import DISPATCHER
 from mock_server.outbound import OUTBOUND_HEADER
 
 HEADERS = {"Authorization": "Bearer key"}

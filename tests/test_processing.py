@@ -15,7 +15,7 @@ from contract_tests.payloads import MEDIA_DIR, data_uri, example_task
 from mock_server.app import create_app, create_dispatcher
 from mock_server.config import FrameSize, Settings
 from mock_server.dispatcher import TaskDispatcher
-from mock_server.http.keys import DISPATCHER
+from mock_server.http.app_keys import DISPATCHER
 from mock_server.processing import render_pool
 
 

@@ -10,7 +10,7 @@ from aiohttp import web
 from contract_tests.payloads import MEDIA_DIR, data_uri, example_task, with_inline_media
 from mock_server.app import create_app
 from mock_server.config import Settings
-from mock_server.http.keys import DISPATCHER
+from mock_server.http.app_keys import DISPATCHER
 from tests.test_dispatcher import FakeClock
 
 HEADERS = {"Authorization": "Bearer key"}

@@ -107,7 +107,7 @@ async def test_a_plain_get_is_told_to_upgrade_or_post(client):
 
 
 async def test_websocket_requests_are_journaled_like_rest(client):
-    from mock_server.http.keys import DISPATCHER
+    from mock_server.http.app_keys import DISPATCHER
 
     task = example_task()
     async with client.ws_connect("/v1") as socket:

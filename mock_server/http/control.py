@@ -15,8 +15,8 @@ from aiohttp import web
 from mock_server import exceptions
 from mock_server.exceptions import RunwareError
 from mock_server.faults import FaultRule, parse_fault
+from mock_server.http.app_keys import DISPATCHER
 from mock_server.http.guard import CONTROL_PREFIX, CONTROL_TOKEN_HEADER, carries_control_token, request_namespace
-from mock_server.http.keys import DISPATCHER
 from mock_server.http.rest import bearer_key
 from mock_server.lifecycle import InvalidValue, Lifecycle, check_processing_rate
 from mock_server.namespaces import owner_of

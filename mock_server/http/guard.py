@@ -25,7 +25,7 @@ from aiohttp import web
 from mock_server import exceptions, namespaces
 from mock_server.config import Settings
 from mock_server.http import connections
-from mock_server.http.keys import SETTINGS
+from mock_server.http.app_keys import SETTINGS
 from mock_server.outbound import CONTROL_PREFIX, OUTBOUND_HEADER, names_mock_api
 
 CONTROL_TOKEN_HEADER = "X-Mock-Control-Token"

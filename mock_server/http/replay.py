@@ -8,8 +8,8 @@ from aiohttp import web
 from mock_server import exceptions
 from mock_server.config import Settings
 from mock_server.http import rest
+from mock_server.http.app_keys import DISPATCHER
 from mock_server.http.guard import base_url
-from mock_server.http.keys import DISPATCHER
 from mock_server.replay import FILES_PATH, Recordings
 
 RECORDINGS = web.AppKey("recordings", Recordings)

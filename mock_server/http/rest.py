@@ -15,8 +15,8 @@ from mock_server.body import read_task_array
 from mock_server.exceptions import RunwareError
 from mock_server.faults import DropConnection, Fault, parse_fault
 from mock_server.http.access import TASK_TYPES
+from mock_server.http.app_keys import DISPATCHER, MAX_BODY_BYTES
 from mock_server.http.guard import base_url, may_inject_faults, request_namespace
-from mock_server.http.keys import DISPATCHER, MAX_BODY_BYTES
 from mock_server.media import CONTAINERS
 from mock_server.namespaces import DEFAULT
 from mock_server.openapi import openapi_document

@@ -17,8 +17,8 @@ from mock_server.body import read_task_array
 from mock_server.dispatcher import Reply, TaskDispatcher
 from mock_server.exceptions import RunwareError
 from mock_server.faults import Fault
+from mock_server.http.app_keys import DISPATCHER, IDLE_TIMEOUT, MAX_BODY_BYTES, SESSIONS
 from mock_server.http.guard import base_url, not_a_websocket_upgrade, request_namespace
-from mock_server.http.keys import DISPATCHER, IDLE_TIMEOUT, MAX_BODY_BYTES, SESSIONS
 from mock_server.http.rest import header_faults
 from mock_server.http.sessions import SESSION_TASKS, SessionRegistry
 from mock_server.namespaces import DEFAULT, owner_of

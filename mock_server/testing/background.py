@@ -13,8 +13,8 @@ from aiohttp import web
 from mock_server.app import create_app, resume_work
 from mock_server.config import Settings
 from mock_server.dispatcher import TaskDispatcher
+from mock_server.http.app_keys import DISPATCHER
 from mock_server.http.connections import start_site
-from mock_server.http.keys import DISPATCHER
 
 
 class BackgroundServer:

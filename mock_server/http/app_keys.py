@@ -1,4 +1,5 @@
-"""What the HTTP handlers find on the aiohttp application: the dispatcher and the transport settings."""
+"""The aiohttp application keys (`web.AppKey`, not API keys): what the HTTP handlers find on the application, the
+dispatcher and the transport settings."""
 
 from __future__ import annotations
 
