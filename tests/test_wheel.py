@@ -101,6 +101,13 @@ def test_record_then_check_drift_from_the_wheel(installed, mock_from_the_wheel, 
     assert (tmp_path / "drift.json").exists() and (tmp_path / "drift.xml").exists(), out
 
 
+def test_the_wheel_marks_both_packages_typed(installed):
+    """py.typed (PEP 561) in each package: a user's type checker reads the pytest plugin's and the strategies'
+    annotations instead of taking them as untyped."""
+    typed = {marker.parent.name for marker in installed.parent.glob("lib/python*/site-packages/*/py.typed")}
+    assert {"mock_server", "contract_tests"} <= typed, sorted(typed)
+
+
 def test_the_installed_suite_for_a_target_loads_none_of_the_server(installed, tmp_path):
     """What the `contract` extra installs is enough to collect every case for a target, and none of the
     server's machinery is loaded doing it."""
