@@ -89,7 +89,7 @@ def parse_task_array(raw: bytes, max_tasks: int) -> Any:
         raise exceptions.invalid_request_body(f"The request body is not valid JSON: {reason}.") from None
 
 
-def task_types(body: Any) -> dict[str, int]:
+def task_type_counts(body: Any) -> dict[str, int]:
     """How many tasks of each type a parsed task array holds, in the order they first appear; types that are not
     plain words are left out."""
     counts: dict[str, int] = {}

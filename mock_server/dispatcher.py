@@ -14,7 +14,7 @@ from typing import Any
 
 from mock_server import exceptions
 from mock_server.accounts import Accounts
-from mock_server.body import read_task_array, task_types
+from mock_server.body import read_task_array, task_type_counts
 from mock_server.config import Compat
 from mock_server.exceptions import RunwareError, envelope
 from mock_server.faults import Fault, FaultPlan
@@ -49,7 +49,7 @@ class Reply:
     status: int
     text: str  # the JSON body, serialised once for the transport and the journal
     task_faults: tuple[Fault, ...] = ()  # the faults the acknowledged tasks carry (ws_close acts on the socket)
-    task_types: dict[str, int] = dataclasses.field(default_factory=dict)  # for the access log (body.task_types)
+    task_type_counts: dict[str, int] = dataclasses.field(default_factory=dict)  # for the access log
 
     @property
     def body(self) -> dict[str, Any]:
@@ -126,7 +126,7 @@ class TaskDispatcher:
         if owner is not None and snapshot is not None:
             self.task_details.record(owner, snapshot, body)
         task_faults = tuple(fault for task in acknowledged for fault in task.faults)
-        reply = Reply(status, json.dumps(body), task_faults, task_types(tasks))
+        reply = Reply(status, json.dumps(body), task_faults, task_type_counts(tasks))
         self.journal.record(raw, reply.status, reply.text, namespace)
         return reply
 

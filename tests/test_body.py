@@ -10,7 +10,7 @@ import pytest
 from contract_tests.payloads import example_task
 from mock_server import body as body_module
 from mock_server.app import create_app
-from mock_server.body import parse_task_array, read_task_array, task_types
+from mock_server.body import parse_task_array, read_task_array, task_type_counts
 from mock_server.config import Settings
 from mock_server.exceptions import RunwareError
 
@@ -51,12 +51,12 @@ async def test_large_finite_numbers_are_read():
 
 def test_task_types_are_counted_in_order_and_only_as_words():
     poll = {"taskType": "getResponse"}
-    assert task_types([{"taskType": "videoInference", "media": "taskType"}, poll, "x", poll]) == {
+    assert task_type_counts([{"taskType": "videoInference", "media": "taskType"}, poll, "x", poll]) == {
         "videoInference": 1,
         "getResponse": 2,
     }
-    assert task_types([{"taskType": "x y"}, {"taskType": 3}, {"taskType": "a\nINFO forged"}]) == {}
-    assert task_types({"taskType": "getResponse"}) == {} and task_types(None) == {}
+    assert task_type_counts([{"taskType": "x y"}, {"taskType": 3}, {"taskType": "a\nINFO forged"}]) == {}
+    assert task_type_counts({"taskType": "getResponse"}) == {} and task_type_counts(None) == {}
 
 
 def _keys(count: int) -> bytes:

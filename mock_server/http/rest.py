@@ -14,7 +14,7 @@ from mock_server.asyncapi import asyncapi_document
 from mock_server.body import read_task_array
 from mock_server.exceptions import RunwareError
 from mock_server.faults import DropConnection, Fault, parse_fault
-from mock_server.http.access import TASK_TYPES
+from mock_server.http.access import TASK_TYPE_COUNTS
 from mock_server.http.app_keys import DISPATCHER, MAX_BODY_BYTES
 from mock_server.http.guard import base_url, may_inject_faults, request_namespace
 from mock_server.media import CONTAINERS
@@ -69,7 +69,7 @@ async def answer_tasks(request: web.Request, raw: bytes) -> web.StreamResponse:
         refusals_carry_data=True,
         namespace=request_namespace(request) or DEFAULT,
     )
-    request[TASK_TYPES] = reply.task_types
+    request[TASK_TYPE_COUNTS] = reply.task_type_counts
     return web.Response(text=reply.text, status=reply.status, content_type="application/json")
 
 
