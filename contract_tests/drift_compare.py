@@ -63,20 +63,21 @@ def error_key(error: Any) -> str:
     return f"{error.get('code', ABSENT)} @ {json.dumps(error.get('parameter', ABSENT))}"
 
 
-def names_task(item: Any, task_uuid: str) -> bool:
+def is_about(item: Any, task_uuid: str) -> bool:
+    """Whether an answer's item (or error) is about the task `task_uuid`."""
     return isinstance(item, dict) and item.get("taskUUID") == task_uuid
 
 
 def task_state(body: Any, task_uuid: str) -> str | None:
     """What one answer says of a task: its items' statuses ("processing", "processing+success", "error")."""
-    statuses = {item.get("status", ABSENT) for item in listed(body, "data") if names_task(item, task_uuid)}
-    statuses |= {error.get("status", "error") for error in listed(body, "errors") if names_task(error, task_uuid)}
+    statuses = {item.get("status", ABSENT) for item in listed(body, "data") if is_about(item, task_uuid)}
+    statuses |= {error.get("status", "error") for error in listed(body, "errors") if is_about(error, task_uuid)}
     return "+".join(sorted(statuses)) or None
 
 
 def settled(body: Any, task_uuid: str) -> int:
     """How many of a task's results are no longer processing."""
-    return sum(1 for item in listed(body, "data") if names_task(item, task_uuid) and item.get("status") != "processing")
+    return sum(1 for item in listed(body, "data") if is_about(item, task_uuid) and item.get("status") != "processing")
 
 
 def collapsed(states: list[str]) -> list[str]:

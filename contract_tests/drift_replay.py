@@ -20,8 +20,8 @@ from contract_tests.drift_compare import (
     compare_items,
     compare_items_by_status,
     compare_progressions,
+    is_about,
     listed,
-    names_task,
     parse,
     settled,
     task_state,
@@ -41,7 +41,8 @@ def polled_tasks(request: dict[str, Any]) -> list[str]:
     return [task["taskUUID"] for task in tasks if isinstance(task.get("taskUUID"), str)]
 
 
-def task_types(request: dict[str, Any]) -> str:
+def task_types_label(request: dict[str, Any]) -> str:
+    """A recorded request's task types, each once, joined by "+": how a replayed exchange is named."""
     tasks = request.get("body")
     if not isinstance(tasks, list):
         return "raw body"
@@ -79,7 +80,7 @@ class CaseReplay:
                 self.replay_polls(f"{span} getResponse", self.exchanges[index:end])
                 index = end
             else:
-                self.replay_once(f"#{index + 1} {task_types(exchange['request'])}", exchange)
+                self.replay_once(f"#{index + 1} {task_types_label(exchange['request'])}", exchange)
                 index += 1
         self.differences += compare_progressions(self.states_then, self.states_now)
         return self.differences
@@ -148,9 +149,9 @@ class CaseReplay:
             self.states_then[task] += [s for e in run if (s := task_state(e["response"].get("body"), task))]
             self.states_now[task] += [s for _, now in answers if (s := task_state(now, current))]
             then_files = [
-                i["videoURL"] for i in listed(last_then.get("body"), "data") if names_task(i, task) and "videoURL" in i
+                i["videoURL"] for i in listed(last_then.get("body"), "data") if is_about(i, task) and "videoURL" in i
             ]
-            now_files = [i["videoURL"] for i in listed(last_now, "data") if names_task(i, current) and "videoURL" in i]
+            now_files = [i["videoURL"] for i in listed(last_now, "data") if is_about(i, current) and "videoURL" in i]
             self.video_urls.update(zip(then_files, now_files, strict=False))
 
     def replay_download(self, label: str, then: dict[str, Any]) -> None:

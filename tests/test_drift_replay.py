@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from contract_tests.client import ApiClient, RawAnswer
-from contract_tests.drift_replay import CaseReplay, polled_tasks, task_types
+from contract_tests.drift_replay import CaseReplay, polled_tasks, task_types_label
 from mock_server.recording import API_KEY_PLACEHOLDER
 
 RECORDED_UUID = "0b9e3c1a-2d4f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -60,7 +60,7 @@ def test_requests_are_told_apart_by_their_tasks():
     polls = {"body": [{"taskType": "getResponse", "taskUUID": "a"}, {"taskType": "getResponse", "taskUUID": "b"}]}
     assert polled_tasks(polls) == ["a", "b"]
     assert polled_tasks({"body": [{"taskType": "getResponse", "taskUUID": "a"}, {"taskType": "ping"}]}) == []
-    assert task_types({"body": [{"taskType": "authentication"}, {"taskType": "videoInference"}]}) == (
+    assert task_types_label({"body": [{"taskType": "authentication"}, {"taskType": "videoInference"}]}) == (
         "authentication+videoInference"
     )
-    assert task_types({"bodyText": "not json"}) == "raw body"
+    assert task_types_label({"bodyText": "not json"}) == "raw body"
