@@ -27,7 +27,7 @@ def test_a_run_without_m_leaves_the_opt_in_groups_out():
 
 def test_the_groups_selected_with_m_run_and_nothing_else():
     selected = collected("-m", "sdks or wheel", *FILES)
-    assert [test.split("::")[0] for test in selected] == ["tests/test_wheel.py"] * 4 + ["tests/test_sdks.py"] * 3
+    assert [test.split("::")[0] for test in selected] == ["tests/test_wheel.py"] * 5 + ["tests/test_sdks.py"] * 3
     assert "tests/test_sdks.py::test_the_sdk_environments_are_not_this_one" not in selected
 
 
