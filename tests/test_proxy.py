@@ -200,6 +200,7 @@ def test_the_recorded_authentication_task_key_is_scrubbed_too(tmp_path, media):
     assert KEY not in json.dumps(recording)
 
 
+@pytest.mark.sdks
 def test_an_sdk_session_round_trips(tmp_path, media):
     python = sdk_python("runware-sdk")
     arguments = ["--transport", "rest", "--api-key", KEY, "--video", media.video, "--audio", media.audio]
@@ -248,6 +249,7 @@ async def test_websocket_frames_are_relayed_both_ways_and_recorded_with_the_key_
     assert found.stdout == ""
 
 
+@pytest.mark.sdks
 def test_an_sdk_session_over_websocket_passes_through_the_proxy(tmp_path, media):
     python = sdk_python("runware-sdk")
     arguments = ["--transport", "websocket", "--api-key", KEY, "--video", media.video, "--audio", media.audio]

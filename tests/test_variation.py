@@ -110,6 +110,7 @@ def test_a_robust_client_survives_and_a_brittle_one_breaks():
         assert len(run_brittle_client(steady.url, {**with_inline_media(example_task()), "numberResults": 2})) == 2
 
 
+@pytest.mark.sdks
 @pytest.mark.parametrize("transport", ["rest", "websocket"])
 def test_the_official_sdk_survives_varied_answers(transport):
     from contract_tests.targets import MediaServer, MediaSet
