@@ -4,31 +4,49 @@ selected by CI, so that none can pass there by being left out."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
+
+import pytest
 
 from conftest import OPT_IN_GROUPS
 
+pytest_plugins = ["pytester"]
 ROOT = Path(__file__).resolve().parent.parent
-FILES = ["tests/test_wheel.py", "tests/test_sdks.py"]
+# Plugins these tests need none of; each would be set up again for every run.
+NO_PLUGINS = [f"-pno:{name}" for name in ("cacheprovider", "xdist", "asyncio", "aiohttp", "hypothesispytest")]
+TESTS = """
+import pytest
+
+@pytest.mark.wheel
+def test_from_the_wheel(): pass
+
+@pytest.mark.sdks
+def test_with_an_sdk(): pass
+
+def test_plain(): pass
+"""
 
 
-def collected(*arguments: str) -> list[str]:
-    command = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *arguments]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return [line for line in done.stdout.splitlines() if "::" in line]
+@pytest.fixture
+def collected(pytester: pytest.Pytester):
+    """The tests a run collects with the project's conftest.py, given its arguments (in this process: fast)."""
+    pytester.makeconftest((ROOT / "conftest.py").read_text())
+    pytester.makepyfile(test_groups=TESTS)
+
+    def collect(*arguments: str) -> list[str]:
+        result = pytester.runpytest_inprocess("--collect-only", "-q", *NO_PLUGINS, *arguments)
+        return [line.split("::")[1] for line in result.outlines if "::" in line]
+
+    return collect
 
 
-def test_a_run_without_m_leaves_the_opt_in_groups_out():
-    assert collected(*FILES) == ["tests/test_sdks.py::test_the_sdk_environments_are_not_this_one"]
+def test_a_run_without_m_leaves_the_opt_in_groups_out(collected):
+    assert collected() == ["test_plain"]
 
 
-def test_the_groups_selected_with_m_run_and_nothing_else():
-    selected = collected("-m", "sdks or wheel", *FILES)
-    assert [test.split("::")[0] for test in selected] == ["tests/test_wheel.py"] * 5 + ["tests/test_sdks.py"] * 3
-    assert "tests/test_sdks.py::test_the_sdk_environments_are_not_this_one" not in selected
+def test_the_groups_selected_with_m_run_and_nothing_else(collected):
+    assert collected("-m", "sdks or wheel") == ["test_from_the_wheel", "test_with_an_sdk"]
+    assert collected("-m", "wheel") == ["test_from_the_wheel"]
 
 
 def test_ci_selects_every_group_that_has_tests():

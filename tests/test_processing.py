@@ -60,7 +60,7 @@ async def outcome(target: TaskDispatcher, task_uuid: str, namespace: str = "") -
 async def test_queued_work_is_in_use_until_it_is_done(gated_video):
     video, gate = gated_video
     target = runner_dispatcher()
-    uuids = await submit(target, video, 30)
+    uuids = await submit(target, video, 5)  # two jobs at once: three wait queued
     assert set(target.runner.in_use()) >= {*uuids, video.lower()}  # queued work and what it names are in use
     gate.set()
     await target.runner.idle()
