@@ -176,7 +176,7 @@ def test_a_webhook_that_was_due_is_delivered_after_a_restart(data_dir):
     with Receiver() as receiver:
         mock = MockProcess(data_dir, "--processing-rate", "0").start()
         control = MockControl(mock.base_url)
-        control.set_lifecycle("after", seconds=1.5)
+        control.set_lifecycle("after", seconds=4)  # time to render first, on a busy machine too
         api = ApiClient(f"{mock.base_url}/v1", "key")
         task = with_inline_media({**example_task(), "webhookURL": receiver.url("/hook")})
         api.submit(task)
