@@ -67,3 +67,21 @@ def memory_mb(pid: int, field: str) -> float:
         if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes `pid` started, and theirs (a server's render processes), from /proc."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = [int(child) for child in (task / "children").read_text().split()]
+        except OSError:  # the thread or the process has just ended
+            continue
+        for child in children:
+            found += [child, *descendants(child)]
+    return found
+
+
+def reset_peak_memory(pid: int) -> None:
+    """Set a process's peak resident memory (VmHWM) back to what it holds now (Linux: /proc/PID/clear_refs)."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
