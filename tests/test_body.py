@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 import json
+import math
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -10,7 +12,7 @@ import pytest
 from contract_tests.payloads import example_task
 from mock_server import body as body_module
 from mock_server.app import create_app
-from mock_server.body import parse_task_array, read_task_array, task_type_counts
+from mock_server.body import read_task_array, task_type_counts
 from mock_server.config import Settings
 from mock_server.exceptions import RunwareError
 
@@ -115,16 +117,39 @@ def python_lines_run(call: Callable[[], Any]) -> int:
     return lines
 
 
-def test_whitespace_is_skipped_without_a_step_per_byte():
+def test_whitespace_is_skipped_without_a_step_per_byte(monkeypatch):
     # 64 MB of whitespace took 3 s stepped through byte by byte: the work done in Python must not grow with it.
+    monkeypatch.setattr(body_module, "LONG_BODY", math.inf)  # no pauses between steps: the same lines for any size
+
     def parse(padding: bytes) -> Any:
-        return parse_task_array(padding + b"[" + padding + b"1" + padding + b"]" + padding, 3)
+        return asyncio.run(read_task_array(padding + b"[" + padding + b"1" + padding + b"]" + padding, 3))
 
     a_megabyte = b" \t\r\n" * (1 << 18)
     assert parse(a_megabyte) == [1]
     assert python_lines_run(lambda: parse(b" ")) == python_lines_run(lambda: parse(a_megabyte))
     with pytest.raises(RunwareError, match="empty"):
-        parse_task_array(a_megabyte, 3)
+        asyncio.run(read_task_array(a_megabyte, 3))
+
+
+async def test_a_long_body_lets_the_loop_go_between_the_steps_of_its_reading():
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    ticker = asyncio.get_running_loop().create_task(tick())
+    await asyncio.sleep(0)
+    short = b"[" + b" " * 1000 + b"1]"
+    ticks = 0
+    assert await read_task_array(short, 3) == [1]
+    assert ticks == 0  # a short body is read in one go
+    long = b"[" + b" " * body_module.LONG_BODY + b"1]"
+    assert await read_task_array(long, 3) == [1]
+    assert ticks >= 5  # after each of the four counts and the decode
+    ticker.cancel()
 
 
 @pytest.mark.parametrize("number", [str(2**63), str(-(2**63) - 1), "1" + "0" * 400, "-" + "9" * 4000])
