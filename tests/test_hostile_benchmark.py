@@ -44,6 +44,14 @@ def test_each_bound_passed_is_named():
     assert measured(answers=answers).faults() == ["answers: 503 tooManyConnections x2", "answers: no answer: hung x1"]
 
 
+def test_a_refusal_the_case_meets_by_design_is_counted_but_not_a_fault():
+    refusals = (Exchange(503, "half-sent request tooManyConnections"), Exchange(503, "internalError"))
+    designed = Measured(
+        "case", 1, 0.1, 10, 0.0, [5.0], [Exchange(200, "")], list(refusals), 0, [], "tooManyConnections"
+    )
+    assert designed.faults() == ["answers: 503 internalError x1"]
+
+
 def test_the_grey_png_decodes_to_its_size():
     with av.open(io.BytesIO(grey_png(64, 48))) as container:
         frame = next(container.decode(video=0))
