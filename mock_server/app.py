@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     app[RETENTION] = settings.retention
     app.cleanup_ctx.append(_sweep_expired)
     app.on_cleanup.append(_close)
-    _add_task_routes(app, settings)
+    _add_task_routes(app, settings, clock)
     app.router.add_get("/videos/{name}", rest.get_video)
     app.router.add_get("/media/{media_uuid}", rest.get_media)
     app.router.add_get("/health", rest.get_health)
@@ -108,20 +108,39 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     return app
 
 
-def _add_task_routes(app: web.Application, settings: Settings) -> None:
+def _add_task_routes(app: web.Application, settings: Settings, clock: Callable[[], float]) -> None:
     """`/v1`: the mock's own, forwarded to the real service (`--proxy`), or answered from a recording (`--replay`)."""
+    _check_recording_settings(settings)
+    if settings.proxy:
+        proxy.add_routes(app, settings, clock)
+        return
+    if settings.replay:
+        replay.add_routes(app, settings, clock)
+        return
+    app.router.add_post("/v1", rest.post_tasks)
+    app.router.add_get("/v1", websocket.serve_websocket)
+
+
+def _check_recording_settings(settings: Settings) -> None:
+    """--proxy, --record, --replay, --record-mode and --replay-speed in the combinations that mean something."""
+    if settings.record_mode in ("all", "new") and not (settings.proxy and settings.record):
+        raise ValueError(
+            f"--record-mode {settings.record_mode} records what --proxy URL forwards into --record DIR: give both"
+        )
+    if settings.record_mode == "none" and (settings.proxy or settings.record or not settings.replay):
+        raise ValueError(
+            "--record-mode none replays only and never reaches the real service: give --replay DIR, "
+            "without --proxy or --record"
+        )
     if settings.record and not settings.proxy:
         raise ValueError("--record DIR records what --proxy URL forwards: give both")
     if settings.proxy and settings.replay:
-        raise ValueError("--proxy and --replay exclude each other: record first, replay later")
-    if settings.proxy:
-        proxy.add_routes(app, settings)
-        return
-    if settings.replay:
-        replay.add_routes(app, settings)
-    else:
-        app.router.add_post("/v1", rest.post_tasks)
-    app.router.add_get("/v1", websocket.serve_websocket)
+        raise ValueError(
+            "--proxy and --replay exclude each other: record first, replay later "
+            "(or --record-mode new to do both with one folder)"
+        )
+    if settings.replay_speed and not (settings.replay or settings.record_mode == "new"):
+        raise ValueError("--replay-speed paces a replay: give --replay DIR (or --record-mode new)")
 
 
 async def _sweep_expired(app: web.Application) -> AsyncIterator[None]:

@@ -82,6 +82,15 @@ def _port(text: str) -> int:
     return value
 
 
+RECORD_MODES = ("all", "new", "none")
+
+
+def _record_mode(text: str) -> str:
+    if text not in RECORD_MODES:
+        raise ValueError(f"must be one of {', '.join(RECORD_MODES)}")
+    return text
+
+
 def _log_format(text: str) -> str:
     if text not in ("text", "json"):
         raise ValueError("must be text or json")
@@ -316,6 +325,23 @@ class Settings:
         "result files served from it); anything else as the mock does",
         parse=Path,
         metavar="DIR",
+    )
+    record_mode: str | None = setting(
+        None,
+        help="as VCR.py's: all (with --proxy and --record DIR: forward and record every request), new (the same, "
+        "but a request DIR already holds is answered from it, and only the others forwarded and recorded), none "
+        "(with --replay DIR: replay only; a request the recording does not hold is refused with notRecorded, "
+        "naming what did not match, never passed on)",
+        shown_default="all with --record; with --replay, what is not recorded goes to the mock",
+        parse=_record_mode,
+        metavar="MODE",
+    )
+    replay_speed: float = setting(
+        0.0,
+        help="pace of a replay: 1 the recorded pace (a task answers processing as long as the recorded one did), "
+        "2 twice as fast, 0.5 half as fast; 0 answers at once, one recorded answer per poll",
+        parse=_non_negative,
+        metavar="SPEED",
     )
     allowed_hosts: tuple[str, ...] = setting(
         (),

@@ -141,6 +141,9 @@ TOO_MANY_CONNECTIONS = _declare(
 REQUEST_TIMEOUT = _declare(
     "requestTimeout", 408, "a body not in within --request-timeout: the connection is closed (the access log shows it)"
 )
+NOT_RECORDED = _declare(
+    "notRecorded", 400, "under --record-mode none, a request or WebSocket frame the recording does not hold"
+)
 
 # Codes made from a parameter's own name when a task breaks its schema (see validation.py).
 VALIDATION_FAMILIES: dict[str, str] = {

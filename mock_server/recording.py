@@ -7,9 +7,14 @@ machinery, no aiohttp, and PyAV only when a result file is read (`media_summary`
 
 A file holds the case, its outcome, the target, the media base URL its tasks named, and the exchanges in order:
 
-    {"request": {"method": "POST", "headers": {…}, "body": […]},
+    {"at": "2025-06-01T22:10:01.123+00:00",
+     "request": {"method": "POST", "headers": {…}, "body": […]},
      "response": {"status": 400, "headers": {…}, "body": {"errors": […]}}}
     {"download": {"url": …, "status": 200, "contentType": "video/mp4", "media": {"container": …, "duration": 1.0}}}
+
+`at` is when the exchange was made (UTC, to the millisecond): a replay paces a task's polls by it. Recordings made
+before it was kept have none, and still load; they replay unpaced. A WebSocket conversation (written by the proxy
+into `websocket/`) holds `frames` instead: `{"at": …, "frame": {"from": "client" | "server", "body": …}}`.
 
 A body that is JSON and serialises back to the same bytes is kept as `body`; any other as `bodyText` (UTF-8) or
 `bodyBase64`, so a replay sends exactly what was sent. Polls are exchanges like any other: a task's poll sequence
@@ -23,6 +28,8 @@ import hashlib
 import json
 import os
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +41,17 @@ API_KEY_PLACEHOLDER = "<api-key>"
 SUBSTRING_SCRUB_MIN = 8
 REQUEST_HEADERS = ("Content-Type", "Authorization", "X-Mock-Fault")
 RESPONSE_HEADERS = ("Content-Type", "Retry-After", "Allow")
+WEBSOCKET_FOLDER = "websocket"  # where a recording's WebSocket conversations are, apart from its exchanges
+
+
+def timestamp(seconds: float) -> str:
+    """A moment as recordings keep it (`at`): ISO 8601 in UTC, to the millisecond."""
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
+
+
+def moment(entry: dict[str, Any]) -> float | None:
+    """An entry's `at` in seconds since the epoch; None for a recording that kept no times."""
+    return datetime.fromisoformat(entry["at"]).timestamp() if "at" in entry else None
 
 
 def scrub(value: Any, secret: str | None) -> Any:
@@ -135,6 +153,7 @@ class CaseRecording:
     case: str  # e.g. "contract_tests.test_flow::test_polling_an_unknown_task_is_an_error"
     api_key: str | None  # scrubbed from everything kept
     exchanges: list[dict[str, Any]] = field(default_factory=list)
+    clock: Callable[[], float] = time.time  # when an exchange is made (`at`)
 
     def add_exchange(
         self,
@@ -153,8 +172,9 @@ class CaseRecording:
         status: int,
         response_headers: dict[str, str],
         response_body: bytes,
+        at: float | None = None,
     ) -> dict[str, Any]:
-        """One exchange as the format keeps it, the key scrubbed."""
+        """One exchange as the format keeps it, the key scrubbed; made `at` (default: now, as it is answered)."""
         request = {
             "method": "POST",
             "headers": kept_headers(request_headers, REQUEST_HEADERS, self.api_key),
@@ -165,7 +185,7 @@ class CaseRecording:
             "headers": kept_headers(response_headers, RESPONSE_HEADERS, self.api_key),
             **encode_body(response_body, self.api_key),
         }
-        return {"request": request, "response": response}
+        return {"at": timestamp(self.clock() if at is None else at), "request": request, "response": response}
 
     def add_download(self, url: str, status: int, content_type: str, data: bytes) -> None:
         download = {"url": scrub(url, self.api_key), "status": status, "contentType": content_type}
@@ -223,18 +243,30 @@ def file_name(case: str) -> str:
 
 def load_recordings(folder: Path) -> list[tuple[Path, dict[str, Any]]]:
     """Every recording in `folder`, by file name; raises ValueError, in one line, for a file that is not one."""
+    return _load(folder, "exchanges", exchange_problem, "a recording")
+
+
+def load_conversations(folder: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Every WebSocket conversation in `folder` (a recording's `websocket/`), by file name; none when it is absent.
+    Raises ValueError, in one line, for a file that is not one."""
+    return _load(folder, "frames", frame_problem, "a WebSocket conversation")
+
+
+def _load(
+    folder: Path, entries: str, problem_of: Callable[[Any], str | None], kind: str
+) -> list[tuple[Path, dict[str, Any]]]:
     found = []
     for path in sorted(folder.glob("*.json")):
         try:
             document = json.loads(path.read_text())
         except (ValueError, RecursionError) as error:
             raise ValueError(f"{path}: not JSON ({error})") from None
-        if not isinstance(document, dict) or not isinstance(document.get("exchanges"), list):
-            raise ValueError(f"{path}: not a recording (no exchanges)")
-        for index, exchange in enumerate(document["exchanges"]):
-            problem = exchange_problem(exchange)
+        if not isinstance(document, dict) or not isinstance(document.get(entries), list):
+            raise ValueError(f"{path}: not {kind} (no {entries})")
+        for index, entry in enumerate(document[entries]):
+            problem = problem_of(entry)
             if problem is not None:
-                raise ValueError(f"{path}: exchanges[{index}]{problem}")
+                raise ValueError(f"{path}: {entries}[{index}]{problem}")
         found.append((path, document))
     return found
 
@@ -249,6 +281,9 @@ def exchange_problem(exchange: Any) -> str | None:
     """What makes `exchange` no exchange of the format (`.response.status: …`), or None."""
     if not isinstance(exchange, dict):
         return ": not an object"
+    problem = _time_problem(exchange)
+    if problem is not None:
+        return problem
     if "download" in exchange:
         download = exchange["download"]
         if not isinstance(download, dict):
@@ -270,6 +305,33 @@ def exchange_problem(exchange: Any) -> str | None:
     status = exchange["response"].get("status")
     if type(status) is not int or not 200 <= status <= 599:
         return f".response.status: {status!r} is not an HTTP status of an answer (200-599)"
+    return None
+
+
+def frame_problem(entry: Any) -> str | None:
+    """What makes `entry` no entry of a WebSocket conversation (`.frame.from: …`), or None."""
+    if isinstance(entry, dict) and "download" in entry:
+        return exchange_problem(entry)
+    if not isinstance(entry, dict) or not isinstance(entry.get("frame"), dict):
+        return ": neither a frame nor a download"
+    problem = _time_problem(entry)
+    if problem is not None:
+        return problem
+    if entry["frame"].get("from") not in ("client", "server"):
+        return ".frame.from: neither client nor server"
+    problem = _message_problem(entry["frame"])
+    return None if problem is None else f".frame{problem}"
+
+
+def _time_problem(entry: dict[str, Any]) -> str | None:
+    if "at" not in entry:
+        return None
+    try:
+        when = datetime.fromisoformat(entry["at"]) if isinstance(entry["at"], str) else None
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        return f".at: {entry['at']!r} is not a moment in ISO 8601 with its UTC offset"
     return None
 
 

@@ -12,9 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from mock_server.app import create_app
 from mock_server.config import Settings
+from mock_server.http.app_keys import DISPATCHER
+from mock_server.recording import timestamp
 from mock_server.replay import Recordings, normalised
 from mock_server.testing import BackgroundServer
+from tests.test_dispatcher import FakeClock
 
 BASE = "http://127.0.0.1:9000"
 
@@ -147,6 +151,9 @@ MALFORMED = {
     "bodyBase64 not base64": lambda e: e["response"].update(bodyBase64="!!!", body=None) or e["response"].pop("body"),
     "bodyText a number": lambda e: e["request"].update(bodyText=12),
     "a download url that is a number": lambda e: e.clear() or e.update(download={"url": 3, "file": "files/r.mp4"}),
+    "at not a moment": lambda e: e.update(at="yesterday"),
+    "at without its UTC offset": lambda e: e.update(at="2025-06-01T22:10:01"),
+    "at a number": lambda e: e.update(at=1700000000),
 }
 
 
@@ -163,3 +170,162 @@ def test_a_malformed_recording_is_one_line_and_exit_2_at_start(tmp_path, spoil):
     )
     assert (run.returncode, "Traceback" in run.stderr, len(run.stderr.splitlines())) == (2, False, 1), run.stderr
     assert f"{tmp_path / 'case.json'}: exchanges[1]" in run.stderr
+
+
+T0 = 1_700_000_000.0  # when the recorded task was submitted
+
+
+def at(seconds: float) -> str:
+    return timestamp(T0 + seconds)
+
+
+def timed(exchange: dict, seconds: float) -> dict:
+    return {"at": at(seconds), **exchange}
+
+
+def slow_task(folder: Path, polled_at: tuple[float, ...] = (5, 10, 20, 30, 40), done_at: float = 40) -> None:
+    """A recorded task acknowledged at 0 s, answering processing at each poll before `done_at`, success after."""
+    exchanges = [timed(posted(submit("rec"), {"data": [{"taskUUID": "rec"}]}), 0)]
+    for seconds in polled_at:
+        status = "success" if seconds >= done_at else "processing"
+        exchanges.append(timed(posted(poll("rec"), {"data": [{"taskUUID": "rec", "status": status}]}), seconds))
+    write_recording(folder, exchanges)
+
+
+async def replaying(aiohttp_client, folder: Path, clock: FakeClock, **settings):
+    return await aiohttp_client(create_app(Settings(replay=folder, quiet=True, **settings), clock=clock))
+
+
+async def status_at(client, clock: FakeClock, submitted: float, seconds: float) -> str:
+    clock.now = submitted + seconds
+    answer = await client.post("/v1", json=poll("mine"), headers={"Authorization": "Bearer k"})
+    body = await answer.json()
+    return body["data"][0]["status"] if "data" in body else body["errors"][0]["code"]
+
+
+async def submitted_now(client, clock: FakeClock) -> float:
+    answer = await client.post("/v1", json=submit("mine"), headers={"Authorization": "Bearer k"})
+    assert (await answer.json()) == {"data": [{"taskUUID": "mine"}]}
+    return clock.now
+
+
+@pytest.mark.parametrize(("speed", "done"), [(1, 40.0), (2, 20.0), (0.5, 80.0)])
+async def test_a_recorded_slow_task_answers_processing_as_long_as_it_took_over_the_speed(
+    aiohttp_client, tmp_path, speed, done
+):
+    slow_task(tmp_path)
+    clock = FakeClock()
+    client = await replaying(aiohttp_client, tmp_path, clock, replay_speed=speed)
+    submitted = await submitted_now(client, clock)
+    assert await status_at(client, clock, submitted, 0.5) == "processing"  # before the first recorded poll
+    assert await status_at(client, clock, submitted, done - 0.01) == "processing"
+    assert await status_at(client, clock, submitted, done) == "success"
+    assert await status_at(client, clock, submitted, done * 10) == "success"
+
+
+async def test_polled_as_often_as_it_likes_a_paced_task_stays_processing_until_its_time(aiohttp_client, tmp_path):
+    slow_task(tmp_path)
+    clock = FakeClock()
+    client = await replaying(aiohttp_client, tmp_path, clock, replay_speed=1)
+    submitted = await submitted_now(client, clock)
+    assert [await status_at(client, clock, submitted, 1) for _ in range(20)] == ["processing"] * 20
+
+
+async def test_unpaced_by_default_each_poll_takes_the_next_recorded_answer(aiohttp_client, tmp_path):
+    slow_task(tmp_path)
+    clock = FakeClock()
+    client = await replaying(aiohttp_client, tmp_path, clock)
+    submitted = await submitted_now(client, clock)
+    walked = [await status_at(client, clock, submitted, 0) for _ in range(5)]
+    assert walked == ["processing"] * 4 + ["success"]
+
+
+async def test_a_recording_that_kept_no_times_replays_unpaced_at_any_speed(aiohttp_client, tmp_path):
+    slow_task(tmp_path)
+    recording = json.loads((tmp_path / "case.json").read_text())
+    for exchange in recording["exchanges"]:
+        del exchange["at"]
+    (tmp_path / "case.json").write_text(json.dumps(recording))
+    clock = FakeClock()
+    client = await replaying(aiohttp_client, tmp_path, clock, replay_speed=1)
+    submitted = await submitted_now(client, clock)
+    assert [await status_at(client, clock, submitted, 0) for _ in range(5)] == ["processing"] * 4 + ["success"]
+
+
+async def test_two_paced_tasks_each_run_from_their_own_submission(aiohttp_client, tmp_path):
+    slow_task(tmp_path)
+    clock = FakeClock()
+    client = await replaying(aiohttp_client, tmp_path, clock, replay_speed=1)
+    first = await submitted_now(client, clock)
+    clock.now += 30
+    answer = await client.post("/v1", json=submit("later"), headers={"Authorization": "Bearer k"})
+    assert (await answer.json())["data"][0]["taskUUID"] == "later"
+    clock.now = first + 40
+    later = await client.post("/v1", json=poll("later"), headers={"Authorization": "Bearer k"})
+    assert (await later.json())["data"][0]["status"] == "processing"  # 10 s in
+    assert await status_at(client, clock, first, 40) == "success"
+
+
+async def test_under_record_mode_none_what_was_not_recorded_is_refused_naming_what_differs(aiohttp_client, tmp_path):
+    slow_task(tmp_path)
+    clock = FakeClock()
+    client = await replaying(aiohttp_client, tmp_path, clock, record_mode="none")
+    other = [{**submit("mine")[0], "model": "other:model@1"}]
+    answer = await client.post("/v1", json=other, headers={"Authorization": "Bearer k"})
+    [error] = (await answer.json())["errors"]
+    assert answer.status == 400 and error["code"] == "notRecorded" and error["parameter"] == "model"
+    assert '"other:model@1"' in error["message"] and '"sync:lipsync-2@1"' in error["message"]
+    assert "case.json" not in error["message"] and "in c," in error["message"]  # the case, not a path
+
+    answer = await client.post("/v1", json=submit("mine"))  # no key, where the recording had one
+    [error] = (await answer.json())["errors"]
+    assert (error["code"], error["parameter"]) == ("notRecorded", "Authorization")
+
+    answer = await client.post("/v1", json=poll("never-submitted"), headers={"Authorization": "Bearer k"})
+    [error] = (await answer.json())["errors"]
+    assert (error["code"], error["parameter"], error["taskUUID"]) == ("notRecorded", "taskUUID", "never-submitted")
+
+    answer = await client.post("/v1", data=b"not json", headers={"Authorization": "Bearer k"})
+    assert (await answer.json())["errors"][0]["code"] == "notRecorded"
+    assert client.app[DISPATCHER].store.all_tasks() == []  # the mock ran nothing
+
+    submitted = await submitted_now(client, clock)  # what was recorded still answers
+    assert await status_at(client, clock, submitted, 0) == "processing"
+
+
+def run_mock(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mock_server", "--port", "0", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--record-mode", "new", "--replay", "."], "--record-mode new records what --proxy URL forwards"),
+        (["--record-mode", "all"], "--record-mode all records what --proxy URL forwards"),
+        (["--record-mode", "none", "--proxy", "http://127.0.0.1:9/v1", "--record", "x"], "never reaches"),
+        (["--record-mode", "none"], "give --replay DIR"),
+        (["--record-mode", "sometimes"], "must be one of all, new, none"),
+        (["--replay-speed", "1"], "--replay-speed paces a replay"),
+        (["--replay-speed", "-0.001", "--replay", "."], "at least 0"),
+    ],
+)
+def test_recording_flags_that_do_not_go_together_are_one_line_and_exit_2(arguments, message):
+    run = run_mock(*arguments)
+    assert (run.returncode, "Traceback" in run.stderr) == (2, False), run.stderr
+    last = run.stderr.strip().splitlines()[-1]  # after argparse's usage, for a value it refuses
+    assert last.startswith("lipsync-mock: ") and message in last, run.stderr
+
+
+def test_the_replay_speed_takes_0_and_record_mode_none_with_replay(tmp_path):
+    slow_task(tmp_path)
+    with BackgroundServer(Settings(replay=tmp_path, replay_speed=0.0, record_mode="none", quiet=True)) as server:
+        request = urllib.request.Request(
+            server.url, data=json.dumps(submit("mine")).encode(), headers={"Authorization": "Bearer k"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            assert json.loads(answer.read()) == {"data": [{"taskUUID": "mine"}]}

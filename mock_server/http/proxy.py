@@ -1,5 +1,7 @@
 """`--proxy URL --record DIR`: the client's requests forwarded to the real service, its answers returned unchanged,
 and every exchange recorded (`mock_server.http.recorder`) with the result files it hands out, for `--replay DIR`.
+Under `--record-mode new` a REST request DIR already held at start is answered from it (as `--replay DIR` answers)
+and only the others are forwarded and recorded; WebSocket connections are relayed and recorded whole.
 
 The proxy reaches only the URL it was given (and its WebSocket endpoint), plus result-file hosts the outbound
 allow-list admits (`--allow-host`): the client chooses nothing about where the proxy connects. The client's key
@@ -10,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,11 +22,13 @@ from aiohttp import WSMsgType, web
 
 from mock_server import exceptions
 from mock_server.config import Settings
-from mock_server.http.guard import not_a_websocket_upgrade
+from mock_server.http import replay
+from mock_server.http.guard import base_url, not_a_websocket_upgrade
 from mock_server.http.recorder import Case, ExchangeRecorder, WebSocketConversation, client_keys, success_urls
 from mock_server.http.rest import error_response, read_body
 from mock_server.outbound import HostPolicy
 from mock_server.recording import REQUEST_HEADERS, RESPONSE_HEADERS, media_summary
+from mock_server.replay import Recordings
 
 log = logging.getLogger(__name__)
 
@@ -38,19 +43,26 @@ class Upstream:
     recorder: ExchangeRecorder | None
     timeout: aiohttp.ClientTimeout
     max_message_bytes: int
+    recordings: Recordings | None = None  # --record-mode new: what the folder held at start, answered from it
     session: aiohttp.ClientSession | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Upstream:
+    def from_settings(cls, settings: Settings, clock: Callable[[], float] = time.time) -> Upstream:
         assert settings.proxy is not None
         websocket_url = settings.proxy_websocket or _as_websocket_url(settings.proxy)
         # The user named these hosts: they may be reached whatever the allow-list says.
         named = tuple(urlsplit(url).hostname or "" for url in (settings.proxy, websocket_url))
+        # The recorder first: it makes the folder, which a first run under --record-mode new reads empty.
+        recorder = ExchangeRecorder(settings.record, settings.proxy, clock) if settings.record else None
+        recordings = None
+        if settings.record and settings.record_mode == "new":
+            recordings = Recordings(settings.record, speed=settings.replay_speed, clock=clock)
         return cls(
             url=settings.proxy,
             websocket_url=websocket_url,
             hosts=HostPolicy((*settings.allowed_hosts, *named)),
-            recorder=ExchangeRecorder(settings.record, settings.proxy) if settings.record else None,
+            recorder=recorder,
+            recordings=recordings,
             # Between bytes, not in all: a large inline upload may take long to send, a poll answers at once.
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=settings.fetch_timeout, sock_read=120.0),
             max_message_bytes=settings.max_body_bytes,
@@ -70,11 +82,15 @@ def _as_websocket_url(url: str) -> str:
     return urlunsplit(parts._replace(scheme={"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)))
 
 
-def add_routes(app: web.Application, settings: Settings) -> None:
-    app[UPSTREAM] = Upstream.from_settings(settings)
+def add_routes(app: web.Application, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+    app[UPSTREAM] = Upstream.from_settings(settings, clock)
     app.cleanup_ctx.append(_client_session)
     app.router.add_post("/v1", forward_tasks)
     app.router.add_get("/v1", relay_websocket)
+    recordings = app[UPSTREAM].recordings
+    if recordings is not None:
+        app[replay.RECORDINGS] = recordings
+        replay.add_file_route(app)
 
 
 async def _client_session(app: web.Application) -> AsyncIterator[None]:
@@ -88,7 +104,13 @@ async def _client_session(app: web.Application) -> AsyncIterator[None]:
 async def forward_tasks(request: web.Request) -> web.StreamResponse:
     upstream = request.app[UPSTREAM]
     body = await read_body(request)
+    if upstream.recordings is not None:
+        has_key = bool(request.headers.get("Authorization"))
+        recorded = upstream.recordings.answer(body, has_key=has_key, base_url=base_url(request))
+        if recorded is not None:
+            return web.Response(body=recorded.body, status=recorded.status, headers=recorded.headers)
     sent_headers = {name: request.headers[name] for name in REQUEST_HEADERS if name in request.headers}
+    asked_at = upstream.recorder.clock() if upstream.recorder is not None else None
     try:
         async with upstream.client.post(upstream.url, data=body, headers=sent_headers, allow_redirects=False) as answer:
             status, answer_body = answer.status, await answer.read()
@@ -101,7 +123,9 @@ async def forward_tasks(request: web.Request) -> web.StreamResponse:
         )
     if upstream.recorder is not None:
         keys = client_keys(request.headers.get("Authorization"), body)
-        case = upstream.recorder.add_exchange(body, sent_headers, status, answer_headers, answer_body, keys)
+        case = upstream.recorder.add_exchange(
+            body, sent_headers, status, answer_headers, answer_body, keys, asked_at=asked_at
+        )
         for url in success_urls(answer_body):
             await _keep_result_file(upstream, url, keys, case=case)
     return web.Response(body=answer_body, status=status, headers=answer_headers)

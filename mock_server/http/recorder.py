@@ -16,7 +16,8 @@ import hashlib
 import itertools
 import json
 import re
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,16 +27,17 @@ from mock_server.http.sessions import SESSION_TASKS
 from mock_server.recording import (
     API_KEY_PLACEHOLDER,
     SUBSTRING_SCRUB_MIN,
+    WEBSOCKET_FOLDER,
     CaseRecording,
     GrowingRecording,
     encode_body,
     file_name,
     holds_secret,
     scrub,
+    timestamp,
 )
 
 FILES = "files"
-WEBSOCKET = "websocket"
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
 
 
@@ -123,9 +125,10 @@ class ExchangeRecorder:
     """Writes what the proxy saw into `folder`, a file per case, each exchange appended as it is made: a proxy that
     is stopped leaves complete files behind, and the 3,000th poll of a task costs what the first did."""
 
-    def __init__(self, folder: Path, target: str) -> None:
+    def __init__(self, folder: Path, target: str, clock: Callable[[], float] = time.time) -> None:
         self.folder = folder
         self.target = target
+        self.clock = clock  # when each exchange and frame is made: a replay paces by it
         self.by_task: dict[str, Case] = {}
         self.downloaded: dict[str, str] = {}  # result URL → its file, relative to the folder
         self.serial = itertools.count(1)
@@ -140,11 +143,16 @@ class ExchangeRecorder:
         response_headers: Mapping[str, str],
         response_body: bytes,
         keys: list[str],
+        asked_at: float | None = None,
     ) -> Case:
-        """Record one REST exchange in its case, and return the case (the result files join it)."""
+        """Record one REST exchange in its case, made `asked_at` (default: now), and return the case (the result
+        files join it)."""
         case = self.case_for(body, keys)
         case.recording.api_key = keys[0] if keys else None
-        exchange = case.recording.exchange(body, dict(request_headers), status, dict(response_headers), response_body)
+        at = self.clock() if asked_at is None else asked_at
+        exchange = case.recording.exchange(
+            body, dict(request_headers), status, dict(response_headers), response_body, at=at
+        )
         if len(keys) > 1:
             for side in ("request", "response"):
                 exchange[side] = scrub_more(exchange[side], keys[1:])
@@ -199,7 +207,8 @@ class ExchangeRecorder:
         case.file.append(exchange)
 
     def websocket_conversation(self) -> WebSocketConversation:
-        return WebSocketConversation(self.folder / WEBSOCKET, self.target, f"{self.started}-{next(self.serial):04d}")
+        name = f"{self.started}-{next(self.serial):04d}"
+        return WebSocketConversation(self.folder / WEBSOCKET_FOLDER, self.target, name, self.clock)
 
 
 @dataclass
@@ -209,6 +218,7 @@ class WebSocketConversation:
     folder: Path
     target: str
     name: str
+    clock: Callable[[], float] = time.time  # when each frame is relayed
     keys: list[str] = field(default_factory=list)  # the authentication tasks' keys seen so far on this connection
     file: GrowingRecording | None = None  # from the first frame
 
@@ -216,7 +226,7 @@ class WebSocketConversation:
         if side == "client":
             self.keys = list(dict.fromkeys([*self.keys, *client_keys(None, text.encode())]))
         frame = scrub_more(encode_body(text.encode(), self.keys[0] if self.keys else None), self.keys[1:])
-        self.append({"frame": {"from": side, **frame}})
+        self.append({"at": timestamp(self.clock()), "frame": {"from": side, **frame}})
 
     def add_download(self, url: str, content_type: str, file: str) -> None:
         download = {"url": scrub_all(url, self.keys), "status": 200, "contentType": content_type, "file": file}
