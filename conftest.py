@@ -19,7 +19,7 @@ OPT_IN_GROUPS = {
     "asyncapi": "the AsyncAPI parser from npm, under .venv-asyncapi/ (tests/test_asyncapi.py)",
     "wheel": "the contract suite from a built wheel in a fresh environment, about a minute (tests/test_wheel.py)",
     "container": "the mock built and run as a container image",
-    "js": "the dashboard's own script, run under node",
+    "js": "JavaScript under node: the control API's client and examples/js (tests/test_client_script.py)",
 }
 
 

@@ -17,7 +17,7 @@ from mock_server.config import Compat, Settings
 from mock_server.delivery import Deliverer, DeliveryScheduler, RetryPolicy
 from mock_server.dispatcher import TaskDispatcher
 from mock_server.faults import FaultPlan
-from mock_server.http import connections, control, dashboard, front, proxy, replay, rest, websocket
+from mock_server.http import client_script, connections, control, dashboard, front, proxy, replay, rest, websocket
 from mock_server.http.app_keys import DISPATCHER, IDLE_TIMEOUT, MAX_BODY_BYTES, RETENTION, SESSIONS, SETTINGS
 from mock_server.http.sessions import SessionRegistry
 from mock_server.inputs import MediaLimits, MediaLoader
@@ -104,6 +104,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     app.router.add_get("/asyncapi.json", rest.get_asyncapi)
     if settings.control:
         dashboard.add_routes(app)  # before the control API, whose prefix would otherwise take these paths
+        client_script.add_routes(app)
         app.add_subapp(control.PREFIX, control.control_app(settings.control_token))
     return app
 
