@@ -11,7 +11,11 @@ const token = process.env.LIPSYNC_MOCK_CONTROL_TOKEN || undefined;
 
 // The client is served by the mock at /__mock/client.mjs. Node imports modules from files and data: URLs, not
 // from http: URLs, so the text is fetched and imported from a data: URL (it has no imports of its own).
-const source = await (await fetch(`${baseUrl}/__mock/client.mjs`)).text();
+const script = await fetch(`${baseUrl}/__mock/client.mjs`).catch((error) => {
+  throw new Error(`no mock answers at ${baseUrl} (set LIPSYNC_MOCK_URL): ${error.cause?.message ?? error}`);
+});
+if (!script.ok) throw new Error(`${baseUrl} serves no control API (HTTP ${script.status}): is it run with --no-control?`);
+const source = await script.text();
 const { MockControl, ControlError } = await import(`data:text/javascript,${encodeURIComponent(source)}`);
 
 export { ControlError, MockControl };

@@ -135,7 +135,13 @@ export class MockControl {
       body: body === undefined ? undefined : JSON.stringify(body), // undefined fields are left out
       signal: AbortSignal.timeout(this.timeout),
     });
-    const answer = await response.json();
+    const text = await response.text();
+    let answer;
+    try {
+      answer = JSON.parse(text);
+    } catch {
+      throw new ControlError(response.status, text); // not the mock's control API answering
+    }
     if (!response.ok) throw new ControlError(response.status, answer);
     return answer;
   }
