@@ -103,7 +103,8 @@ class RecordedRequests:
                 continue
             owner = next((by_uuid[uuid] for uuid in _answered_uuids(frame.get("body")) if uuid in by_uuid), latest)
             if owner is not None:
-                delay = at - owner.at if at is not None and owner.at is not None else 0.0
+                # To the millisecond, as the times are kept: 0.2 s apart, not 0.20000004.
+                delay = round(at - owner.at, 3) if at is not None and owner.at is not None else 0.0
                 owner.answers.append((max(0.0, delay), frame))
 
     def answer(self, body: bytes, *, has_key: bool, base_url: str) -> list[tuple[float, RecordedAnswer]] | None:

@@ -7,9 +7,11 @@ import json
 import subprocess
 import urllib.request
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from contract_tests.client import ApiClient
 from contract_tests.drift import main as drift_main
@@ -17,8 +19,9 @@ from contract_tests.targets import MediaServer, MediaSet
 from mock_server.app import create_app
 from mock_server.config import Settings
 from mock_server.media import probe
-from mock_server.recording import API_KEY_PLACEHOLDER, load_recordings
+from mock_server.recording import API_KEY_PLACEHOLDER, load_recordings, timestamp
 from mock_server.testing import BackgroundServer
+from tests.test_dispatcher import FakeClock
 from tests.test_sdks import run_example, sdk_python
 
 KEY = "proxy-test-key-1f6c0d0b"
@@ -262,3 +265,129 @@ def test_an_sdk_session_over_websocket_passes_through_the_proxy(tmp_path, media)
     assert len(list((tmp_path / "files").iterdir())) == 2
     found = subprocess.run(["grep", "-rl", KEY, str(tmp_path)], capture_output=True, text=True, check=False)
     assert found.stdout == ""
+
+
+def slow_service(received: list, processing_polls: int = 3) -> web.Application:
+    """The real service, played on loopback: each task answers processing for its first polls, then success with a
+    file of its own."""
+    polled: Counter[str] = Counter()
+
+    async def tasks(request: web.Request) -> web.Response:
+        [task] = await request.json()
+        received.append(task)
+        if task["taskType"] != "getResponse":
+            return web.json_response({"data": [{"taskType": task["taskType"], "taskUUID": task["taskUUID"]}]})
+        polled[task["taskUUID"]] += 1
+        item = {"taskType": "videoInference", "taskUUID": task["taskUUID"], "status": "processing"}
+        if polled[task["taskUUID"]] > processing_polls:
+            item |= {"status": "success", "videoURL": f"http://{request.host}/r.mp4"}
+        return web.json_response({"data": [item]})
+
+    async def result(_: web.Request) -> web.Response:
+        return web.Response(body=b"result file", content_type="video/mp4")
+
+    app = web.Application()
+    app.router.add_post("/v1", tasks)
+    app.router.add_get("/r.mp4", result)
+    return app
+
+
+def short_task(**parameters) -> dict:
+    return {"taskType": "videoInference", "taskUUID": str(uuid.uuid4()), "model": "sync:lipsync-2@1", **parameters}
+
+
+async def post(client, tasks: list) -> dict:
+    answer = await client.post("/v1", json=tasks, headers={"Authorization": f"Bearer {KEY}"})
+    return await answer.json()
+
+
+async def poll_item(client, task: dict) -> dict:
+    return (await post(client, [{"taskType": "getResponse", "taskUUID": task["taskUUID"]}]))["data"][0]
+
+
+async def test_a_recorded_slow_task_replays_at_its_pace(aiohttp_client, aiohttp_server, tmp_path):
+    service = await aiohttp_server(slow_service([]))
+    clock = FakeClock()
+    settings = Settings(proxy=str(service.make_url("/v1")), record=tmp_path, quiet=True)
+    proxy = await aiohttp_client(create_app(settings, clock=clock))
+    task, submitted = short_task(), clock.now
+    await post(proxy, [task])
+    for seconds in (10, 20, 30, 40):  # the service answers processing three times, then success
+        clock.now = submitted + seconds
+        item = await poll_item(proxy, task)
+    assert item["status"] == "success"
+    [(_, recording)] = load_recordings(tmp_path)
+    kept = [e["at"] for e in recording["exchanges"] if "request" in e]
+    assert kept == [timestamp(submitted + seconds) for seconds in (0, 10, 20, 30, 40)]
+
+    clock = FakeClock()
+    replay = await aiohttp_client(create_app(Settings(replay=tmp_path, replay_speed=1, quiet=True), clock=clock))
+    again, submitted = short_task(), clock.now
+    await post(replay, [again])
+    clock.now = submitted + 39.99
+    assert (await poll_item(replay, again))["status"] == "processing"
+    clock.now = submitted + 40
+    done = await poll_item(replay, again)
+    assert done["status"] == "success" and done["taskUUID"] == again["taskUUID"]
+    assert await (await replay.get(done["videoURL"].removeprefix(f"http://{replay.host}:{replay.port}"))).read() == (
+        b"result file"
+    )
+
+
+async def test_record_mode_new_answers_what_the_folder_holds_and_records_only_the_rest(
+    aiohttp_client, aiohttp_server, tmp_path
+):
+    received: list = []
+    service = await aiohttp_server(slow_service(received, processing_polls=1))
+    folder = tmp_path / "recording"  # not there yet: the first run makes it and forwards everything
+    settings = Settings(proxy=str(service.make_url("/v1")), record=folder, record_mode="new", quiet=True)
+
+    async def run(client, task: dict) -> list[str]:
+        await post(client, [task])
+        return [(await poll_item(client, task))["status"] for _ in range(3)]
+
+    first = await aiohttp_client(create_app(settings))
+    assert await run(first, short_task()) == ["processing", "success", "success"]
+    assert len(received) == 4
+    [(path, _)] = load_recordings(folder)
+    before = path.read_text()
+
+    second = await aiohttp_client(create_app(settings))
+    assert await run(second, short_task()) == ["processing", "success", "success"]
+    assert len(received) == 4  # the same task, answered from the folder: the service was not asked
+    new_task = short_task(outputFormat="WEBM")
+    assert await run(second, new_task) == ["processing", "success", "success"]
+    assert [task["taskUUID"] for task in received[4:]] == [new_task["taskUUID"]] * 4
+    assert path.read_text() == before  # what the folder held is left as it was
+    assert sorted(len(r["exchanges"]) for _, r in load_recordings(folder)) == [5, 5]  # submit, 3 polls, the file
+
+
+async def test_a_websocket_conversation_recorded_by_the_proxy_replays_without_the_service(tmp_path, media):
+    import aiohttp
+
+    async def converse(url: str) -> list[dict]:
+        task = lipsync_task(media)
+        poll = {"taskType": "getResponse", "taskUUID": task["taskUUID"]}
+        frames = [[{"taskType": "authentication", "apiKey": KEY}], [task], [poll]]
+        answers = []
+        async with aiohttp.ClientSession() as session, session.ws_connect(url.replace("http", "ws")) as socket:
+            for sent in frames:
+                await socket.send_json(sent)
+                answers.append(await socket.receive_json(timeout=30))
+        return [task, *answers]
+
+    with (
+        BackgroundServer(Settings(api_keys=(KEY,), processing_rate=0)) as service,
+        BackgroundServer(Settings(proxy=service.url, record=tmp_path)) as proxy,
+    ):
+        _, *recorded = await converse(proxy.url)
+    with BackgroundServer(Settings(replay=tmp_path, record_mode="none")) as replay:
+        task, authenticated, acknowledged, polled = await converse(replay.url)
+        assert replay.dispatcher.store.all_tasks() == []
+        [item] = polled["data"]
+        assert item["videoURL"].startswith(replay.base_url + "/recorded/")
+        with urllib.request.urlopen(item["videoURL"], timeout=10) as response:
+            assert probe(response.read()).video_codec == "h264"
+    assert authenticated == recorded[0]
+    assert acknowledged["data"] == [{"taskType": "videoInference", "taskUUID": task["taskUUID"]}]
+    assert item["status"] == "success" and item["taskUUID"] == task["taskUUID"]

@@ -6,7 +6,15 @@ import json
 from pathlib import Path
 
 from mock_server.http.recorder import ExchangeRecorder, client_keys, success_urls
-from mock_server.recording import API_KEY_PLACEHOLDER, CaseRecording, GrowingRecording, load_recordings
+from mock_server.recording import (
+    API_KEY_PLACEHOLDER,
+    CaseRecording,
+    GrowingRecording,
+    load_conversations,
+    load_recordings,
+    timestamp,
+)
+from tests.test_dispatcher import FakeClock
 
 KEY, OTHER_KEY = "recorder-key-0123456789", "second-key-9876543210"
 
@@ -121,3 +129,17 @@ def test_a_recording_written_as_it_grows_is_laid_out_as_one_written_at_once(tmp_
     for entry in exchanges:
         grown.append(entry)
     assert (tmp_path / "grown.json").read_text() == whole.read_text()
+
+
+def test_exchanges_and_frames_keep_when_they_were_made_by_the_recorders_clock(tmp_path):
+    clock = FakeClock()
+    recorder = ExchangeRecorder(tmp_path, "http://service/v1", clock)
+    exchange(recorder, [{"taskType": "videoInference", "taskUUID": "a"}], {"data": []})
+    recorder.add_exchange(b"[]", {}, 200, {}, b"{}", [], asked_at=clock.now - 2.5)  # asked before it was answered
+    conversation = recorder.websocket_conversation()
+    clock.now += 0.25
+    conversation.add_frame("client", "[]")
+    moments = sorted(entry["at"] for _, r in load_recordings(tmp_path) for entry in r["exchanges"])
+    assert moments == [timestamp(997.5), timestamp(1000.0)] == ["1970-01-01T00:16:37.500+00:00", timestamp(1000)]
+    [(_, talk)] = load_conversations(tmp_path / "websocket")
+    assert talk["frames"][0]["at"] == "1970-01-01T00:16:40.250+00:00"

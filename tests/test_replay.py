@@ -8,6 +8,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -329,3 +330,116 @@ def test_the_replay_speed_takes_0_and_record_mode_none_with_replay(tmp_path):
         )
         with urllib.request.urlopen(request, timeout=5) as answer:
             assert json.loads(answer.read()) == {"data": [{"taskUUID": "mine"}]}
+
+
+def frame(side: str, body, seconds: float) -> dict:
+    return {"at": at(seconds), "frame": {"from": side, "body": body}}
+
+
+def write_conversation(folder: Path, frames: list) -> None:
+    (folder / "websocket").mkdir(parents=True, exist_ok=True)
+    (folder / "websocket" / "conversation.json").write_text(json.dumps({"case": "ws", "frames": frames}))
+
+
+def pushed_result(folder: Path) -> None:
+    """A recorded session: authenticated, a task acknowledged at 1.2 s and its result pushed at 31 s."""
+    (folder / "files").mkdir(exist_ok=True)
+    (folder / "files" / "r.mp4").write_bytes(b"video")
+    done = {"taskType": "videoInference", "taskUUID": "rec", "status": "success", "videoURL": "https://cdn/r.mp4"}
+    write_conversation(
+        folder,
+        [
+            frame("client", [{"taskType": "authentication", "apiKey": "<api-key>"}], 0),
+            frame("server", {"data": [{"taskType": "authentication", "connectionSessionUUID": "s-1"}]}, 0.1),
+            frame("client", submit("rec"), 1),
+            frame("server", {"data": [{"taskType": "videoInference", "taskUUID": "rec"}]}, 1.2),
+            frame("server", {"data": [done]}, 31),
+            {"download": {"url": "https://cdn/r.mp4", "contentType": "video/mp4", "file": "files/r.mp4"}},
+        ],
+    )
+
+
+PONG = {"data": [{"taskType": "ping", "pong": True}]}
+
+
+async def read_by_the_server(socket) -> None:
+    """Once this returns, the server has read every frame sent before: a ping the recording does not hold is
+    answered by the mock's session at once, after the frames before it, while paced frames wait their time."""
+    await socket.send_json([{"taskType": "ping", "ping": True}])
+    assert (await socket.receive_json(timeout=5)) == PONG
+
+
+async def test_a_websocket_session_replays_its_pushed_result_at_the_recorded_pace(aiohttp_client, tmp_path):
+    pushed_result(tmp_path)
+    clock = FakeClock()
+    client = await replaying(aiohttp_client, tmp_path, clock, replay_speed=2)
+    async with client.ws_connect("/v1") as socket:
+        await socket.send_json([{"taskType": "authentication", "apiKey": "my-key"}])
+        await read_by_the_server(socket)
+        clock.now += 0.05  # the answer came 0.1 s after: 0.05 s at twice the pace
+        assert (await socket.receive_json(timeout=5))["data"][0]["connectionSessionUUID"] == "s-1"
+        asked = clock.now
+        await socket.send_json(submit("mine"))
+        await read_by_the_server(socket)
+        clock.now = asked + 0.1  # the acknowledgment came 0.2 s after the task
+        assert (await socket.receive_json(timeout=5))["data"][0]["taskUUID"] == "mine"
+        clock.now = asked + 14.99  # the result came 30 s after the task: 15 s at twice the pace
+        await read_by_the_server(socket)  # the pong comes first: the result is not due
+        clock.now = asked + 15
+        [item] = (await socket.receive_json(timeout=5))["data"]
+    assert item["taskUUID"] == "mine" and item["status"] == "success"
+    assert item["videoURL"] == f"http://{client.host}:{client.port}/recorded/r.mp4"
+    assert (await (await client.get("/recorded/r.mp4")).read()) == b"video"
+
+
+async def authenticate(socket) -> None:
+    await socket.send_json([{"taskType": "authentication", "apiKey": "my-key"}])
+    assert "connectionSessionUUID" in (await socket.receive_json(timeout=5))["data"][0]
+
+
+async def test_unpaced_a_websocket_frame_gets_all_its_recorded_frames_in_order_at_once(aiohttp_client, tmp_path):
+    pushed_result(tmp_path)
+    client = await replaying(aiohttp_client, tmp_path, FakeClock())
+    async with client.ws_connect("/v1") as socket:
+        await authenticate(socket)
+        await socket.send_json(submit("mine"))
+        acknowledged, pushed = [(await socket.receive_json(timeout=5))["data"][0] for _ in range(2)]
+    assert (acknowledged, pushed["status"]) == ({"taskType": "videoInference", "taskUUID": "mine"}, "success")
+
+
+async def test_after_a_replayed_authentication_the_mock_answers_what_is_not_recorded(aiohttp_client, tmp_path):
+    pushed_result(tmp_path)
+    client = await replaying(aiohttp_client, tmp_path, FakeClock())
+    async with client.ws_connect("/v1") as socket:
+        await authenticate(socket)
+        await socket.send_json(poll(str(uuid.uuid4())))  # a task neither the recording nor the mock knows
+        assert (await socket.receive_json(timeout=5)) == {"data": []}  # the mock's answer, not missingApiKey
+
+
+async def test_under_record_mode_none_a_websocket_frame_not_recorded_is_refused(aiohttp_client, tmp_path):
+    pushed_result(tmp_path)
+    client = await replaying(aiohttp_client, tmp_path, FakeClock(), record_mode="none")
+    async with client.ws_connect("/v1") as socket:
+        await socket.send_json([{"taskType": "ping", "ping": True}])
+        [error] = (await socket.receive_json(timeout=5))["errors"]
+        assert error["code"] == "notRecorded" and "in ws," in error["message"]
+        await socket.send_json([{**submit("mine")[0], "outputFormat": "WEBM"}])
+        [error] = (await socket.receive_json(timeout=5))["errors"]
+        assert (error["code"], error["parameter"]) == ("notRecorded", "outputFormat")
+    assert client.app[DISPATCHER].store.all_tasks() == []
+
+
+CONVERSATION_MALFORMED = {
+    "a frame from nobody": frame("proxy", [], 0),
+    "a frame at no moment": {**frame("client", [], 0), "at": "soon"},
+    "a frame that is a list": [],
+    "a frame with a CRLF in a header": {"frame": {"from": "server", "headers": {"X": "a\r\nb"}, "body": {}}},
+}
+
+
+@pytest.mark.parametrize("entry", CONVERSATION_MALFORMED.values(), ids=CONVERSATION_MALFORMED.keys())
+def test_a_malformed_websocket_conversation_is_one_line_and_exit_2_at_start(tmp_path, entry):
+    write_conversation(tmp_path, [frame("client", [], 0), entry])
+    run = run_mock("--replay", str(tmp_path))
+    assert (run.returncode, "Traceback" in run.stderr, len(run.stderr.splitlines())) == (2, False, 1), run.stderr
+    assert f"{tmp_path / 'websocket' / 'conversation.json'}: frames[1]" in run.stderr
