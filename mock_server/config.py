@@ -322,7 +322,8 @@ class Settings:
     replay: Path | None = setting(
         None,
         help="answer the requests recorded in this folder with their recorded answers (fresh taskUUIDs mapped, "
-        "result files served from it); anything else as the mock does",
+        "result files served from it), over REST and WebSocket; anything else as the mock does, unless "
+        "--record-mode none",
         parse=Path,
         metavar="DIR",
     )
