@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from mock_server import exceptions
+from mock_server.body import read_task_array
 from mock_server.exceptions import RunwareError
 from mock_server.recording import (
     API_KEY_PLACEHOLDER,
@@ -41,6 +42,23 @@ from mock_server.recording import (
 
 FILES_PATH = "/recorded"  # where this server serves the recording's result files
 SHOWN_VALUE_CHARS = 60  # of a value a refusal quotes: a data URI would fill the message
+
+
+class _Unreadable:
+    def __repr__(self) -> str:
+        return "unreadable"
+
+
+UNREADABLE = _Unreadable()  # a body the mock's reader refuses: matched by its text, as a recording keeps it
+
+
+async def read_request(raw: bytes, max_tasks: int) -> Any:
+    """A request's body as the mock reads it, with the same bounds on the work (`mock_server.body`); UNREADABLE for
+    one it refuses (not JSON, nested too deeply, too many values)."""
+    try:
+        return await read_task_array(raw, max_tasks)
+    except RunwareError:
+        return UNREADABLE
 
 
 @dataclass(frozen=True)
@@ -107,18 +125,21 @@ class RecordedRequests:
                 delay = round(at - owner.at, 3) if at is not None and owner.at is not None else 0.0
                 owner.answers.append((max(0.0, delay), frame))
 
-    def answer(self, body: bytes, *, has_key: bool, base_url: str) -> list[tuple[float, RecordedAnswer]] | None:
-        """The recorded answers to this request, made the client's, each with the seconds to wait before it (at
-        this replay's speed); None when nothing recorded matches."""
-        try:
-            tasks = json.loads(body)
-        except (ValueError, RecursionError):
-            return self.walk(match_key(body.decode(errors="replace"), has_key), None, None, base_url)
+    def answer(
+        self, raw: bytes, tasks: Any, *, has_key: bool, base_url: str
+    ) -> list[tuple[float, RecordedAnswer]] | None:
+        """The recorded answers to this request (`raw`, read as `tasks` by `read_request`), made the client's, each
+        with the seconds to wait before it (at this replay's speed); None when nothing recorded matches."""
+        if tasks is UNREADABLE:
+            return self.walk(match_key(raw.decode(errors="replace"), has_key), None, None, base_url)
         if any(_polled(task) and task["taskUUID"] not in self.stands_for for task in _tasks(tasks)):
             return None  # a poll of a task this replay did not answer
-        key = match_key(normalised(tasks, self.stands_for.__getitem__), has_key)
-        # Each client task walks its own poll sequence, even when two stand for the same recorded task.
-        walker = match_key(normalised(tasks, lambda uuid: uuid), has_key)
+        try:
+            key = match_key(normalised(tasks, self.stands_for.__getitem__), has_key)
+            # Each client task walks its own poll sequence, even when two stand for the same recorded task.
+            walker = match_key(normalised(tasks, lambda uuid: uuid), has_key)
+        except RecursionError:  # read, but too deep to write out again: as deep as no recorded request is
+            return None
         return self.walk(key, walker, tasks, base_url)
 
     def walk(
@@ -187,13 +208,13 @@ class RecordedRequests:
             return renamed.get(value, value)
         return value
 
-    def mismatch(self, body: bytes, *, has_key: bool) -> RunwareError:
-        """Why nothing recorded matches this request, as the error `--record-mode none` answers with: the poll of a
-        task the replay never answered, or where the nearest recorded request differs."""
-        try:
-            tasks = json.loads(body)
-        except (ValueError, RecursionError):
-            return exceptions.NOT_RECORDED("The recording holds no request with this body, which is not JSON.")
+    def mismatch(self, tasks: Any, *, has_key: bool) -> RunwareError:
+        """Why nothing recorded matches this request (read by `read_request`), as the error `--record-mode none`
+        answers with: the poll of a task the replay never answered, or where the nearest recorded request differs."""
+        if tasks is UNREADABLE:
+            return exceptions.NOT_RECORDED(
+                "The recording holds no request with this body, which does not read as JSON (or is nested too deeply)."
+            )
         for task in _tasks(tasks):
             if _polled(task) and task["taskUUID"] not in self.stands_for:
                 return exceptions.NOT_RECORDED(
@@ -207,10 +228,13 @@ class RecordedRequests:
         candidates = [(recorded[0], *json.loads(key)) for key, recorded in self.by_key.items()]
         if not candidates:
             return exceptions.NOT_RECORDED("The recording holds no request of this transport.")
-        nearest, recorded_has_key, recorded_content = min(
-            candidates, key=lambda c: len(differences(sent, c[2])) + (c[1] != has_key)
-        )
-        differing = differences(sent, recorded_content)
+        try:
+            nearest, recorded_has_key, recorded_content = min(
+                candidates, key=lambda c: len(differences(sent, c[2])) + (c[1] != has_key)
+            )
+            differing = differences(sent, recorded_content)
+        except RecursionError:
+            return exceptions.NOT_RECORDED("No recorded request matches this one, nested too deeply to compare.")
         if recorded_has_key != has_key:
             differing.insert(0, ("Authorization", has_key, recorded_has_key))
         where, now, then = differing[0]
@@ -261,9 +285,9 @@ class Recordings:
         self.result_urls[download["url"]] = path.name
         self.files[path.name] = RecordedFile(path, download.get("contentType", "video/mp4"))
 
-    def answer(self, body: bytes, *, has_key: bool, base_url: str) -> RecordedAnswer | None:
+    def answer(self, raw: bytes, tasks: Any, *, has_key: bool, base_url: str) -> RecordedAnswer | None:
         """The recorded answer to this REST request, made the client's; None when nothing recorded matches."""
-        answers = self.rest.answer(body, has_key=has_key, base_url=base_url)
+        answers = self.rest.answer(raw, tasks, has_key=has_key, base_url=base_url)
         return answers[0][1] if answers else None
 
 
@@ -346,5 +370,7 @@ def differences(sent: Any, recorded: Any, path: str = "") -> list[tuple[str, Any
 
 
 def _shown(value: Any) -> str:
+    if isinstance(value, str):  # cut before it is written out: it may be megabytes of base64
+        value = value[:SHOWN_VALUE_CHARS]
     text = repr(value) if value is ABSENT else json.dumps(value)
     return text if len(text) <= SHOWN_VALUE_CHARS else text[: SHOWN_VALUE_CHARS - 1] + "…"

@@ -17,7 +17,7 @@ from mock_server.app import create_app
 from mock_server.config import Settings
 from mock_server.http.app_keys import DISPATCHER
 from mock_server.recording import timestamp
-from mock_server.replay import Recordings, normalised
+from mock_server.replay import UNREADABLE, Recordings, normalised
 from mock_server.testing import BackgroundServer
 from tests.test_dispatcher import FakeClock
 
@@ -62,7 +62,7 @@ def recordings(tmp_path):
 
 
 def ask(recordings: Recordings, tasks: list, has_key: bool = True) -> dict | None:
-    answer = recordings.answer(json.dumps(tasks).encode(), has_key=has_key, base_url=BASE)
+    answer = recordings.answer(json.dumps(tasks).encode(), tasks, has_key=has_key, base_url=BASE)
     return None if answer is None else json.loads(answer.body)
 
 
@@ -87,7 +87,7 @@ def test_what_was_not_recorded_is_left_to_the_mock(recordings):
     assert ask(recordings, submit("mine"), has_key=False) is None
     assert ask(recordings, [{**submit("mine")[0], "model": "other"}]) is None
     assert ask(recordings, poll("never-submitted")) is None
-    assert recordings.answer(b"not json", has_key=True, base_url=BASE) is None
+    assert recordings.answer(b"not json", UNREADABLE, has_key=True, base_url=BASE) is None
 
 
 def test_only_files_inside_the_folder_are_served(recordings, tmp_path):
@@ -443,3 +443,25 @@ def test_a_malformed_websocket_conversation_is_one_line_and_exit_2_at_start(tmp_
     run = run_mock("--replay", str(tmp_path))
     assert (run.returncode, "Traceback" in run.stderr, len(run.stderr.splitlines())) == (2, False, 1), run.stderr
     assert f"{tmp_path / 'websocket' / 'conversation.json'}: frames[1]" in run.stderr
+
+
+DEEP = ("[" * 980 + "]" * 980).encode()  # read by the mock's reader, too deep to write out again
+MANY_VALUES = json.dumps([{"taskType": "getResponse", "v": list(range(30_000))}]).encode()  # past body.MAX_VALUES
+
+
+@pytest.mark.parametrize(
+    ("body", "mode", "code"),
+    [
+        (DEEP, "none", "notRecorded"),
+        (DEEP, None, "invalidRequestBody"),
+        (MANY_VALUES, "none", "notRecorded"),
+        (MANY_VALUES, None, "invalidRequestBody"),
+    ],
+)
+async def test_a_hostile_body_is_refused_by_a_replay_as_by_the_mock_never_with_a_500(
+    aiohttp_client, tmp_path, body, mode, code
+):
+    slow_task(tmp_path)
+    client = await replaying(aiohttp_client, tmp_path, FakeClock(), record_mode=mode)
+    answer = await client.post("/v1", data=body, headers={"Authorization": "Bearer k"})
+    assert (answer.status, (await answer.json())["errors"][0]["code"]) == (400, code)

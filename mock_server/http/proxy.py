@@ -23,12 +23,13 @@ from aiohttp import WSMsgType, web
 from mock_server import exceptions
 from mock_server.config import Settings
 from mock_server.http import replay
+from mock_server.http.app_keys import DISPATCHER
 from mock_server.http.guard import base_url, not_a_websocket_upgrade
 from mock_server.http.recorder import Case, ExchangeRecorder, WebSocketConversation, client_keys, success_urls
 from mock_server.http.rest import error_response, read_body
 from mock_server.outbound import HostPolicy
 from mock_server.recording import REQUEST_HEADERS, RESPONSE_HEADERS, media_summary
-from mock_server.replay import Recordings
+from mock_server.replay import Recordings, read_request
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,8 @@ async def forward_tasks(request: web.Request) -> web.StreamResponse:
     body = await read_body(request)
     if upstream.recordings is not None:
         has_key = bool(request.headers.get("Authorization"))
-        recorded = upstream.recordings.answer(body, has_key=has_key, base_url=base_url(request))
+        tasks = await read_request(body, request.app[DISPATCHER].max_tasks)
+        recorded = upstream.recordings.answer(body, tasks, has_key=has_key, base_url=base_url(request))
         if recorded is not None:
             return web.Response(body=recorded.body, status=recorded.status, headers=recorded.headers)
     sent_headers = {name: request.headers[name] for name in REQUEST_HEADERS if name in request.headers}

@@ -5,9 +5,9 @@ files served under `/recorded/`."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -21,7 +21,7 @@ from mock_server.http.guard import base_url, not_a_websocket_upgrade, request_na
 from mock_server.http.sessions import SessionRegistry
 from mock_server.http.websocket import Session
 from mock_server.namespaces import DEFAULT
-from mock_server.replay import FILES_PATH, RecordedAnswer, RecordedRequests, Recordings
+from mock_server.replay import FILES_PATH, RecordedAnswer, RecordedRequests, Recordings, read_request
 
 RECORDINGS = web.AppKey("recordings", Recordings)
 STRICT = web.AppKey("replay_strict", bool)  # --record-mode none: nothing unmatched reaches the mock
@@ -46,11 +46,12 @@ def add_file_route(app: web.Application) -> None:
 async def answer_tasks(request: web.Request) -> web.StreamResponse:
     body = await rest.read_body(request)
     has_key = bool(request.headers.get("Authorization"))
-    answer = request.app[RECORDINGS].answer(body, has_key=has_key, base_url=base_url(request))
+    tasks = await read_request(body, request.app[DISPATCHER].max_tasks)
+    answer = request.app[RECORDINGS].answer(body, tasks, has_key=has_key, base_url=base_url(request))
     if answer is None and not request.app[STRICT]:
         return await rest.answer_tasks(request, body)
     if answer is None:
-        refused = rest.error_response(request.app[RECORDINGS].rest.mismatch(body, has_key=has_key))
+        refused = rest.error_response(request.app[RECORDINGS].rest.mismatch(tasks, has_key=has_key))
         request.app[DISPATCHER].journal.record(body, refused.status, refused.text or "")
         return refused
     request.app[DISPATCHER].journal.record(body, answer.status, answer.body.decode(errors="replace"))
@@ -86,13 +87,14 @@ class ReplaySession(Session):
         self.sending: asyncio.Task[None] | None = None  # the paced frames still to go, in order
 
     async def _answer(self, raw: bytes) -> None:
-        answers = self.recorded.answer(raw, has_key=False, base_url=self.base_url)
+        tasks = await read_request(raw, self.dispatcher.max_tasks)
+        answers = self.recorded.answer(raw, tasks, has_key=False, base_url=self.base_url)
         if answers is None and self.strict:
-            await self._send_error(self.recorded.mismatch(raw, has_key=False))
+            await self._send_error(self.recorded.mismatch(tasks, has_key=False))
         elif answers is None:
             await super()._answer(raw)
         else:
-            self._authenticate_as_recorded(raw)
+            self._authenticate_as_recorded(tasks)
             previous = self.sending
             if previous is None or previous.done():
                 if not any(delay for delay, _ in answers):  # unpaced: sent before the next frame is read
@@ -101,13 +103,9 @@ class ReplaySession(Session):
                 previous = None
             self.sending = asyncio.ensure_future(self._send_at_pace(answers, previous))
 
-    def _authenticate_as_recorded(self, raw: bytes) -> None:
+    def _authenticate_as_recorded(self, tasks: Any) -> None:
         """A replayed authentication authenticates the mock's side of the session too, so the frames the recording
         does not hold reach the mock with the client's key."""
-        try:
-            tasks = json.loads(raw)
-        except (ValueError, RecursionError):
-            return
         for task in tasks if isinstance(tasks, list) else []:
             if isinstance(task, dict) and task.get("taskType") == "authentication":
                 self._authenticate(task)
