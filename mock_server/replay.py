@@ -168,8 +168,7 @@ class RecordedRequests:
             return None
         started = self.client_submitted.get(polled[0])
         submitted = self.submitted_at.get(self.stands_for[polled[0]])
-        times = [entry.at for entry in recorded]
-        if started is None or submitted is None or None in times:
+        if started is None or submitted is None or any(entry.at is None for entry in recorded):
             return None
         reached = submitted + (self.clock() - started) * self.speed
         passed = [entry for entry in recorded if entry.at is not None and entry.at <= reached]
