@@ -16,6 +16,9 @@ resident memory (VmHWM, reset first through /proc/PID/clear_refs). It waits for 
   within --max-stored-bytes, a result within --max-result-bytes); /health never past 250 ms; no 5xx and
   nothing left unanswered, /health included.
 
+At the connection cap (half-sent-headers) new connections are refused by design, 503 `tooManyConnections`: those
+refusals are counted, not faults, and /health is judged on a connection opened before the flood.
+
 Everything is sent to loopback, every loop is bounded, and every case stops by itself.
 """
 
