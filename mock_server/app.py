@@ -14,6 +14,7 @@ from aiohttp import web
 
 from mock_server.accounts import Accounts
 from mock_server.config import Compat, Settings
+from mock_server.coverage import ClientCoverage
 from mock_server.delivery import Deliverer, DeliveryScheduler, RetryPolicy
 from mock_server.dispatcher import TaskDispatcher
 from mock_server.faults import FaultPlan
@@ -43,7 +44,10 @@ def create_dispatcher(settings: Settings, clock: Callable[[], float] = time.time
     hosts = HostPolicy(settings.allowed_hosts, own_names=(settings.host, public_host or ""))
     compat = Compat.from_pairs(settings.compat)
     accounts = Accounts(settings.balance)
-    deliverer = Deliverer(RetryPolicy(settings.delivery_attempts, settings.delivery_first_delay), hosts)
+    coverage = ClientCoverage(compat)
+    deliverer = Deliverer(
+        RetryPolicy(settings.delivery_attempts, settings.delivery_first_delay), hosts, coverage=coverage
+    )
     runner = TaskRunner(
         store,
         MediaLoader(store.get_media, MediaLimits(settings.max_media_bytes, settings.fetch_timeout), hosts),
@@ -75,6 +79,7 @@ def create_dispatcher(settings: Settings, clock: Callable[[], float] = time.time
         poll_wait=settings.poll_wait,
         variation=None if settings.vary_responses is None else ResponseVariation(settings.vary_responses),
         accounts=accounts,
+        coverage=coverage,
     )
 
 

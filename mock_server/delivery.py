@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 
+from mock_server.coverage import ClientCoverage
 from mock_server.exceptions import envelope, without_task_types
 from mock_server.faults import delivery_plan
 from mock_server.lifecycle import PENDING
@@ -54,10 +55,15 @@ class Deliverer:
     delivery journal."""
 
     def __init__(
-        self, policy: RetryPolicy | None = None, hosts: HostPolicy | None = None, capacity: int = 10_000
+        self,
+        policy: RetryPolicy | None = None,
+        hosts: HostPolicy | None = None,
+        capacity: int = 10_000,
+        coverage: ClientCoverage | None = None,
     ) -> None:
         self.policy = policy or RetryPolicy()
         self.hosts = hosts or HostPolicy()
+        self.coverage = coverage  # where each delivery's outcome is counted, if anywhere
         self._journal: deque[DeliveryAttempt] = deque(maxlen=capacity)
         self._session: aiohttp.ClientSession | None = None
 
@@ -87,10 +93,19 @@ class Deliverer:
         self, kind: str, method: str, url: str, data: bytes, content_type: str, task_uuid: str, namespace: str
     ) -> bool:
         """True once the receiver answered 2xx; False when every try failed."""
+        delivered, attempts = await self._attempts(kind, method, url, data, content_type, task_uuid, namespace)
+        if self.coverage is not None:
+            self.coverage.delivery(namespace, kind, delivered=delivered, attempts=attempts)
+        return delivered
+
+    async def _attempts(
+        self, kind: str, method: str, url: str, data: bytes, content_type: str, task_uuid: str, namespace: str
+    ) -> tuple[bool, int]:
+        """Whether the receiver answered 2xx in the end, and after how many tries."""
         refusal = self.hosts.refusal(url)
         if refusal is not None:
             self._journal.append(DeliveryAttempt(kind, url, task_uuid, 1, None, refusal, time.time(), namespace))
-            return False
+            return False, 1
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self.policy.timeout), headers=OUTBOUND_HEADERS
@@ -107,11 +122,11 @@ class Deliverer:
                 error = str(failure) or type(failure).__name__
             self._journal.append(DeliveryAttempt(kind, url, task_uuid, attempt, status, error, time.time(), namespace))
             if status is not None and 200 <= status < 300:
-                return True
+                return True, attempt
             if attempt < self.policy.attempts:
                 await asyncio.sleep(delay)
                 delay *= 2
-        return False
+        return False, self.policy.attempts
 
 
 class DeliveryScheduler:

@@ -16,6 +16,7 @@ from mock_server import exceptions
 from mock_server.accounts import Accounts
 from mock_server.body import read_task_array, task_type_counts
 from mock_server.config import Compat
+from mock_server.coverage import REST, ClientCoverage
 from mock_server.exceptions import RunwareError, envelope
 from mock_server.faults import Fault, FaultPlan
 from mock_server.journal import RequestJournal
@@ -75,6 +76,7 @@ class TaskDispatcher:
         poll_wait: float = 10.0,
         variation: ResponseVariation | None = None,
         accounts: Accounts | None = None,
+        coverage: ClientCoverage | None = None,
     ) -> None:
         self.store = store
         self.runner = runner
@@ -88,6 +90,7 @@ class TaskDispatcher:
         self.variation = variation
         self.accounts = accounts if accounts is not None else Accounts()
         self.task_details = TaskDetails()
+        self.coverage = coverage if coverage is not None else ClientCoverage(self.compat)
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -102,11 +105,12 @@ class TaskDispatcher:
         faults: tuple[Fault, ...] = (),
         refusals_carry_data: bool = False,
         namespace: str = DEFAULT,
+        transport: str = REST,
     ) -> Reply:
         """Answer one request body. `base_url` is where this server's files are reachable; `faults` (from the
         request) are injected into the tasks it submits; with `refusals_carry_data` (REST), a refused request
         answers `"data": []` beside its errors, as the real service was seen to; `namespace` scopes the work
-        (see namespaces.py)."""
+        (see namespaces.py); `transport` names the transport in the client's coverage."""
         acknowledged: list[Task] = []
         owner = snapshot = None
         try:
@@ -126,6 +130,8 @@ class TaskDispatcher:
         if owner is not None and snapshot is not None:
             self.task_details.record(owner, snapshot, body)
         task_faults = tuple(fault for task in acknowledged for fault in task.faults)
+        self.coverage.answered(namespace, body, transport)
+        self.coverage.faults_met(namespace, task_faults)
         reply = Reply(status, json.dumps(body), task_faults, task_type_counts(tasks))
         self.journal.record(raw, reply.status, reply.text, namespace)
         return reply
@@ -137,6 +143,7 @@ class TaskDispatcher:
         self.journal.clear(namespace)
         self.accounts.clear(namespace)
         self.task_details.clear(namespace)
+        self.coverage.clear(namespace)
         self.faults.clear(namespace)
         self.runner.reset(namespace, dropped)
         if self.variation is not None:
@@ -182,7 +189,9 @@ class TaskDispatcher:
             problems = problems or await validate_task(task) or within_limits(task, self.runner.max_media_seconds)
             if problems:
                 errors.extend(map(_entry, problems))
-            elif task_type == "videoInference":
+                continue
+            self.coverage.sent(namespace, task)
+            if task_type == "videoInference":
                 accepted = self._submit(task, owner, base_url, faults, data, errors)
                 if accepted is not None:
                     acknowledged.append(accepted)

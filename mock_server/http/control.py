@@ -15,9 +15,17 @@ from aiohttp import web
 from mock_server import exceptions
 from mock_server.exceptions import RunwareError
 from mock_server.faults import FaultRule, parse_fault
+from mock_server.har import journal_har
 from mock_server.http.app_keys import DISPATCHER
-from mock_server.http.guard import CONTROL_PREFIX, CONTROL_TOKEN_HEADER, carries_control_token, request_namespace
+from mock_server.http.guard import (
+    CONTROL_PREFIX,
+    CONTROL_TOKEN_HEADER,
+    base_url,
+    carries_control_token,
+    request_namespace,
+)
 from mock_server.http.rest import bearer_key
+from mock_server.journal import JournalEntry
 from mock_server.lifecycle import InvalidValue, Lifecycle, check_processing_rate
 from mock_server.namespaces import owner_of
 from mock_server.overview import OUTCOMES, request_outcome, request_view, task_views
@@ -32,6 +40,8 @@ def control_app(token: str | None) -> web.Application:
     app.router.add_post("/reset", reset)
     app.router.add_post("/seed", seed)
     app.router.add_get("/requests", requests)
+    app.router.add_get("/journal.har", journal_as_har)
+    app.router.add_get("/coverage", coverage)
     app.router.add_get("/deliveries", deliveries)
     app.router.add_put("/lifecycle", lifecycle)
     app.router.add_get("/tasks", tasks)
@@ -76,6 +86,23 @@ async def seed(request: web.Request) -> web.Response:
 
 async def requests(request: web.Request) -> web.Response:
     """Oldest first; `outcome=` keeps one kind (ok, refused, fault, failed), `limit=N` the newest N."""
+    return web.json_response([request_view(entry) for entry in _journal_entries(request)])
+
+
+async def journal_as_har(request: web.Request) -> web.Response:
+    """The same entries as /requests, as an HTTP Archive (HAR 1.2) that browsers' devtools and other tools read."""
+    har = journal_har(_journal_entries(request), base_url(request))
+    headers = {"Content-Disposition": 'attachment; filename="lipsync-mock.har"'}
+    return web.json_response(har, headers=headers)
+
+
+async def coverage(request: web.Request) -> web.Response:
+    """What the client's traffic met of the contract, and what it never did (see coverage.py)."""
+    return web.json_response(request.config_dict[DISPATCHER].coverage.report(request_namespace(request)))
+
+
+def _journal_entries(request: web.Request) -> list[JournalEntry]:
+    """The journal entries a query selects: `taskUUID=`, `outcome=`, `limit=`, the namespace's."""
     entries = request.config_dict[DISPATCHER].journal.entries(request.query.get("taskUUID"), request_namespace(request))
     outcome = request.query.get("outcome")
     if outcome is not None:
@@ -83,9 +110,7 @@ async def requests(request: web.Request) -> web.Response:
             raise _invalid("outcome", f"outcome must be one of {', '.join(OUTCOMES)}")
         entries = [entry for entry in entries if request_outcome(entry) == outcome]
     limit = _limit(request)
-    if limit is not None:
-        entries = entries[-limit:]
-    return web.json_response([request_view(entry) for entry in entries])
+    return entries if limit is None else entries[-limit:]
 
 
 async def tasks(request: web.Request) -> web.Response:

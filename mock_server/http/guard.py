@@ -136,7 +136,7 @@ def not_a_websocket_upgrade() -> web.Response:
 def base_url(request: web.Request) -> str:
     """Where clients reach this server, for the URLs it hands out: `--public-url`, or the local address the
     client's connection arrived at (its own socket, not a header the client wrote)."""
-    settings = request.app[SETTINGS]
+    settings = request.config_dict[SETTINGS]  # the control API, a sub-application, finds the mock's too
     if settings.public_url:
         return settings.public_url
     sockname = request.transport.get_extra_info("sockname") if request.transport else None

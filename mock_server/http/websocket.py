@@ -14,6 +14,7 @@ from aiohttp import WSMsgType, web
 
 from mock_server import exceptions
 from mock_server.body import read_task_array
+from mock_server.coverage import WEBSOCKET, WEBSOCKET_RESUME
 from mock_server.dispatcher import Reply, TaskDispatcher
 from mock_server.exceptions import RunwareError
 from mock_server.faults import Fault
@@ -103,7 +104,12 @@ class Session:
 
     async def _dispatch(self, raw: bytes) -> Reply:
         return await self.dispatcher.handle(
-            raw, bearer_key=self.api_key or "", base_url=self.base_url, faults=self.faults, namespace=self.namespace
+            raw,
+            bearer_key=self.api_key or "",
+            base_url=self.base_url,
+            faults=self.faults,
+            namespace=self.namespace,
+            transport=WEBSOCKET,
         )
 
     def _authenticate(self, task: dict[str, Any]) -> RunwareError | None:
@@ -113,15 +119,20 @@ class Session:
         if not self.dispatcher.accepts_key(key):
             return exceptions.invalid_api_key()
         self.api_key = key
+        self.dispatcher.coverage.sent(self.namespace, task)
         if self.session_uuid is None:
             self.session_uuid = self.sessions.resume(task.get("connectionSessionUUID"), self._owner())
+            if self.session_uuid == task.get("connectionSessionUUID"):
+                self.dispatcher.coverage.transport(self.namespace, WEBSOCKET_RESUME)
         return None
 
     def _owner(self) -> str:
         return owner_of(self.api_key or "", self.namespace)
 
     async def _send_error(self, error: RunwareError) -> None:
-        await self.socket.send_str(json.dumps(exceptions.errors_body(error)))
+        body = exceptions.errors_body(error)
+        self.dispatcher.coverage.answered(self.namespace, body, WEBSOCKET)
+        await self.socket.send_str(json.dumps(body))
 
 
 async def serve_websocket(request: web.Request) -> web.StreamResponse:

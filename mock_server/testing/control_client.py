@@ -44,6 +44,11 @@ class MockControl:
         """Requests received (`id`, `request`, `status`, `response`, `receivedAt`), or those naming a task."""
         return self._call("GET", "/requests" + _query(task_uuid))
 
+    def coverage(self) -> dict[str, Any]:
+        """What the client's traffic met of the contract: `percent`, and `sections`, each with its `percent` and
+        `entries` (`name`, `met`) — see docs/coverage.md."""
+        return self._call("GET", "/coverage")
+
     def deliveries(self, task_uuid: str | None = None) -> list[dict[str, Any]]:
         """Webhook and upload attempts (`kind`, `url`, `attempt`, `status`, `error`, `at`)."""
         return self._call("GET", "/deliveries" + _query(task_uuid))
