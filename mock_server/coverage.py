@@ -218,7 +218,9 @@ def contract(credit_code: str) -> _Contract:
     for name, sub in envelope.get("properties", {}).items():
         if "anyOf" in sub:  # the task types, read as one list of allowed values
             builder.add("errors", _code_name("unsupported", name))
-    tasks = {task_type: builder.task(task_type, file_name) for task_type, file_name in task_schema_names().items()}
+    # The model's own task first: its entries lead each section, and a summary that names the first few.
+    ordered = sorted(task_schema_names().items(), key=lambda pair: pair[0] != "videoInference")
+    tasks = {task_type: builder.task(task_type, file_name) for task_type, file_name in ordered}
     unchosen = set(COMPAT_CHOICES["insufficient-credits-code"]) - {credit_code}
     for code in exceptions.CATALOGUE:
         if code not in NOT_ANSWERED_TO_TASKS and code not in unchosen:
@@ -313,9 +315,9 @@ class ClientCoverage:
         sections = {}
         for section, names in self._contract.entries.items():
             rows = [{"name": name, "met": (section, name) in met} for name in names]
-            sections[section] = {"description": SECTIONS[section], **_tally(rows), "entries": rows}
+            sections[section] = {"description": SECTIONS[section], **tally(rows), "entries": rows}
         everything = [row for section in sections.values() for row in section["entries"]]
-        return {"namespace": namespace, **_tally(everything), "sections": sections}
+        return {"namespace": namespace, **tally(everything), "sections": sections}
 
     def _of(self, namespace: str) -> set[Entry]:
         met = self._met.get(namespace)
@@ -359,6 +361,7 @@ def _walk(node: _Parameter, value: Any, met: set[Entry]) -> None:
         met.add(("media", media_form(value)))
 
 
-def _tally(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def tally(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """`met`, `total` and `percent` of entries (`name`, `met`); nothing to meet is all of it met."""
     met = sum(row["met"] for row in rows)
     return {"met": met, "total": len(rows), "percent": round(100 * met / len(rows), 1) if rows else 100.0}

@@ -230,3 +230,99 @@ def test_the_plugin_pages_examples_run(pytester):
     blocks = python_blocks((ROOT / "docs" / "plugin.md").read_text())
     assert len(blocks) == 2
     run_tests(pytester, 4, **{f"test_plugin_doc_{number}": block for number, block in enumerate(blocks)})
+
+
+# Client coverage: the session's summary, the report file and the gate.
+
+BOUNCE_ONLY = """
+import json
+import urllib.request
+import uuid
+
+
+def call(api_url, tasks):
+    request = urllib.request.Request(api_url, json.dumps(tasks).encode(), {"Authorization": "Bearer any-key"})
+    with urllib.request.urlopen(request) as response:
+        return json.load(response)
+
+
+def test_bounce_to_success(lipsync_mock):
+    task = {
+        "taskType": "videoInference",
+        "taskUUID": str(uuid.uuid4()),
+        "model": "sync:lipsync-2@1",
+        "inputs": {"video": lipsync_mock.media_url("speaker.mp4"), "audio": lipsync_mock.media_url("voice.wav")},
+        "providerSettings": {"sync": {"syncMode": "bounce"}},
+    }
+    call(lipsync_mock.url, [task])
+    answer = call(lipsync_mock.url, [{"taskType": "getResponse", "taskUUID": task["taskUUID"]}])
+    assert answer["data"][0]["status"] == "success"
+
+
+def test_another_bounce_on_a_reset_mock(lipsync_mock):
+    test_bounce_to_success(lipsync_mock)
+"""
+
+
+def run_bounce_only(pytester, *options: str) -> pytest.RunResult:
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(test_bounce_only=BOUNCE_ONLY)
+    return pytester.runpytest("-p", "no:cacheprovider", *options)
+
+
+def test_a_bounce_only_suite_is_told_what_it_never_met_and_fails_the_gate(pytester):
+    result = run_bounce_only(pytester, "--lipsync-coverage-fail-under", "50", "--lipsync-coverage-report", "cov.txt")
+    result.assert_outcomes(passed=2)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    output = result.stdout.str()
+    assert "lipsync-mock client coverage: " in output
+    assert "FAIL: client coverage" in output and "--lipsync-coverage-fail-under 50" in output
+    report = json.loads((pytester.path / "cov.json").read_text())
+    values = {entry["name"]: entry["met"] for entry in report["sections"]["values"]["entries"]}
+    assert values["providerSettings.sync.syncMode=bounce"] is True
+    for mode in ("loop", "cut_off", "silence", "remap"):
+        assert values[f"providerSettings.sync.syncMode={mode}"] is False
+    errors = report["sections"]["errors"]
+    assert errors["met"] == 0 and {"invalidTemperature", "processingFailed"} <= {e["name"] for e in errors["entries"]}
+    outcomes = {entry["name"]: entry["met"] for entry in report["sections"]["outcomes"]["entries"]}
+    assert outcomes == {"status=processing": False, "status=success": True, "status=error": False}
+    assert report["percent"] < 50
+    markdown = (pytester.path / "cov.md").read_text()
+    assert "- [x] `providerSettings.sync.syncMode=bounce`" in markdown
+    assert "- [ ] `providerSettings.sync.syncMode=remap`" in markdown and "- [ ] `status=error`" in markdown
+
+
+def test_the_summary_names_what_was_never_met_and_a_met_gate_passes(pytester):
+    result = run_bounce_only(pytester, "--lipsync-coverage-fail-under", "0")
+    assert result.ret == pytest.ExitCode.OK
+    line = next(line for line in result.outlines if line.strip().startswith("outcomes"))
+    assert "1/3" in line and "never met: status=processing, status=error" in line
+
+
+def test_under_xdist_the_controller_reports_every_workers_coverage(pytester):
+    result = run_bounce_only(pytester, "-p", "xdist", "-n", "2", "--lipsync-coverage-report", "cov")
+    result.assert_outcomes(passed=2)
+    assert "lipsync-mock client coverage: " in result.stdout.str()
+    values = json.loads((pytester.path / "cov.json").read_text())["sections"]["values"]
+    assert [entry["name"] for entry in values["entries"] if entry["met"]] == ["providerSettings.sync.syncMode=bounce"]
+
+
+@pytest.mark.parametrize("percent", ["0", "100"])
+def test_the_gate_takes_a_percentage_from_0_to_100(pytester, percent):
+    result = run_bounce_only(pytester, "--lipsync-coverage-fail-under", percent)
+    result.assert_outcomes(passed=2)
+    assert result.ret == (pytest.ExitCode.OK if percent == "0" else pytest.ExitCode.TESTS_FAILED)
+
+
+@pytest.mark.parametrize("percent", ["-0.1", "100.1", "half"])
+def test_the_gate_refuses_what_is_no_percentage(pytester, percent):
+    result = run_bounce_only(pytester, "--lipsync-coverage-fail-under", percent)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "a percentage from 0 to 100" in result.stderr.str()
+
+
+def test_a_session_that_never_used_the_mock_fails_the_gate_and_prints_nothing_without_one(pytester):
+    pytester.makepyfile(test_plain="def test_plain(): pass")
+    assert "client coverage" not in pytester.runpytest("-p", "no:cacheprovider").stdout.str()
+    result = pytester.runpytest("-p", "no:cacheprovider", "--lipsync-coverage-fail-under", "10")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED and "client coverage: 0.0%" in result.stdout.str()

@@ -100,6 +100,11 @@ class LipsyncMock:
     def set_processing_rate(self, rate: float) -> None:
         self.control.set_processing_rate(rate)
 
+    def coverage(self) -> dict[str, Any]:
+        """What the client's traffic met of the contract since the last reset, and what it never did
+        (GET /__mock/coverage): `percent`, and `sections` of `entries` (`name`, `met`). See docs/coverage.md."""
+        return self.control.coverage()
+
     def deliveries(self, task_uuid: str | None = None) -> list[dict[str, Any]]:
         """Webhook and upload attempts (`kind`, `url`, `attempt`, `status`, `error`, `at`), oldest first."""
         return self.control.deliveries(task_uuid)
