@@ -12,10 +12,14 @@ A fault is written `kind` or `kind=value`, with `; name=value` parameters:
     webhook_duplicate               send every webhook of the task twice
     webhook_delay=500               send each webhook 500 ms late
     webhook_reorder                 send the task's result webhooks last-first, once all are done
+    throttle=800                    send a result or media file at 800 kbit/s
+    cut_after=4096                  send the first 4096 bytes of a file, then close the connection
+    download_status=502; attempts=1 answer the first attempt at each file 502 (500, 502 or 503)
 
 Each kind is one class below, registered in `FAULT_KINDS`, holding its typed parameters and the hooks it
 acts through: `on_request` (before a REST request's tasks run), `on_poll` (when its task is polled),
-`on_delivery` (how its task's webhooks go out), `closes_websocket` (after the acknowledgment). The server
+`on_delivery` (how its task's webhooks go out), `on_download` (how a result or media file goes out),
+`closes_websocket` (after the acknowledgment). The server
 calls the hooks; it never asks which kind a fault is. Adding a kind touches this file only.
 """
 
@@ -24,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
@@ -59,11 +64,23 @@ class DeliveryPlan:
 
 
 @dataclass(frozen=True)
+class DownloadPlan:
+    """How a file goes out: the first `failed_attempts` attempts at it answer `failed_status` instead; the body
+    at `bytes_per_second` (None: as fast as the client reads), and cut off after `cut_after` bytes (None: whole)."""
+
+    failed_status: int = 0
+    failed_attempts: int = 0
+    bytes_per_second: float | None = None
+    cut_after: int | None = None
+
+
+@dataclass(frozen=True)
 class Fault:
     """One fault. A kind overrides the hooks it acts through; the rest do nothing."""
 
     kind: ClassVar[str]
     is_request_fault: ClassVar[bool] = False
+    is_download_fault: ClassVar[bool] = False
     closes_websocket: ClassVar[bool] = False
 
     @classmethod
@@ -86,6 +103,9 @@ class Fault:
         return None
 
     def on_delivery(self, plan: DeliveryPlan) -> DeliveryPlan:
+        return plan
+
+    def on_download(self, plan: DownloadPlan) -> DownloadPlan:
         return plan
 
 
@@ -281,6 +301,85 @@ class WebhookReorder(Fault):
         return replace(plan, last_first=True)
 
 
+# Bounds of the download faults: from a slow mobile link to faster than loopback; any file the mock may hold.
+MAX_KILOBITS_PER_SECOND = 10_000_000.0
+MAX_FILE_BYTES = 1 << 40
+MAX_FAILED_ATTEMPTS = 1000
+
+
+@_kind
+@dataclass(frozen=True)
+class Throttle(Fault):
+    kilobits_per_second: float
+    kind: ClassVar[str] = "throttle"
+    is_download_fault: ClassVar[bool] = True
+
+    @classmethod
+    def from_written(cls, value: float | None, params: dict[str, str]) -> Fault:
+        if params or value == 0:
+            raise ValueError(f"throttle=KBIT takes a rate above 0 and up to {MAX_KILOBITS_PER_SECOND:g} kbit/s")
+        return cls(_number(cls.kind, value, 0, MAX_KILOBITS_PER_SECOND))
+
+    def describe(self) -> str:
+        return f"throttle={self.kilobits_per_second:g}"
+
+    def on_download(self, plan: DownloadPlan) -> DownloadPlan:
+        rate = self.kilobits_per_second * 1000 / 8
+        slowest = rate if plan.bytes_per_second is None else min(rate, plan.bytes_per_second)
+        return replace(plan, bytes_per_second=slowest)
+
+
+@_kind
+@dataclass(frozen=True)
+class CutAfter(Fault):
+    byte_count: int
+    kind: ClassVar[str] = "cut_after"
+    is_download_fault: ClassVar[bool] = True
+
+    @classmethod
+    def from_written(cls, value: float | None, params: dict[str, str]) -> Fault:
+        count = _number(cls.kind, value, 0, MAX_FILE_BYTES)
+        if params or count != int(count):
+            raise ValueError("cut_after=N takes a whole number of bytes and no parameters")
+        return cls(int(count))
+
+    def describe(self) -> str:
+        return f"cut_after={self.byte_count}"
+
+    def on_download(self, plan: DownloadPlan) -> DownloadPlan:
+        shortest = self.byte_count if plan.cut_after is None else min(self.byte_count, plan.cut_after)
+        return replace(plan, cut_after=shortest)
+
+
+@_kind
+@dataclass(frozen=True)
+class DownloadStatus(Fault):
+    status: int
+    attempts: int = 1
+    kind: ClassVar[str] = "download_status"
+    is_download_fault: ClassVar[bool] = True
+
+    @classmethod
+    def from_written(cls, value: float | None, params: dict[str, str]) -> Fault:
+        if value not in SERVER_STATUSES or set(params) - {"attempts"}:
+            raise ValueError(
+                f"download_status takes one of {', '.join(map(str, SERVER_STATUSES))} and only '; attempts=N'"
+            )
+        try:
+            attempts = float(params.get("attempts", "1"))
+        except ValueError:
+            raise ValueError("attempts takes a whole number") from None
+        if _number("attempts", attempts, 1, MAX_FAILED_ATTEMPTS) != int(attempts):
+            raise ValueError(f"attempts takes a whole number from 1 to {MAX_FAILED_ATTEMPTS}")
+        return cls(int(value), int(attempts))
+
+    def describe(self) -> str:
+        return f"download_status={self.status}; attempts={self.attempts}"
+
+    def on_download(self, plan: DownloadPlan) -> DownloadPlan:
+        return replace(plan, failed_status=self.status, failed_attempts=max(plan.failed_attempts, self.attempts))
+
+
 def parse_fault(text: str) -> Fault:
     """A fault from its written form; ValueError saying what is wrong otherwise."""
     head, *rest = (part.strip() for part in text.split(";"))
@@ -303,6 +402,13 @@ def delivery_plan(faults: tuple[Fault, ...]) -> DeliveryPlan:
     plan = DeliveryPlan()
     for fault in faults:
         plan = fault.on_delivery(plan)
+    return plan
+
+
+def download_plan(faults: list[Fault]) -> DownloadPlan:
+    plan = DownloadPlan()
+    for fault in faults:
+        plan = fault.on_download(plan)
     return plan
 
 
@@ -342,6 +448,16 @@ CHAOS_FAULTS: tuple[Callable[[random.Random], Fault], ...] = (
     lambda rng: Drop(),
 )
 
+# What --chaos draws from for a file download, each equally often: a slow link, a cut connection, a failed try.
+CHAOS_DOWNLOAD_FAULTS: tuple[Callable[[random.Random], Fault], ...] = (
+    lambda rng: Throttle(float(rng.choice((800, 2000, 8000)))),
+    lambda rng: CutAfter(rng.randint(0, 64 * 1024)),
+    lambda rng: DownloadStatus(rng.choice(SERVER_STATUSES)),
+)
+
+# How many files the attempt counts of download_status are kept for: the oldest are forgotten past it.
+MAX_COUNTED_FILES = 10_000
+
 
 class FaultPlan:
     """Owns the fault rules set through the control API and the random faults of `--chaos`."""
@@ -350,6 +466,7 @@ class FaultPlan:
         self._rules: list[FaultRule] = []
         self.chaos = chaos
         self._rng = random.Random(seed)
+        self._attempts: OrderedDict[str, int] = OrderedDict()  # by file: attempts that met download_status
 
     def seed(self, seed: int) -> None:
         self._rng = random.Random(seed)
@@ -366,8 +483,10 @@ class FaultPlan:
         self._rules.append(rule)
 
     def clear(self, namespace: str | None = None) -> None:
-        """Drop the rules of one namespace, or (None) all of them."""
+        """Drop the rules of one namespace, or (None) all of them and the attempts counted at files."""
         self._rules = [rule for rule in self._rules if namespace is not None and rule.namespace != namespace]
+        if namespace is None:
+            self._attempts.clear()
 
     def request_faults(self, tasks: list[Any], namespace: str = "") -> list[Fault]:
         """Request faults for a request holding `tasks`: those set by rule, then one drawn by chaos."""
@@ -380,11 +499,30 @@ class FaultPlan:
         """Faults set by rule that the submitted `task` carries from now on."""
         return self._take([task], namespace, request_faults=False)
 
-    def _take(self, tasks: list[Any], namespace: str, *, request_faults: bool) -> list[Fault]:
+    def download_faults(self, task: dict[str, Any], namespace: str = "") -> list[Fault]:
+        """Download faults for a file of `task` (a result's task, or `{"taskType": "mediaStorage"}` for an
+        upload): those set by rule, then one drawn by chaos."""
+        found = self._take([task], namespace, request_faults=False, download_faults=True)
+        if self.chaos > 0 and self._rng.random() < self.chaos:
+            found.append(self._rng.choice(CHAOS_DOWNLOAD_FAULTS)(self._rng))
+        return found
+
+    def count_attempt(self, name: str) -> int:
+        """Count an attempt at the file `name` that met a download_status fault; how many it has had."""
+        attempts = self._attempts[name] = self._attempts.pop(name, 0) + 1
+        while len(self._attempts) > MAX_COUNTED_FILES:
+            self._attempts.popitem(last=False)
+        return attempts
+
+    def _take(
+        self, tasks: list[Any], namespace: str, *, request_faults: bool, download_faults: bool = False
+    ) -> list[Fault]:
         """Faults of matching rules, counting each use; a rule used up is dropped."""
         found = []
         for rule in list(self._rules):
-            if rule.fault.is_request_fault == request_faults and rule.matches(tasks, namespace):
+            fault = rule.fault
+            wanted = fault.is_request_fault == request_faults and fault.is_download_fault == download_faults
+            if wanted and rule.matches(tasks, namespace):
                 found.append(rule.fault)
                 if rule.times is not None:
                     rule.times -= 1

@@ -7,7 +7,10 @@ import pytest
 
 from mock_server.faults import (
     FAULT_KINDS,
+    CutAfter,
     DeliveryPlan,
+    DownloadPlan,
+    DownloadStatus,
     Drop,
     DropConnection,
     FailAfterPolls,
@@ -17,11 +20,13 @@ from mock_server.faults import (
     Latency,
     RateLimit,
     ServerStatus,
+    Throttle,
     WebhookDelay,
     WebhookDuplicate,
     WebhookReorder,
     WebSocketClose,
     delivery_plan,
+    download_plan,
     parse_fault,
 )
 
@@ -41,6 +46,12 @@ from mock_server.faults import (
         ("webhook_duplicate", WebhookDuplicate()),
         ("webhook_delay=500", WebhookDelay(500)),
         ("webhook_reorder", WebhookReorder()),
+        ("throttle=800", Throttle(800)),
+        ("throttle=10000000", Throttle(10_000_000)),
+        ("cut_after=0", CutAfter(0)),
+        ("cut_after=4096", CutAfter(4096)),
+        ("download_status=502", DownloadStatus(502, 1)),
+        ("download_status=503; attempts=1000", DownloadStatus(503, 1000)),
     ],
 )
 def test_faults_are_read_from_their_written_form_and_back(text, fault):
@@ -52,6 +63,10 @@ def test_every_kind_is_registered_under_its_name():
     assert set(FAULT_KINDS) == {
         "latency", "status", "rate_limit", "hang", "drop", "fail_after_polls",
         "ws_close", "webhook_duplicate", "webhook_delay", "webhook_reorder",
+        "throttle", "cut_after", "download_status",
+    }  # fmt: skip
+    assert {name for name, kind in FAULT_KINDS.items() if kind.is_download_fault} == {
+        "throttle", "cut_after", "download_status",
     }  # fmt: skip
     assert {name for name, kind in FAULT_KINDS.items() if kind.is_request_fault} == {
         "latency", "status", "rate_limit", "hang", "drop",
@@ -81,6 +96,21 @@ def test_every_kind_is_registered_under_its_name():
         "drop=3",
         "ws_close; x=1",
         "webhook_delay",
+        "throttle",
+        "throttle=0",
+        "throttle=10000001",
+        "throttle=8; x=1",
+        "cut_after",
+        "cut_after=-1",
+        "cut_after=2.5",
+        "cut_after=1099511627777",
+        "download_status",
+        "download_status=404",
+        "download_status=502; attempts=0",
+        "download_status=502; attempts=1001",
+        "download_status=502; attempts=1.5",
+        "download_status=502; attempts=x",
+        "download_status=502; times=2",
     ],
 )
 def test_malformed_faults_say_what_is_wrong(text):
@@ -119,6 +149,37 @@ def test_delivery_faults_shape_the_plan():
     plan = delivery_plan((WebhookDuplicate(), WebhookDelay(250), WebhookReorder(), Latency(10)))
     assert plan == DeliveryPlan(copies=2, delay=0.25, last_first=True)
     assert WebSocketClose().closes_websocket and not Drop().closes_websocket
+
+
+def test_download_faults_shape_the_download_plan():
+    assert download_plan([]) == DownloadPlan()
+    plan = download_plan([Throttle(800), Throttle(1600), CutAfter(10), CutAfter(5), DownloadStatus(503, 2), Latency(1)])
+    assert plan == DownloadPlan(failed_status=503, failed_attempts=2, bytes_per_second=100_000, cut_after=5)
+
+
+def test_download_rules_are_taken_at_the_download_not_at_the_submission():
+    plan = FaultPlan()
+    plan.add_rule(FaultRule(CutAfter(5), task_uuid="t1", times=1))
+    submit = {"taskType": "videoInference", "taskUUID": "t1"}
+    assert plan.task_faults(submit) == [] and plan.request_faults([submit]) == []
+    assert plan.download_faults(submit) == [CutAfter(5)]
+    assert plan.download_faults(submit) == []  # used up
+
+
+def test_attempts_are_counted_per_file_and_forgotten_on_clear():
+    plan = FaultPlan()
+    assert [plan.count_attempt("a"), plan.count_attempt("a"), plan.count_attempt("b")] == [1, 2, 1]
+    plan.clear("some-namespace")
+    assert plan.count_attempt("a") == 3
+    plan.clear()
+    assert plan.count_attempt("a") == 1
+
+
+def test_chaos_draws_each_download_fault():
+    plan = FaultPlan(chaos=0.5, seed=4)
+    hit = [faults[0] for faults in (plan.download_faults({"taskType": "mediaStorage"}) for _ in range(600)) if faults]
+    assert 0.4 < len(hit) / 600 < 0.6
+    assert {fault.kind for fault in hit} == {"throttle", "cut_after", "download_status"}
 
 
 def test_rules_apply_to_matching_tasks_the_number_of_times_asked():

@@ -25,7 +25,7 @@ from mock_server.faults import (
 
 KINDS = (
     "latency, status, rate_limit, hang, drop, fail_after_polls, ws_close, webhook_duplicate, webhook_delay, "
-    "webhook_reorder"
+    "webhook_reorder, throttle, cut_after, download_status"
 )
 CODES = "timeoutProvider, processingFailed, downloadFailed, providerTimeout, contentPolicyViolation"
 

@@ -1,5 +1,5 @@
 """The REST transport in front of the task dispatcher, and the plain HTTP endpoints (files, health, OpenAPI,
-AsyncAPI)."""
+AsyncAPI). How a file is served is `http/files.py`'s."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from mock_server import exceptions
 from mock_server.asyncapi import asyncapi_document
 from mock_server.body import read_task_array
 from mock_server.exceptions import RunwareError
-from mock_server.faults import DropConnection, Fault, parse_fault
+from mock_server.faults import DropConnection, Fault, download_plan, parse_fault
 from mock_server.http.access import TASK_TYPE_COUNTS
 from mock_server.http.app_keys import DISPATCHER, MAX_BODY_BYTES
+from mock_server.http.files import ServedFile, serve_file
 from mock_server.http.guard import base_url, may_inject_faults, request_namespace
 from mock_server.media import CONTAINERS
-from mock_server.namespaces import DEFAULT
+from mock_server.namespaces import DEFAULT, namespace_of
 from mock_server.openapi import openapi_document
 
 FAULT_HEADER = "X-Mock-Fault"
@@ -114,9 +115,10 @@ async def _apply_request_faults(request: web.Request, raw: bytes, asked: list[Fa
     return None
 
 
-async def get_video(request: web.Request) -> web.Response:
+async def get_video(request: web.Request) -> web.StreamResponse:
     """A result's file at its videoURL, while the result is served (ready, not past its ttl), under its
-    format's extension."""
+    format's extension. Past its ttl it is gone: 404, as the real service's expired URLs answer
+    (docs/behaviour.md)."""
     video_uuid, _, extension = request.match_info["name"].partition(".")
     dispatcher = request.app[DISPATCHER]
     found = dispatcher.store.find_result(video_uuid)
@@ -126,15 +128,36 @@ async def get_video(request: web.Request) -> web.Response:
         served = spec.extension == extension and result.is_served(dispatcher.clock())
         data = dispatcher.store.get_file(task.task_uuid) if served else None
         if data is not None:  # None too when the file was dropped to stay within --max-stored-bytes
-            return web.Response(body=data, content_type=spec.content_type)
+            file = ServedFile(data, spec.content_type, f'"{video_uuid}-{len(data):x}"', result.ready_at)
+            owner = {"taskType": "videoInference", "taskUUID": task.task_uuid}
+            carried = [fault for fault in task.faults if fault.is_download_fault]
+            return await _download(request, video_uuid, file, owner, task.namespace, carried)
     return error_response(exceptions.NOT_FOUND("No such video, or its ttl has passed."))
 
 
-async def get_media(request: web.Request) -> web.Response:
-    media = request.app[DISPATCHER].store.get_media(request.match_info["media_uuid"].lower())
+async def get_media(request: web.Request) -> web.StreamResponse:
+    media_uuid = request.match_info["media_uuid"].lower()
+    media = request.app[DISPATCHER].store.get_media(media_uuid)
     if media is None:
         return error_response(exceptions.NOT_FOUND("No uploaded media has this UUID."))
-    return web.Response(body=media.data, content_type=media.content_type)
+    file = ServedFile(media.data, media.content_type, f'"{media_uuid}-{len(media.data):x}"', None)
+    return await _download(request, media_uuid, file, {"taskType": "mediaStorage"}, namespace_of(media.owner), [])
+
+
+async def _download(
+    request: web.Request, name: str, file: ServedFile, owner: dict[str, str], namespace: str, carried: list[Fault]
+) -> web.StreamResponse:
+    """The file, shaped by the download faults asked for on this request, carried by its task, set by rule or
+    drawn by --chaos."""
+    plan_of_faults = request.app[DISPATCHER].faults
+    faults = [*(fault for fault in header_faults(request) if fault.is_download_fault), *carried]
+    if plan_of_faults.may_fault_requests():
+        faults += plan_of_faults.download_faults(owner, namespace)
+    plan = download_plan(faults)
+    if plan.failed_attempts and plan_of_faults.count_attempt(name) <= plan.failed_attempts:
+        message = f"Injected fault: the file server answered {plan.failed_status}."
+        return error_response(exceptions.SERVER_ERROR(message, status=plan.failed_status))
+    return await serve_file(request, file, plan)
 
 
 async def get_health(request: web.Request) -> web.Response:

@@ -1,0 +1,105 @@
+"""How long a 45 MB file download holds the event loop: the largest gap a ticker coroutine sees meanwhile.
+
+    .venv/bin/python -m benchmarks.download_stall [--runs 3]
+
+The mock runs in this process on a loopback port, beside a coroutine that sleeps 1 ms at a time and notes the
+longest it waited past that; a thread downloads a 45 MB upload from `/media/{uuid}` and reads it to the end. The
+anchor, in the same run: a bare aiohttp handler answering the same bytes as one `web.Response`, as the mock
+answered before files went out in chunks. Medians of `--runs` fresh servers, with each run's figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import http.client
+import json
+import statistics
+import time
+import uuid
+
+from aiohttp import web
+
+from benchmarks.processes import free_port
+from mock_server.app import create_app
+from mock_server.config import Settings
+
+MB = 1 << 20
+DATA = b"\0" * (45 * MB)
+
+
+def _get(port: int, path: str) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        received = len(response.read())
+        return received
+    finally:
+        connection.close()
+
+
+def _upload(port: int) -> str:
+    media = "data:video/mp4;base64," + base64.b64encode(DATA).decode()
+    task = [{"taskType": "mediaStorage", "taskUUID": str(uuid.uuid4()), "operation": "upload", "media": media}]
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    try:
+        connection.request("POST", "/v1", json.dumps(task), {"Authorization": "Bearer k"})
+        return "/media/" + json.loads(connection.getresponse().read())["data"][0]["mediaUUID"]
+    finally:
+        connection.close()
+
+
+async def _bare(request: web.Request) -> web.Response:
+    return web.Response(body=DATA, content_type="video/mp4")
+
+
+async def _stall(mock: bool) -> float:
+    """The largest gap of the loop while one 45 MB download is answered (mock: the mock's; else the anchor)."""
+    if mock:
+        app = create_app(Settings(quiet=True, max_body_bytes=100 * MB, max_media_bytes=100 * MB))
+    else:
+        app = web.Application()
+        app.router.add_get("/file", _bare)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    path = await asyncio.to_thread(_upload, port) if mock else "/file"
+    largest = 0.0
+    done = False
+
+    async def tick() -> None:
+        nonlocal largest
+        while not done:
+            started = time.perf_counter()
+            await asyncio.sleep(0.001)
+            largest = max(largest, time.perf_counter() - started - 0.001)
+
+    ticker = asyncio.get_running_loop().create_task(tick())
+    await asyncio.sleep(0.05)
+    largest = 0.0
+    try:
+        received = await asyncio.to_thread(_get, port, path)
+        assert received == len(DATA), received
+        await asyncio.sleep(0.05)
+    finally:
+        done = True
+        await ticker
+        await runner.cleanup()
+    return largest
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3)
+    options = parser.parse_args()
+    for name, mock in (("bare aiohttp, one web.Response (anchor)", False), ("the mock's /media/{uuid}", True)):
+        stalls = [asyncio.run(_stall(mock)) for _ in range(options.runs)]
+        shown = ", ".join(f"{stall * 1000:.1f}" for stall in stalls)
+        print(f"{name:42} median {statistics.median(stalls) * 1000:6.1f} ms  ({shown})", flush=True)
+
+
+if __name__ == "__main__":
+    main()
