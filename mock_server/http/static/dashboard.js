@@ -229,6 +229,18 @@ function showAccounts(answer) {
       el("td", { className: "spent" }, "$" + account.spent))));
 }
 
+// ---- client coverage ----
+
+function showCoverage(report) {
+  document.getElementById("coverage-percent").textContent = report.percent + "%";
+  show(document.getElementById("coverage"), report.sections, () => Object.entries(report.sections).map(
+    ([name, section]) => el("tr", {},
+      el("td", {}, name),
+      el("td", {}, `${section.met} of ${section.total} (${section.percent}%)`),
+      el("td", { className: "mono" },
+        section.entries.filter((entry) => !entry.met).map((entry) => entry.name).join(", ")))));
+}
+
 // ---- requests and deliveries ----
 
 function requestRow(entry) {
@@ -304,13 +316,14 @@ async function refresh() {
     const outcome = value("filter-outcome");
     if (taskFilter) filter.set("taskUUID", taskFilter);
     if (outcome) filter.set("outcome", outcome);
-    const [tasks, requests, deliveries, faults, rate, accounts] = await Promise.all([
+    const [tasks, requests, deliveries, faults, rate, accounts, coverage] = await Promise.all([
       call("GET", "/tasks?limit=50"),
       call("GET", "/requests?" + filter),
       call("GET", "/deliveries"),
       call("GET", "/faults"),
       call("GET", "/processing-rate"),
       call("GET", "/accounts"),
+      call("GET", "/coverage"),
     ]);
     // Cards are kept across refreshes (keyed by taskUUID), so videos and inputs in them keep their state.
     syncList(document.getElementById("tasks"), tasks, (task) => task.taskUUID, taskCard, updateCard);
@@ -325,6 +338,7 @@ async function refresh() {
     const rateInput = document.getElementById("processing-rate");
     if (document.activeElement !== rateInput) rateInput.value = rate.rate;
     showAccounts(accounts);
+    showCoverage(coverage);
     connection.textContent = "live";
     connection.className = "badge outcome-ok";
     problem.textContent = "";
