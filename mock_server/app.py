@@ -51,7 +51,7 @@ def create_dispatcher(settings: Settings, clock: Callable[[], float] = time.time
     runner = TaskRunner(
         store,
         MediaLoader(store.get_media, MediaLimits(settings.max_media_bytes, settings.fetch_timeout), hosts),
-        lifecycle=LifecyclePlan(settings.processing_rate),
+        lifecycle=LifecyclePlan(settings.processing_rate, settings.processing_time, settings.seed),
         deliveries=DeliveryScheduler(
             store,
             deliverer,

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from mock_server.timing import Distribution, parse_distribution
+
 ENV_PREFIX = "LIPSYNC_MOCK_"
 
 
@@ -191,6 +193,15 @@ class Settings:
         help="seconds of simulated processing per second of output video; 0 = done at the first poll",
         parse=_non_negative,
         metavar="SECONDS",
+    )
+    processing_time: Distribution | None = setting(
+        None,
+        help="each result's processing time drawn, reproducibly from --seed, from SECONDS (fixed), "
+        "lognormal:median=S,p95=S, or from:DIR (a lognormal fitted to a recording's submissions and the polls "
+        "that saw them done); results one by one, each that long after the one before. Replaces --processing-rate "
+        "in the rate lifecycle. Default: the processing rate",
+        parse=parse_distribution,
+        metavar="DISTRIBUTION",
     )
     poll_wait: float = setting(
         10.0,

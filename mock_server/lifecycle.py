@@ -1,16 +1,20 @@
 """When each result of a task is ready, once its file is rendered: the lifecycle.
 
 By default results are ready one by one at the processing rate (`rate * output seconds` apart, counted from
-the submission). The control API can choose another mode for all tasks or one: ready at once, a number of
-seconds after the submission, on the Nth poll, or only when told to complete.
+the submission), or, with `--processing-time`, each a time drawn from its distribution after the one before
+(`timing.py`), reproducibly from `--seed`. The control API can choose another mode for all tasks or one: ready
+at once, a number of seconds after the submission, on the Nth poll, or only when told to complete.
 """
 
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeGuard
+
+from mock_server.timing import Distribution
 
 PENDING = math.inf  # the ready time of a result not ready yet, and not due at a known time
 
@@ -78,8 +82,12 @@ class LifecyclePlan:
     """Owns the lifecycle of every task: the modes chosen, the processing rate, the polls counted so far and
     the completions asked for before a task was rendered."""
 
-    def __init__(self, processing_rate: float = 0.5) -> None:
+    def __init__(
+        self, processing_rate: float = 0.5, processing_time: Distribution | None = None, seed: int | None = None
+    ) -> None:
         self.processing_rate = check_processing_rate(processing_rate)
+        self.processing_time = processing_time  # None: at the processing rate
+        self._rng = random.Random(seed)
         self._defaults: dict[str, Lifecycle] = {}  # by namespace
         self._per_task: dict[tuple[str, str], Lifecycle] = {}  # by (namespace, taskUUID)
         self._polls: dict[str, int] = {}
@@ -123,7 +131,13 @@ class LifecyclePlan:
             return [max(now, created_at + life.seconds)] * count
         if life.mode in (LifecycleMode.POLLS, LifecycleMode.MANUAL):
             return [PENDING] * count
-        return [max(now, created_at + self.processing_rate * duration * n) for n in range(1, count + 1)]
+        if self.processing_time is None:
+            return [max(now, created_at + self.processing_rate * duration * n) for n in range(1, count + 1)]
+        ready, times = created_at, []
+        for _ in range(count):
+            ready += self.processing_time.draw(self._rng)
+            times.append(max(now, ready))
+        return times
 
     def forget(self, task_uuids: list[str]) -> None:
         """Drop what is kept for tasks that are gone."""
