@@ -3,6 +3,7 @@
 A fault is written `kind` or `kind=value`, with `; name=value` parameters:
 
     latency=250                     answer 250 ms late
+    latency=200; p95=800            answer late by a lognormal time: median 200 ms, 95 in 100 under 800 ms
     status=503                      answer 500, 502 or 503 with the errors envelope, without running the tasks
     rate_limit; retry_after=2       answer 429 with Retry-After: 2
     hang=30                         hold the request 30 s, then drop the connection without an answer
@@ -35,6 +36,7 @@ from typing import Any, ClassVar
 
 from mock_server import exceptions
 from mock_server.exceptions import RunwareError
+from mock_server.timing import Distribution
 
 # The longest wait a fault may ask for, in seconds: long enough to trip any client timeout, short enough
 # that a typo cannot hold a connection for a day.
@@ -94,8 +96,9 @@ class Fault:
         """The written form, which `parse_fault` reads back."""
         return self.kind
 
-    async def on_request(self) -> FaultAnswer | None:
-        """Before a request's tasks run: an answer instead of theirs, None to go on; may raise DropConnection."""
+    async def on_request(self, rng: random.Random | None = None) -> FaultAnswer | None:
+        """Before a request's tasks run: an answer instead of theirs, None to go on; may raise DropConnection.
+        `rng` is where a fault that draws takes its random numbers (the fault plan's)."""
         return None
 
     def on_poll(self, polls: int) -> RunwareError | None:
@@ -126,19 +129,40 @@ def _number(kind: str, value: float | None, low: float, high: float) -> float:
 @_kind
 @dataclass(frozen=True)
 class Latency(Fault):
+    """Late by `milliseconds`; with `p95`, by a lognormal time of that median and 95th percentile, drawn from the
+    fault plan's random numbers (reproducible from --seed)."""
+
     milliseconds: float
+    p95: float | None = None
     kind: ClassVar[str] = "latency"
     is_request_fault: ClassVar[bool] = True
 
     @classmethod
     def from_written(cls, value: float | None, params: dict[str, str]) -> Fault:
-        return cls(_number(cls.kind, value, 0, MAX_WAIT_SECONDS * 1000))
+        milliseconds = _number(cls.kind, value, 0, MAX_WAIT_SECONDS * 1000)
+        if set(params) - {"p95"}:
+            raise ValueError("latency=MS takes only '; p95=MS'")
+        if "p95" not in params:
+            return cls(milliseconds)
+        try:
+            p95 = float(params["p95"])
+        except ValueError:
+            raise ValueError("p95 takes a number of milliseconds") from None
+        if milliseconds == 0 or not math.isfinite(p95) or not milliseconds <= p95 <= MAX_WAIT_SECONDS * 1000:
+            raise ValueError(
+                f"latency=MEDIAN; p95=MS takes a median above 0 and a p95 from it to {MAX_WAIT_SECONDS * 1000:g}"
+            )
+        return cls(milliseconds, p95)
 
     def describe(self) -> str:
-        return f"latency={self.milliseconds:g}"
+        return f"latency={self.milliseconds:g}" + (f"; p95={self.p95:g}" if self.p95 is not None else "")
 
-    async def on_request(self) -> FaultAnswer | None:
-        await asyncio.sleep(self.milliseconds / 1000)
+    async def on_request(self, rng: random.Random | None = None) -> FaultAnswer | None:
+        seconds = self.milliseconds / 1000
+        if self.p95 is not None:
+            drawn = Distribution(seconds, self.p95 / 1000).draw(rng or random.Random())
+            seconds = min(MAX_WAIT_SECONDS, drawn)
+        await asyncio.sleep(seconds)
         return None
 
 
@@ -161,7 +185,7 @@ class ServerStatus(Fault):
     def describe(self) -> str:
         return f"status={self.status}"
 
-    async def on_request(self) -> FaultAnswer | None:
+    async def on_request(self, rng: random.Random | None = None) -> FaultAnswer | None:
         message = f"Injected fault: the server answered {self.status}."
         return FaultAnswer(exceptions.SERVER_ERROR(message, status=self.status))
 
@@ -187,7 +211,7 @@ class RateLimit(Fault):
     def describe(self) -> str:
         return f"rate_limit; retry_after={self.retry_after:g}"
 
-    async def on_request(self) -> FaultAnswer | None:
+    async def on_request(self, rng: random.Random | None = None) -> FaultAnswer | None:
         retry_after = f"{self.retry_after:g}"
         error = exceptions.RATE_LIMIT_EXCEEDED(f"Injected fault: too many requests; retry after {retry_after} s.")
         return FaultAnswer(error, {"Retry-After": retry_after})
@@ -207,7 +231,7 @@ class Hang(Fault):
     def describe(self) -> str:
         return f"hang={self.seconds:g}"
 
-    async def on_request(self) -> FaultAnswer | None:
+    async def on_request(self, rng: random.Random | None = None) -> FaultAnswer | None:
         await asyncio.sleep(self.seconds)
         raise DropConnection
 
@@ -218,7 +242,7 @@ class Drop(Fault):
     kind: ClassVar[str] = "drop"
     is_request_fault: ClassVar[bool] = True
 
-    async def on_request(self) -> FaultAnswer | None:
+    async def on_request(self, rng: random.Random | None = None) -> FaultAnswer | None:
         raise DropConnection
 
 
@@ -470,6 +494,11 @@ class FaultPlan:
 
     def seed(self, seed: int) -> None:
         self._rng = random.Random(seed)
+
+    @property
+    def rng(self) -> random.Random:
+        """The random numbers chaos draws from, and the faults that draw (`Latency` with a p95)."""
+        return self._rng
 
     def rules(self, namespace: str | None = None) -> list[FaultRule]:
         """The rules of one namespace, or (None) all of them."""

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections import Counter
 
 import pytest
@@ -35,6 +36,9 @@ from mock_server.faults import (
     ("text", "fault"),
     [
         ("latency=250", Latency(250)),
+        ("latency=200; p95=800", Latency(200, 800)),
+        ("latency=200; p95=200", Latency(200, 200)),
+        ("latency=0.001; p95=3600000", Latency(0.001, 3_600_000)),
         ("status=502", ServerStatus(502)),
         ("rate_limit; retry_after=3", RateLimit(3)),
         ("rate_limit", RateLimit(1)),
@@ -96,6 +100,12 @@ def test_every_kind_is_registered_under_its_name():
         "drop=3",
         "ws_close; x=1",
         "webhook_delay",
+        "latency=0; p95=10",
+        "latency=200; p95=199",
+        "latency=200; p95=3600001",
+        "latency=200; p95=nan",
+        "latency=200; p95=x",
+        "latency=200; p50=300",
         "throttle",
         "throttle=0",
         "throttle=10000001",
@@ -133,6 +143,32 @@ async def test_request_faults_answer_wait_or_drop():
     for dropping in (Drop(), Hang(0)):
         with pytest.raises(DropConnection):
             await dropping.on_request()
+
+
+async def test_a_latency_with_a_p95_draws_its_wait_reproducibly(monkeypatch):
+    waits: list[float] = []
+
+    async def noted(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", noted)
+    fault = Latency(200, 800)
+    for _ in range(4000):
+        await fault.on_request(random.Random(len(waits)))
+    ordered = sorted(waits)
+    assert ordered[len(ordered) // 2] == pytest.approx(0.2, rel=0.08)
+    assert ordered[int(len(ordered) * 0.95)] == pytest.approx(0.8, rel=0.1)
+    first, second = FaultPlan(seed=3), FaultPlan(seed=1)
+    second.seed(3)
+    waits.clear()
+    for plan in (first, second):
+        for _ in range(20):
+            await fault.on_request(plan.rng)
+    assert waits[:20] == waits[20:] and len(set(waits)) == 20
+    waits.clear()
+    await Latency(250).on_request(random.Random(1))
+    await Latency(2_000_000, 3_600_000).on_request(random.Random(2))
+    assert waits[0] == 0.25 and waits[1] <= 3600
 
 
 def test_a_task_fails_on_the_poll_its_fault_names():

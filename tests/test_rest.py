@@ -305,3 +305,13 @@ async def test_a_result_file_dropped_to_stay_within_the_stored_bytes_answers_not
     dropped, kept = [await client.get(url) for url in urls]
     assert (dropped.status, (await dropped.json())["errors"][0]["code"]) == (404, "notFound")
     assert kept.status == 200
+
+
+async def test_a_latency_drawn_from_a_distribution_is_asked_for_like_any_fault(client):
+    poll = [{"taskType": "getResponse", "taskUUID": example_task()["taskUUID"]}]
+    drawn = await client.post("/v1", json=poll, headers={**HEADERS, "X-Mock-Fault": "latency=1; p95=5"})
+    assert drawn.status == 200
+    refused = await client.post("/v1", json=poll, headers={**HEADERS, "X-Mock-Fault": "latency=5; p95=1"})
+    assert refused.status == 400
+    (error,) = (await refused.json())["errors"]
+    assert error["parameter"] == "X-Mock-Fault" and "p95" in error["message"]

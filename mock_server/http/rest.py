@@ -100,7 +100,7 @@ async def _apply_request_faults(request: web.Request, raw: bytes, asked: list[Fa
     namespace = request_namespace(request) or DEFAULT
     for fault in [*asked, *dispatcher.faults.request_faults(tasks if isinstance(tasks, list) else [], namespace)]:
         try:
-            answer = await fault.on_request()
+            answer = await fault.on_request(dispatcher.faults.rng)
         except DropConnection:
             # Journaled with status 0 and no answer: the client saw the connection end.
             journal.record(raw, 0, "null", namespace)
