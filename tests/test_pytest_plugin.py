@@ -307,6 +307,29 @@ def test_under_xdist_the_controller_reports_every_workers_coverage(pytester):
     assert [entry["name"] for entry in values["entries"] if entry["met"]] == ["providerSettings.sync.syncMode=bounce"]
 
 
+NO_CONTROL = """
+import pytest
+from mock_server.config import Settings
+
+
+@pytest.fixture
+def lipsync_mock_settings():
+    return Settings(control=False)
+
+
+def test_a_mock_without_its_control_api(lipsync_mock):
+    assert lipsync_mock.url.endswith("/v1")
+"""
+
+
+def test_a_mock_of_its_own_without_the_control_api_adds_no_coverage_and_no_error(pytester):
+    pytester.makepyfile(test_no_control=NO_CONTROL)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--lipsync-coverage-fail-under", "1")
+    result.assert_outcomes(passed=1)
+    assert "client coverage: 0.0% (none was read" in result.stdout.str()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # nothing was measured: under any gate
+
+
 @pytest.mark.parametrize("percent", ["0", "100"])
 def test_the_gate_takes_a_percentage_from_0_to_100(pytester, percent):
     result = run_bounce_only(pytester, "--lipsync-coverage-fail-under", percent)
