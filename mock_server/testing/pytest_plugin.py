@@ -32,6 +32,7 @@ SHARED_SETTINGS = Settings(processing_rate=0.0)
 # In the summary, each section names at most this many entries never met; the report file names them all.
 SHOWN_UNMET = 6
 WORKER_OUTPUT = "lipsync_mock_coverage"
+NONE_READ = "none was read: no test used lipsync_mock with its control API"
 
 
 class SessionCoverage:
@@ -65,7 +66,7 @@ class SessionCoverage:
     def summary(self) -> list[str]:
         report = self.to_json()
         if not self.used:
-            return ["lipsync-mock client coverage: 0.0% (none was read: no test used lipsync_mock with its control API)"]
+            return [f"lipsync-mock client coverage: 0.0% ({NONE_READ})"]
         lines = [f"lipsync-mock client coverage: {report['percent']}% ({report['met']} of {report['total']})"]
         width = max((len(name) for name in report["sections"]), default=0)
         for name, section in report["sections"].items():
