@@ -59,8 +59,6 @@ NOT_ANSWERED_TO_TASKS = frozenset(
         exceptions.REQUEST_FAILED,
         exceptions.INTERNAL_ERROR,
         exceptions.STORAGE_FULL,
-        exceptions.SERVER_ERROR,
-        exceptions.RATE_LIMIT_EXCEEDED,
         exceptions.INVALID_MOCK_FAULT,
         exceptions.INVALID_MOCK_NAMESPACE,
         exceptions.INVALID_CONTROL_TOKEN,
@@ -235,9 +233,8 @@ def contract(credit_code: str) -> _Contract:
             builder.add("errors", code)
     for status in _task_statuses():
         builder.add("outcomes", f"status={status}")
-    for kind, fault in FAULT_KINDS.items():
-        if not fault.is_request_fault:
-            builder.add("faults", kind)
+    for kind in FAULT_KINDS:
+        builder.add("faults", kind)
     for kind in DELIVERY_KINDS:
         for outcome in (DELIVERED, RETRIED, GAVE_UP):
             builder.add("deliveries", f"{kind} {outcome}")
@@ -290,7 +287,7 @@ class ClientCoverage:
         self._add(namespace, found)
 
     def faults_met(self, namespace: str, faults: Iterable[Fault]) -> None:
-        """Faults an acknowledged task carries."""
+        """Faults an acknowledged task carries, or a request fault that ran."""
         self._add(namespace, [("faults", fault.kind) for fault in faults])
 
     def delivery(self, namespace: str, kind: str, *, delivered: bool, attempts: int) -> None:

@@ -234,9 +234,18 @@ def test_the_error_catalogue_is_in_the_denominator_but_what_tasks_never_receive(
     assert len(counted) >= 20
 
 
-def test_the_faults_are_those_a_task_carries():
-    faults = names(ClientCoverage().report(), "faults")
-    assert faults == [kind for kind, fault in FAULT_KINDS.items() if not fault.is_request_fault]
+def test_every_fault_kind_is_an_entry():
+    assert names(ClientCoverage().report(), "faults") == list(FAULT_KINDS)
+
+
+def test_a_request_fault_met_and_the_code_it_answered(mock, control):
+    control.add_fault("rate_limit; retry_after=0", times=1)
+    status, body = post(mock.url, [with_inline_media(example_task())])
+    assert status == 429 and body["errors"][0]["code"] == "rateLimitExceeded"
+    report = coverage(mock)
+    assert met(report, "faults") == {"rate_limit"}
+    assert met(report, "errors") == {"rateLimitExceeded"}
+    assert "serverError" in names(report, "errors")  # what a status fault answers, never met here
 
 
 def test_the_media_parameters_are_parameters_of_the_schemas():

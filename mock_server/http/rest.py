@@ -12,6 +12,7 @@ from aiohttp import web
 from mock_server import exceptions
 from mock_server.asyncapi import asyncapi_document
 from mock_server.body import read_task_array
+from mock_server.coverage import REST
 from mock_server.exceptions import RunwareError
 from mock_server.faults import DropConnection, Fault, download_plan, parse_fault
 from mock_server.http.access import TASK_TYPE_COUNTS
@@ -99,6 +100,7 @@ async def _apply_request_faults(request: web.Request, raw: bytes, asked: list[Fa
     journal = dispatcher.journal
     namespace = request_namespace(request) or DEFAULT
     for fault in [*asked, *dispatcher.faults.request_faults(tasks if isinstance(tasks, list) else [], namespace)]:
+        dispatcher.coverage.faults_met(namespace, [fault])
         try:
             answer = await fault.on_request(dispatcher.faults.rng)
         except DropConnection:
@@ -111,6 +113,7 @@ async def _apply_request_faults(request: web.Request, raw: bytes, asked: list[Fa
             response = error_response(answer.error)
             response.headers.update(answer.headers)
             journal.record(raw, response.status, response.text or "", namespace)
+            dispatcher.coverage.answered(namespace, exceptions.errors_body(answer.error), REST)
             return response
     return None
 
