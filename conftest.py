@@ -18,7 +18,7 @@ OPT_IN_GROUPS = {
     "sdks": "the official Python SDKs, each in its own environment under .venv-sdk/ (tests/test_sdks.py)",
     "asyncapi": "the AsyncAPI parser from npm, under .venv-asyncapi/ (tests/test_asyncapi.py)",
     "wheel": "the contract suite from a built wheel in a fresh environment, about a minute (tests/test_wheel.py)",
-    "container": "the mock built and run as a container image",
+    "container": "the image built by scripts/ci-container (LIPSYNC_IMAGE), run under podman (tests/test_container.py)",
     "js": "JavaScript under node: the control API's client and examples/js (tests/test_client_script.py)",
 }
 

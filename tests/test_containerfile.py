@@ -1,5 +1,5 @@
-"""The Containerfile, checked without a container tool (none can build or run it on the machine these tests were
-written on: docs/container.md): its health check run as it is against a mock, and what it must declare."""
+"""The Containerfile, checked without a container tool: its health check run as it is against a mock, and what it
+must declare. The image itself is built and run by tests/test_container.py (scripts/ci-container)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ CONTAINERFILE = (Path(__file__).resolve().parent.parent / "Containerfile").read_
 
 
 def health_check_code() -> str:
-    """The Python the HEALTHCHECK runs (`CMD python -c "…"`, shell form, continued lines joined)."""
+    """The Python the HEALTHCHECK runs (`CMD python3 -c "…"`, shell form, continued lines joined)."""
     joined = CONTAINERFILE.replace("\\\n", " ")
     (command,) = re.findall(r"^HEALTHCHECK .*? CMD (.*)$", joined, re.MULTILINE)
     python, flag, code = shlex.split(command)
-    assert (python, flag) == ("python", "-c")
+    assert (python, flag) == ("python3", "-c")  # python3: the name every Debian-like base has
     return code
 
 
@@ -40,7 +40,14 @@ def test_the_health_check_follows_the_configured_port():
 
 
 def test_it_runs_as_a_user_on_every_interface_at_the_port_from_the_environment():
-    assert re.search(r"^FROM python:3\.\d+-slim$", CONTAINERFILE, re.MULTILINE)
+    assert re.search(r"^ARG BASE_IMAGE=python:3\.11-slim$", CONTAINERFILE, re.MULTILINE)
+    assert re.findall(r"^FROM (\S+)", CONTAINERFILE, re.MULTILINE) == ["${BASE_IMAGE}", "${BASE_IMAGE}"]
     assert re.search(r"^USER mock$", CONTAINERFILE, re.MULTILINE)
     assert "LIPSYNC_MOCK_HOST=0.0.0.0" in CONTAINERFILE and "LIPSYNC_MOCK_PORT=8080" in CONTAINERFILE
+    assert "LIPSYNC_MOCK_DATA_DIR=/data" in CONTAINERFILE and re.search(r"^VOLUME /data$", CONTAINERFILE, re.MULTILINE)
     assert re.search(r"^ENTRYPOINT \[\"lipsync-mock\"\]$", CONTAINERFILE, re.MULTILINE)
+
+
+def test_it_installs_from_the_wheels_of_its_context_only():
+    assert "--no-index --find-links /tmp/wheels" in CONTAINERFILE
+    assert re.search(r"^COPY wheels/ /tmp/wheels/$", CONTAINERFILE, re.MULTILINE)
