@@ -1,5 +1,5 @@
 """What the mock keeps and does per task beyond answering it, measured in this process: the figures behind
-the store's rows, the render queue and the expiry sweep (docs/benchmarks.md, "Plain rather than clever").
+the store's rows, the render queue and the expiry sweep (docs/dev/benchmarks.md, "Plain rather than clever").
 
     .venv/bin/python -m benchmarks.footprint [--tasks 100000]
 

@@ -7,7 +7,7 @@ given is bounded instead, each bound cheap to check before the parse:
 - A body may hold at most MAX_VALUES values and containers, counted by the commas between values and the
   brackets and braces that open containers (inside strings too, which no task needs many of): an object of 4
   million keys held the loop for 4.5 s, an array of 30 million integers 1.5 s, 19,000 arrays nested 400 deep
-  (14 MB) 7 s; at the cap a parse takes milliseconds (docs/benchmarks.md).
+  (14 MB) 7 s; at the cap a parse takes milliseconds (docs/dev/benchmarks.md).
 - A body may hold at most MAX_ESCAPES backslashes: a 60 MB string of escapes took 150 ms to parse at best.
   A base64 data URI escaped as some encoders do, a backslash before each slash, holds one per 64 characters.
 - Whitespace is skipped by a regular expression: byte by byte, 60 MB of it held the loop for 3 s.
@@ -15,7 +15,7 @@ given is bounded instead, each bound cheap to check before the parse:
   parameter can hold them (a ttl of 10**400 overflowed once the render was done).
 A long string (a data URI near the body cap) is parsed in one piece: 60 MB take 120-170 ms here. Each step of
 reading a long body (each count, the decode, the parse) is tens of milliseconds to a few hundred for 60 MB, so the
-loop is let go between the steps: no request waits for their sum (about 400 ms at 60 MB, docs/benchmarks.md).
+loop is let go between the steps: no request waits for their sum (about 400 ms at 60 MB, docs/dev/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -324,7 +324,7 @@ def render_pool(workers: int) -> ProcessPoolExecutor:
     """Processes of their own for renders, at a lower priority. A render holds the interpreter for much of its
     work: in a thread it slowed every request; in a process at normal priority it still took the cores from
     the event loop. At idle priority (SCHED_IDLE on Linux, else niced), it takes what the requests leave
-    (docs/benchmarks.md). The processes are started
+    (docs/dev/benchmarks.md). The processes are started
     fresh ("spawn": safe beside the server's threads) when a render first needs them, shared by every server
     of this process that asks for as many, and end when it ends, even when it is killed."""
     if workers not in _POOLS:

@@ -57,7 +57,7 @@ def test_the_settings_page_lists_every_setting_as_the_settings_define_it():
 
 
 def test_every_relative_link_in_the_docs_leads_to_a_file():
-    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
         for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
             if not target.startswith(("http://", "https://", "mailto:")):
                 assert (page.parent / target).exists(), f"{page.name} links to {target}"
@@ -65,7 +65,7 @@ def test_every_relative_link_in_the_docs_leads_to_a_file():
 
 def test_every_benchmark_the_docs_name_exists():
     named = set()
-    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
         named |= set(re.findall(r"(?:-m |`)benchmarks\.([a-z_]+)", page.read_text()))
     assert {"load", "render", "startup"} <= named
     for name in named:
@@ -85,7 +85,7 @@ def _named_in(text: str) -> tuple[set[str], set[str]]:
 
 
 def _sources() -> list[Path]:
-    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
     return pages + sorted((ROOT / "mock_server").rglob("*.py")) + sorted((ROOT / "contract_tests").rglob("*.py"))
 
 
@@ -111,7 +111,7 @@ def test_the_architecture_note_names_modules_that_exist():
 def runnable_blocks() -> list[tuple[str, str, str]]:
     """(where, language, code) of each code block marked `<!-- runnable -->` on the line before it."""
     found = []
-    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
         text = page.read_text()
         pattern = r"<!-- runnable -->\n```(bash|python)\n(.*?)\n```"
         for number, (language, code) in enumerate(re.findall(pattern, text, re.DOTALL), 1):

@@ -1,7 +1,7 @@
 """What completing a valid task fills in and converts, checked as JSON so that 20 and 20.0 differ.
 
 The completion rules are built once per process (functools.cache) by the first task completed: this file
-is listed first in the mutation-testing selection (docs/mutation-testing.md), so that its first test is
+is listed first in the mutation-testing selection (docs/dev/mutation-testing.md), so that its first test is
 the one credited with building them."""
 
 from __future__ import annotations

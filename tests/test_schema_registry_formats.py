@@ -2,7 +2,7 @@
 same verdict, and on the cases where only a `format` (not a pattern) decides.
 
 Both validators are built once per process (functools.cache); the fixture below builds them again in each
-test, so that the test that checks them is the one that built them (see docs/mutation-testing.md)."""
+test, so that the test that checks them is the one that built them (see docs/dev/mutation-testing.md)."""
 
 from __future__ import annotations
 

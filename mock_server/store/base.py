@@ -6,7 +6,7 @@ plain values, and then a dict holding only such tuples, but never a named tuple,
 object with names (a `__slots__` dataclass costs the collector more still). So whatever holds many tasks (the memory
 store, the render queue) keeps each as a `TaskRow`, the task's fields as a plain tuple of the same types,
 and a task's results as `ResultRow`s; `Task.row()` and `Task.from_row` convert. With 100 000 tasks kept, a
-full collection takes 2 ms with rows against 34 ms with `Task`s (docs/benchmarks.md). `gc.freeze()` would
+full collection takes 2 ms with rows against 34 ms with `Task`s (docs/dev/benchmarks.md). `gc.freeze()` would
 hide `Task`s from the collector too, but only those alive when it is called, and every cycle of garbage then
 alive would never be freed: it suits start-up (cli.py), not tasks that come and go.
 """
