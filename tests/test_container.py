@@ -180,3 +180,36 @@ def test_a_task_with_media_from_the_host_finishes_and_survives_a_restart(contain
     assert again["videoURL"] == finished["videoURL"]
     with urllib.request.urlopen(str(again["videoURL"]), timeout=30) as video:
         assert video.read() == result
+
+
+@pytest.fixture
+def docker_api(image: str, tmp_path) -> Iterator[str]:
+    """Podman's Docker-compatible API on a socket of this test's own, for Testcontainers."""
+    socket_path = tmp_path / "podman.sock"
+    service = subprocess.Popen(["podman", "system", "service", "--time=0", f"unix://{socket_path}"])
+    try:
+        deadline = time.monotonic() + 30
+        while not socket_path.exists():
+            assert service.poll() is None and time.monotonic() < deadline, "podman system service did not start"
+            time.sleep(0.1)  # waiting for the socket file to appear
+        yield f"unix://{socket_path}"
+    finally:
+        service.terminate()
+        service.wait(timeout=30)
+
+
+def test_testcontainers_starts_the_image_over_podmans_docker_api(image, docker_api, monkeypatch):
+    """As docs/container.md shows it: a generic container, the mapped port asked of Testcontainers."""
+    monkeypatch.setenv("DOCKER_HOST", docker_api)
+    monkeypatch.setenv("TESTCONTAINERS_RYUK_DISABLED", "true")  # Ryuk's image cannot be pulled here
+    monkeypatch.setenv("TESTCONTAINERS_CONNECTION_MODE", "docker_host")  # the mapped port on this host's loopback
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.wait_strategies import LogMessageWaitStrategy
+
+    mock = DockerContainer(image).with_env("LIPSYNC_MOCK_API_KEYS", KEY).with_exposed_ports(8080)
+    with mock.waiting_for(LogMessageWaitStrategy("Running on http://0.0.0.0:8080")):
+        base = f"http://{mock.get_container_host_ip()}:{mock.get_exposed_port(8080)}"
+        poll = json.dumps([{"taskType": "getResponse", "taskUUID": str(uuid.uuid4())}]).encode()
+        request = urllib.request.Request(f"{base}/v1", data=poll, headers={"Authorization": f"Bearer {KEY}"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.status == 200 and json.load(answer)["data"] == []
