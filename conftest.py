@@ -14,11 +14,11 @@ import os
 import pytest
 
 OPT_IN_GROUPS = {
-    "browser": "the dashboard in the system's headless Chromium, driven by Selenium (tests/test_dashboard_browser.py)",
-    "sdks": "the official Python SDKs, each in its own environment under .venv-sdk/ (tests/test_sdks.py)",
+    "browser": "the dashboard in headless system Chromium, driven by Selenium (tests/e2e/test_dashboard_browser.py)",
+    "sdks": "the official Python SDKs, each in its own environment under .venv-sdk/ (tests/e2e/test_sdks.py)",
     "asyncapi": "the AsyncAPI parser from npm, under .venv-asyncapi/ (tests/test_asyncapi.py)",
-    "wheel": "the contract suite from a built wheel in a fresh environment, about a minute (tests/test_wheel.py)",
-    "container": "the image built by scripts/ci-container (LIPSYNC_IMAGE), run under podman (tests/test_container.py)",
+    "wheel": "the contract suite from a built wheel in a fresh environment, about a minute (tests/e2e/test_wheel.py)",
+    "container": "the image scripts/ci-container builds (LIPSYNC_IMAGE), run by podman (tests/e2e/test_container.py)",
     "js": "JavaScript under node: the control API's client and examples/js (tests/test_client_script.py)",
 }
 

@@ -1,5 +1,5 @@
 """The Containerfile, checked without a container tool: its health check run as it is against a mock, and what it
-must declare. The image itself is built and run by tests/test_container.py (scripts/ci-container)."""
+must declare. The image itself is built and run by tests/e2e/test_container.py (scripts/ci-container)."""
 
 from __future__ import annotations
 

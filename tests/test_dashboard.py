@@ -1,5 +1,6 @@
 """The dashboard's server side: the page and its files, the read endpoints it polls, what becomes of each
-request (`overview.request_outcome`), and the sample media. The page in a browser: test_dashboard_browser.py."""
+request (`overview.request_outcome`), and the sample media. The page in a browser:
+tests/e2e/test_dashboard_browser.py."""
 
 from __future__ import annotations
 

@@ -21,8 +21,8 @@ from mock_server.config import Settings
 from mock_server.media import probe
 from mock_server.recording import API_KEY_PLACEHOLDER, load_recordings, timestamp
 from mock_server.testing import BackgroundServer
+from tests.e2e.test_sdks import run_example, sdk_python
 from tests.test_dispatcher import FakeClock
-from tests.test_sdks import run_example, sdk_python
 
 KEY = "proxy-test-key-1f6c0d0b"
 

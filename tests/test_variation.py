@@ -114,7 +114,7 @@ def test_a_robust_client_survives_and_a_brittle_one_breaks():
 @pytest.mark.parametrize("transport", ["rest", "websocket"])
 def test_the_official_sdk_survives_varied_answers(transport):
     from contract_tests.targets import MediaServer, MediaSet
-    from tests.test_sdks import run_example, sdk_python
+    from tests.e2e.test_sdks import run_example, sdk_python
 
     python = sdk_python("runware-sdk")
     with MediaServer() as files, BackgroundServer(Settings(processing_rate=0.05, vary_responses=11)) as mock:
