@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MEDIA = ROOT / "contract_tests" / "data" / "media"
 KEY = "container-test-key"
 

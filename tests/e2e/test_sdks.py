@@ -16,7 +16,7 @@ from mock_server.config import Settings
 from mock_server.media import probe
 from mock_server.testing import BackgroundServer
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SDKS = {"runware-sdk": "runware-sdk==1.8.0", "runware": "runware==0.5.24"}
 
 

@@ -20,7 +20,7 @@ import pytest
 
 from tests.test_contract_cli import SERVER_MACHINERY, collecting_for_a_target, loaded_by
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 KEY = "wheel-test-key"
 # The checkout minus everything that is not source: the wheel is built from a copy, so the checkout stays clean.
 NOT_SOURCE = shutil.ignore_patterns(
