@@ -1,5 +1,6 @@
 """The image, run: configured from the environment only, healthy by its own HEALTHCHECK, the contract suite against
-it, a lip-sync task whose media the host serves, and a finished task that survives a restart with its volume.
+it, the JavaScript example against it, a lip-sync task whose media the host serves, and a finished task that
+survives a restart with its volume.
 
 It needs a built image named in LIPSYNC_IMAGE and a working podman, which `bash scripts/ci-container` makes; then
 `LIPSYNC_IMAGE=localhost/lipsync-mock:ci .venv/bin/pytest -p no:xdist -m container` (the opt-in groups:
@@ -24,6 +25,8 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+
+from tests.test_client_script import run_node
 
 ROOT = Path(__file__).resolve().parents[2]
 MEDIA = ROOT / "contract_tests" / "data" / "media"
@@ -157,6 +160,16 @@ def test_the_contract_suite_passes_against_the_container(container, tmp_path):
     options = ["--api-key", KEY, "--profile", "quick", "-q", "-p", "no:cacheprovider"]
     done = subprocess.run([*command, *options], cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0 and " passed" in done.stdout, done.stdout[-4000:] + done.stderr[-2000:]
+
+
+def test_the_javascript_example_passes_against_the_container(container):
+    """examples/js (the official JS SDK over the WebSocket, a fetch client, faults, a webhook to a receiver on the
+    host) against the image, as a JS team's CI would run it against a service container."""
+    result = run_node(
+        ["--test", "--test-concurrency=1"], {"LIPSYNC_MOCK_URL": container.base, "LIPSYNC_MOCK_API_KEYS": KEY}
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert "\n# fail 0\n" in result.stdout and "\n# pass 12\n" in result.stdout, result.stdout[-2000:]
 
 
 def test_a_task_with_media_from_the_host_finishes_and_survives_a_restart(container, media_host):
