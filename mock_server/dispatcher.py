@@ -153,6 +153,7 @@ class TaskDispatcher:
         """Make generated UUIDs, seeds and chaos reproducible from here on."""
         self.rng = random.Random(seed)
         self.faults.seed(seed)
+        self.runner.lifecycle.seed(seed)
 
     async def _answer(
         self,

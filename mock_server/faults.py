@@ -325,7 +325,9 @@ class WebhookReorder(Fault):
         return replace(plan, last_first=True)
 
 
-# Bounds of the download faults: from a slow mobile link to faster than loopback; any file the mock may hold.
+# Bounds of the download faults: from a slow mobile link to faster than loopback; any file the mock may hold. A
+# throttled body still ends within MAX_WAIT_SECONDS (cut off there), as every other wait does.
+MIN_KILOBITS_PER_SECOND = 1.0
 MAX_KILOBITS_PER_SECOND = 10_000_000.0
 MAX_FILE_BYTES = 1 << 40
 MAX_FAILED_ATTEMPTS = 1000
@@ -340,9 +342,11 @@ class Throttle(Fault):
 
     @classmethod
     def from_written(cls, value: float | None, params: dict[str, str]) -> Fault:
-        if params or value == 0:
-            raise ValueError(f"throttle=KBIT takes a rate above 0 and up to {MAX_KILOBITS_PER_SECOND:g} kbit/s")
-        return cls(_number(cls.kind, value, 0, MAX_KILOBITS_PER_SECOND))
+        if params:
+            raise ValueError(
+                f"throttle=KBIT takes a rate from {MIN_KILOBITS_PER_SECOND:g} to {MAX_KILOBITS_PER_SECOND:g} kbit/s"
+            )
+        return cls(_number(cls.kind, value, MIN_KILOBITS_PER_SECOND, MAX_KILOBITS_PER_SECOND))
 
     def describe(self) -> str:
         return f"throttle={self.kilobits_per_second:g}"

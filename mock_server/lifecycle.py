@@ -93,6 +93,10 @@ class LifecyclePlan:
         self._polls: dict[str, int] = {}
         self._complete_when_rendered: set[str] = set()
 
+    def seed(self, seed: int) -> None:
+        """Make the processing times drawn from --processing-time reproducible from here on."""
+        self._rng = random.Random(seed)
+
     def set_lifecycle(self, lifecycle: Lifecycle, task_uuid: str | None = None, namespace: str = "") -> None:
         """For one task, or (None) for every task of the namespace without one of its own."""
         if task_uuid is None:

@@ -120,7 +120,7 @@ def processing_times(exchanges: list[dict[str, Any]]) -> list[float]:
                 submitted.setdefault(task["taskUUID"], at)
         for item in _items(exchange["response"], "data"):
             task_uuid = item.get("taskUUID")
-            if item.get("status") == "success" and task_uuid in submitted:
+            if item.get("status") == "success" and isinstance(task_uuid, str) and task_uuid in submitted:
                 found.append(at - submitted.pop(task_uuid))
     return found
 

@@ -161,6 +161,17 @@ async def test_download_status_fails_the_first_attempts_at_each_file_then_serves
     assert (await client.get(second, headers=fault)).status == 200
 
 
+async def test_a_throttled_body_is_cut_off_once_the_longest_wait_has_passed(client, monkeypatch):
+    monkeypatch.setattr("mock_server.http.files.MAX_WAIT_SECONDS", 0.2)  # the cut, not its hour, is under test
+    path = await upload(client)
+    response = await client.get(path, headers={"X-Mock-Fault": "throttle=800"})  # 100 kB a second
+    received = bytearray()
+    with pytest.raises(aiohttp.ClientPayloadError):
+        async for chunk in response.content.iter_any():
+            received += chunk
+    assert 0 < len(received) < SIZE and bytes(received) == BODY[: len(received)]
+
+
 async def test_throttle_paces_the_body_at_its_rate(client):
     path = await upload(client)
     loop = asyncio.get_running_loop()
@@ -238,3 +249,11 @@ async def test_a_malformed_download_fault_is_a_400_naming_the_header(client):
         response = await client.get(path, headers={"X-Mock-Fault": text})
         assert response.status == 400
         assert (await response.json())["errors"][0]["parameter"] == "X-Mock-Fault"
+
+
+async def test_a_download_fault_asked_for_on_the_download_is_met_in_the_client_coverage(client):
+    path = await upload(client)
+    assert await (await client.get(path, headers={"X-Mock-Fault": "throttle=10000000"})).read() == BODY
+    report = await (await client.get("/__mock/coverage")).json()
+    met = {entry["name"] for entry in report["sections"]["faults"]["entries"] if entry["met"]}
+    assert met == {"throttle"}

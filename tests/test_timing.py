@@ -147,7 +147,11 @@ def test_a_recording_without_a_timed_task_is_refused(tmp_path):
         for exchange in document["exchanges"]:
             del exchange["at"]
         path.write_text(json.dumps(document))
-    for folder in (tmp_path, untimed):
+    odd = tmp_path / "odd"  # a poll whose taskUUID is no string: read past, never a traceback
+    odd.mkdir()
+    polled = _exchange(5, [{"taskType": "getResponse"}], [{"taskUUID": ["x"], "status": "success"}])
+    (odd / "odd.json").write_text(json.dumps({"exchanges": [polled]}))
+    for folder in (tmp_path, untimed, odd):
         with pytest.raises(ValueError, match="no task in these recordings"):
             parse_distribution(f"from:{folder}")
 
@@ -178,3 +182,18 @@ async def test_results_are_ready_after_drawn_times_reproducibly_from_the_seed(ai
     assert first == await ready_offsets(5)
     assert first != await ready_offsets(6)
     assert first == sorted(first) and first[0] > 0  # one by one, each a draw after the one before
+
+
+async def test_a_seed_set_through_the_control_api_repeats_the_drawn_times(aiohttp_client):
+    client = await aiohttp_client(create_app(Settings(processing_time=Distribution(40, 110), quiet=True)))
+    dispatcher = client.app[DISPATCHER]
+
+    async def drawn_after_seeding() -> list[float]:
+        assert (await client.post("/__mock/seed", json={"seed": 7})).status == 200
+        task = {**with_inline_media(example_task()), "numberResults": 2}
+        await client.post("/v1", json=[task], headers=HEADERS)
+        await dispatcher.runner.idle()
+        stored = dispatcher.store.get(task["taskUUID"])
+        return [result.ready_at - stored.created_at for result in stored.results]
+
+    assert await drawn_after_seeding() == await drawn_after_seeding()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from mock_server.faults import DownloadPlan
+from mock_server.faults import MAX_WAIT_SECONDS, DownloadPlan
 
 # The body goes out this many bytes at a time, the loop let go between them: a 45 MB upload written in one go
 # held every other request for the time its copy took.
@@ -94,6 +94,9 @@ async def _write_body(request: web.Request, response: web.StreamResponse, body: 
         step = max(1, min(CHUNK_BYTES, int(plan.bytes_per_second * THROTTLE_STEP_SECONDS)))
     started = loop.time()
     for offset in range(0, length, step):
+        if loop.time() - started > MAX_WAIT_SECONDS:  # a throttled body is cut off there, as any other wait ends
+            length = offset
+            break
         await response.write(body[offset : min(length, offset + step)])
         if plan.bytes_per_second is not None:  # each byte due at its time from the start: no drift
             await asyncio.sleep(max(0.0, started + (offset + step) / plan.bytes_per_second - loop.time()))

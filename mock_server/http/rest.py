@@ -156,6 +156,7 @@ async def _download(
     faults = [*(fault for fault in header_faults(request) if fault.is_download_fault), *carried]
     if plan_of_faults.may_fault_requests():
         faults += plan_of_faults.download_faults(owner, namespace)
+    request.app[DISPATCHER].coverage.faults_met(namespace, faults)
     plan = download_plan(faults)
     if plan.failed_attempts and plan_of_faults.count_attempt(name) <= plan.failed_attempts:
         message = f"Injected fault: the file server answered {plan.failed_status}."

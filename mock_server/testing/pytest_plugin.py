@@ -166,10 +166,13 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         )
 
 
-def _settled_coverage(mock: LipsyncMock) -> dict[str, Any]:
-    """The mock's coverage once its work in flight (renders, webhook retries) is done, so it is counted."""
-    with contextlib.suppress(TimeoutError):
-        mock.wait_idle(timeout=30.0)
+def _settled_coverage(mock: LipsyncMock, config: pytest.Config) -> dict[str, Any]:
+    """The mock's coverage after a test. Where a report or a gate was asked for, once the work in flight (renders,
+    webhook retries) is done, so that it is counted; otherwise as it stands, so that no test waits at its end
+    for work it left behind."""
+    if config.getoption("lipsync_coverage_report") or config.getoption("lipsync_coverage_fail_under") is not None:
+        with contextlib.suppress(TimeoutError):
+            mock.wait_idle(timeout=30.0)
     return mock.coverage()
 
 
@@ -194,10 +197,10 @@ def lipsync_mock(request: pytest.FixtureRequest, lipsync_mock_settings: Settings
         shared: LipsyncMock = request.getfixturevalue("lipsync_mock_session")
         shared.restore()
         yield shared
-        session_coverage.add(_settled_coverage(shared))
+        session_coverage.add(_settled_coverage(shared, request.config))
         return
     with BackgroundServer(lipsync_mock_settings) as server:
         mock = LipsyncMock(server)
         yield mock
         if lipsync_mock_settings.control:  # with --no-control there is no coverage to read
-            session_coverage.add(_settled_coverage(mock))
+            session_coverage.add(_settled_coverage(mock, request.config))
