@@ -16,11 +16,11 @@ import base64
 import http.client
 import json
 import statistics
-import time
 import uuid
 
 from aiohttp import web
 
+from benchmarks.loop_stall import longest_loop_gap
 from benchmarks.processes import free_port
 from mock_server.app import create_app
 from mock_server.config import Settings
@@ -67,28 +67,13 @@ async def _stall(mock: bool) -> float:
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     path = await asyncio.to_thread(_upload, port) if mock else "/file"
-    largest = 0.0
-    done = False
-
-    async def tick() -> None:
-        nonlocal largest
-        while not done:
-            started = time.perf_counter()
-            await asyncio.sleep(0.001)
-            largest = max(largest, time.perf_counter() - started - 0.001)
-
-    ticker = asyncio.get_running_loop().create_task(tick())
-    await asyncio.sleep(0.05)
-    largest = 0.0
     try:
-        received = await asyncio.to_thread(_get, port, path)
-        assert received == len(DATA), received
-        await asyncio.sleep(0.05)
+        async with longest_loop_gap() as gap:
+            received = await asyncio.to_thread(_get, port, path)
+            assert received == len(DATA), received
     finally:
-        done = True
-        await ticker
         await runner.cleanup()
-    return largest
+    return gap.seconds
 
 
 def main() -> None:
