@@ -40,12 +40,6 @@ def post(url: str, tasks: object, headers: dict[str, str] | None = None) -> int:
         return error.code
 
 
-@pytest.fixture(scope="module")
-def mock():
-    with BackgroundServer(Settings(processing_rate=0.0)) as server:
-        yield server
-
-
 @pytest.fixture
 def control(mock):
     control = MockControl(mock.base_url)

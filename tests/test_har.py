@@ -15,8 +15,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT6
 
 from contract_tests.payloads import example_task, with_inline_media
-from mock_server.config import Settings
-from mock_server.testing import BackgroundServer, MockControl
+from mock_server.testing import MockControl
 from tests.test_pytest_plugin import post
 
 HAR_SCHEMAS = Path(__file__).parent / "data" / "har-schema"
@@ -37,12 +36,6 @@ def har_validator() -> Draft6Validator:
 def assert_valid_har(document: dict[str, Any]) -> None:
     errors = [f"{list(error.absolute_path)}: {error.message}" for error in har_validator().iter_errors(document)]
     assert errors == []
-
-
-@pytest.fixture(scope="module")
-def mock():
-    with BackgroundServer(Settings(processing_rate=0.0)) as server:
-        yield server
 
 
 @pytest.fixture

@@ -9,15 +9,8 @@ import urllib.request
 import pytest
 
 from contract_tests.payloads import example_task, with_inline_media
-from mock_server.config import Settings
 from mock_server.namespaces import check_name, namespace_of, owner_of
-from mock_server.testing import BackgroundServer, ControlError, MockControl
-
-
-@pytest.fixture(scope="module")
-def mock():
-    with BackgroundServer(Settings(processing_rate=0)) as server:
-        yield server
+from mock_server.testing import ControlError, MockControl
 
 
 def post(mock, tasks, namespace: str | None = None, **headers: str) -> tuple[int, dict]:
