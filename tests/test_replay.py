@@ -159,18 +159,22 @@ MALFORMED = {
 
 
 @pytest.mark.parametrize("spoil", MALFORMED.values(), ids=MALFORMED.keys())
-def test_a_malformed_recording_is_one_line_and_exit_2_at_start(tmp_path, spoil):
+def test_a_malformed_recording_is_one_line_and_exit_2_at_start(tmp_path, spoil, refused_at_start):
     exchange = posted(submit("rec"), {"data": [{"taskUUID": "rec"}]})
     spoil(exchange)
     write_recording(tmp_path, [posted(poll("rec"), {"data": []}), exchange])
-    run = subprocess.run(
-        [sys.executable, "-m", "mock_server", "--replay", str(tmp_path), "--port", "0"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    status, stderr = refused_at_start("--replay", str(tmp_path))
+    assert (status, len(stderr.splitlines())) == (2, 1), stderr
+    assert stderr.startswith(f"lipsync-mock: {tmp_path / 'case.json'}: exchanges[1]"), stderr
+
+
+def test_the_command_refuses_a_malformed_recording_in_one_line_without_a_traceback(tmp_path):
+    exchange = posted(submit("rec"), {"data": [{"taskUUID": "rec"}]})
+    MALFORMED["status true"](exchange)
+    write_recording(tmp_path, [exchange])
+    run = run_mock("--replay", str(tmp_path))
     assert (run.returncode, "Traceback" in run.stderr, len(run.stderr.splitlines())) == (2, False, 1), run.stderr
-    assert f"{tmp_path / 'case.json'}: exchanges[1]" in run.stderr
+    assert f"{tmp_path / 'case.json'}: exchanges[0]" in run.stderr
 
 
 T0 = 1_700_000_000.0  # when the recorded task was submitted
@@ -315,11 +319,10 @@ def run_mock(*arguments: str) -> subprocess.CompletedProcess[str]:
         (["--replay-speed", "-0.001", "--replay", "."], "at least 0"),
     ],
 )
-def test_recording_flags_that_do_not_go_together_are_one_line_and_exit_2(arguments, message):
-    run = run_mock(*arguments)
-    assert (run.returncode, "Traceback" in run.stderr) == (2, False), run.stderr
-    last = run.stderr.strip().splitlines()[-1]  # after argparse's usage, for a value it refuses
-    assert last.startswith("lipsync-mock: ") and message in last, run.stderr
+def test_recording_flags_that_do_not_go_together_are_one_line_and_exit_2(arguments, message, refused_at_start):
+    status, stderr = refused_at_start(*arguments)
+    last = stderr.strip().splitlines()[-1]  # after argparse's usage, for a value it refuses
+    assert status == 2 and last.startswith("lipsync-mock: ") and message in last, stderr
 
 
 def test_the_replay_speed_takes_0_and_record_mode_none_with_replay(tmp_path):
@@ -438,11 +441,11 @@ CONVERSATION_MALFORMED = {
 
 
 @pytest.mark.parametrize("entry", CONVERSATION_MALFORMED.values(), ids=CONVERSATION_MALFORMED.keys())
-def test_a_malformed_websocket_conversation_is_one_line_and_exit_2_at_start(tmp_path, entry):
+def test_a_malformed_websocket_conversation_is_one_line_and_exit_2_at_start(tmp_path, entry, refused_at_start):
     write_conversation(tmp_path, [frame("client", [], 0), entry])
-    run = run_mock("--replay", str(tmp_path))
-    assert (run.returncode, "Traceback" in run.stderr, len(run.stderr.splitlines())) == (2, False, 1), run.stderr
-    assert f"{tmp_path / 'websocket' / 'conversation.json'}: frames[1]" in run.stderr
+    status, stderr = refused_at_start("--replay", str(tmp_path))
+    assert (status, len(stderr.splitlines())) == (2, 1), stderr
+    assert stderr.startswith(f"lipsync-mock: {tmp_path / 'websocket' / 'conversation.json'}: frames[1]"), stderr
 
 
 DEEP = ("[" * 980 + "]" * 980).encode()  # read by the mock's reader, too deep to write out again
