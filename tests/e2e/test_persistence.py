@@ -216,17 +216,11 @@ def test_a_webhook_delivered_before_a_restart_is_not_sent_again(data_dir):
         mock.stop()
 
 
-def test_a_corrupt_database_is_one_line_and_exit_2(tmp_path):
+def test_a_corrupt_database_is_one_line_and_exit_2(tmp_path, refused_at_start):
     (tmp_path / "mock.sqlite").write_bytes(b"this is not a database, " * 100)
-    run = subprocess.run(
-        [sys.executable, "-m", "mock_server", "--data-dir", str(tmp_path), "--port", "0"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert run.returncode == 2
-    assert "Traceback" not in run.stderr
-    assert f"cannot use {tmp_path / 'mock.sqlite'}" in run.stderr
+    status, stderr = refused_at_start("--data-dir", str(tmp_path))
+    assert (status, len(stderr.splitlines())) == (2, 1), stderr
+    assert f"cannot use {tmp_path / 'mock.sqlite'}" in stderr
 
 
 PAGE = 4096  # SQLite's default page size
@@ -240,7 +234,7 @@ PAGE = 4096  # SQLite's default page size
         pytest.param(lambda db: db[:-PAGE] + b"\xaa" * PAGE, id="the last page garbage"),
     ],
 )
-def test_a_corrupt_data_page_behind_a_valid_header_is_one_line_and_exit_2(tmp_path, corrupt):
+def test_a_corrupt_data_page_behind_a_valid_header_is_one_line_and_exit_2(tmp_path, corrupt, refused_at_start):
     from mock_server.store import Media, SQLiteTaskStore
 
     store = SQLiteTaskStore(tmp_path)
@@ -249,14 +243,9 @@ def test_a_corrupt_data_page_behind_a_valid_header_is_one_line_and_exit_2(tmp_pa
     store.close()
     database = tmp_path / "mock.sqlite"
     database.write_bytes(corrupt(database.read_bytes()))
-    run = subprocess.run(
-        [sys.executable, "-m", "mock_server", "--data-dir", str(tmp_path), "--port", "0"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert (run.returncode, "Traceback" in run.stderr, len(run.stderr.splitlines())) == (2, False, 1), run.stderr
-    assert f"cannot use {database}: database disk image is malformed" in run.stderr
+    status, stderr = refused_at_start("--data-dir", str(tmp_path))
+    assert (status, len(stderr.splitlines())) == (2, 1), stderr
+    assert f"cannot use {database}: database disk image is malformed" in stderr
 
 
 def test_an_empty_database_file_starts_fresh_and_says_so(tmp_path, caplog):
