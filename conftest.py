@@ -10,8 +10,15 @@ group (.ci/run), so none of them can pass by being skipped there. A new group is
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
+
+# Python's default, restored where the environment turns it off (PYTHONDONTWRITEBYTECODE, as this project's CI
+# image sets): otherwise each process the suite starts (its workers, every mock and pytest run as a command)
+# compiles the project again (collecting the suite: 3.3 s, cached 1.4 s).
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 OPT_IN_GROUPS = {
     "browser": "the dashboard in headless system Chromium, driven by Selenium (tests/e2e/test_dashboard_browser.py)",
