@@ -11,7 +11,7 @@ import pytest
 from conftest import OPT_IN_GROUPS
 
 pytest_plugins = ["pytester"]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # Plugins these tests need none of; each would be set up again for every run.
 NO_PLUGINS = [f"-pno:{name}" for name in ("cacheprovider", "xdist", "asyncio", "aiohttp", "hypothesispytest")]
 TESTS = """

@@ -17,7 +17,7 @@ from mock_server.config import Settings, settings_reference
 from mock_server.exceptions import CATALOGUE, VALIDATION_FAMILIES
 from mock_server.testing import BackgroundServer
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def resolve(dotted: str) -> object:
