@@ -11,7 +11,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from mock_server.http.control import PREFIX
-from mock_server.http.dashboard import STATIC
+from mock_server.http.dashboard import STATIC, file_response
 
 PATH = f"{PREFIX}/client.mjs"
 SCRIPT = STATIC / "client.mjs"
@@ -22,6 +22,4 @@ def add_routes(app: web.Application) -> None:
 
 
 async def client_script(request: web.Request) -> web.Response:
-    response = web.Response(body=SCRIPT.read_bytes(), content_type="text/javascript", charset="utf-8")
-    response.headers["Cache-Control"] = "no-store"  # a mock upgraded in place serves its new client at once
-    return response
+    return file_response(SCRIPT)

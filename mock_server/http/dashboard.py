@@ -23,6 +23,7 @@ SAMPLE_MEDIA = resources.files("mock_server") / "testing" / "media"
 CONTENT_TYPES = {
     ".html": "text/html",
     ".js": "text/javascript",
+    ".mjs": "text/javascript",
     ".css": "text/css",
     ".mp4": "video/mp4",
     ".wav": "audio/wav",
@@ -57,11 +58,11 @@ async def page(request: web.Request) -> web.Response:
 
 async def static_file(request: web.Request) -> web.Response:
     file = _named(STATIC, request.match_info["name"])
-    return await page(request) if file.name == PAGE else _file_response(file)
+    return await page(request) if file.name == PAGE else file_response(file)
 
 
 async def sample_media(request: web.Request) -> web.Response:
-    return _file_response(_named(SAMPLE_MEDIA, request.match_info["name"]))
+    return file_response(_named(SAMPLE_MEDIA, request.match_info["name"]))
 
 
 def _named(folder: Traversable, name: str) -> Traversable:
@@ -74,12 +75,14 @@ def _named(folder: Traversable, name: str) -> Traversable:
     return found
 
 
-def _file_response(file: Traversable) -> web.Response:
+def file_response(file: Traversable) -> web.Response:
+    """One of the mock's own files, never cached: a mock upgraded in place serves its new files at once."""
     return _response(file.read_bytes(), CONTENT_TYPES[file.name[file.name.rfind(".") :]])
 
 
 def _response(body: bytes, content_type: str) -> web.Response:
-    response = web.Response(body=body, content_type=content_type)
+    charset = "utf-8" if content_type.startswith("text/") else None
+    response = web.Response(body=body, content_type=content_type, charset=charset)
     response.headers["Cache-Control"] = "no-store"
     if content_type == "text/html":
         response.headers["Content-Security-Policy"] = PAGE_POLICY

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 from dataclasses import dataclass
+from typing import NoReturn
 
 from aiohttp import web
 
@@ -103,7 +104,12 @@ async def _write_body(request: web.Request, response: web.StreamResponse, body: 
         else:
             await asyncio.sleep(0)
     if length < len(body):
-        if request.transport is not None:
-            request.transport.abort()
-        raise asyncio.CancelledError  # nothing more is written: the client sees the body end short
+        drop_connection(request)  # the client sees the body end short
     await response.write_eof()
+
+
+def drop_connection(request: web.Request) -> NoReturn:
+    """End the request by closing its connection: nothing more is written, not even an answer."""
+    if request.transport is not None:
+        request.transport.abort()
+    raise asyncio.CancelledError

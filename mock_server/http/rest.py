@@ -3,7 +3,6 @@ AsyncAPI). How a file is served is `http/files.py`'s."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 
@@ -17,7 +16,7 @@ from mock_server.exceptions import RunwareError
 from mock_server.faults import DropConnection, Fault, download_plan, parse_fault
 from mock_server.http.access import TASK_TYPE_COUNTS
 from mock_server.http.app_keys import DISPATCHER, MAX_BODY_BYTES
-from mock_server.http.files import ServedFile, serve_file
+from mock_server.http.files import ServedFile, drop_connection, serve_file
 from mock_server.http.guard import base_url, may_inject_faults, request_namespace
 from mock_server.media import CONTAINERS
 from mock_server.namespaces import DEFAULT, namespace_of
@@ -106,9 +105,7 @@ async def _apply_request_faults(request: web.Request, raw: bytes, asked: list[Fa
         except DropConnection:
             # Journaled with status 0 and no answer: the client saw the connection end.
             journal.record(raw, 0, "null", namespace)
-            if request.transport is not None:
-                request.transport.abort()
-            raise asyncio.CancelledError from None  # nothing more is written
+            drop_connection(request)
         if answer is not None:
             response = error_response(answer.error)
             response.headers.update(answer.headers)
