@@ -116,6 +116,17 @@ RULES = {
             type="number",
         ),
     ),
+    "windows that overlap": (
+        (SEGMENT, [*segment(endTime=2), *segment(startTime=1.5, endTime=3)]),
+        error(
+            "invalidStartTime",
+            f"{SEGMENT}[1].startTime",
+            f"Invalid value for {SEGMENT}[1].startTime: 1.5. "
+            "It must be greater than or equal to the end of the window before it (2): windows must not overlap.",
+            "providersettings-sync-segments-starttime",
+            type="number",
+        ),
+    ),
     "required": (
         ("inputs", MISSING),
         error("missingInputs", "inputs", "Missing required parameter inputs.", "inputs"),
@@ -318,11 +329,33 @@ async def test_every_broken_parameter_of_a_task_is_reported(clock):
         (58, '"' + "G" * 58 + '"'),  # 60 characters as JSON: shown whole
         (59, '"' + "G" * 56 + "..."),  # 61: cut to 57 and marked
         (200, '"' + "G" * 56 + "..."),
+        (5000, '"' + "G" * 56 + "..."),  # past LONG_TEXT: still the value's own text
     ],
 )
 async def test_a_long_value_is_shown_cut_short(clock, length, shown):
     (found,) = await refusal(clock, [task("outputFormat", "G" * length)])
     assert found["message"] == f'Invalid value for outputFormat: {shown}. It must be one of "MP4", "WEBM", "MOV".'
+
+
+@pytest.mark.parametrize(
+    ("end", "wanted"),
+    [
+        ("2026-12-02", "at most 30 days after startDate (2026-11-01)"),
+        ("2026-10-31", "not before startDate (2026-11-01)"),
+        ("2026-11-31", "a real calendar date (YYYY-MM-DD)"),
+    ],
+)
+async def test_a_usage_report_window_that_breaks_its_rule_names_the_end_date(clock, end, wanted):
+    usage = {**IDS, "taskType": "accountManagement", "operation": "getUsageActivity", "startDate": "2026-11-01"}
+    assert await refusal(clock, [{**usage, "endDate": end}]) == [
+        error(
+            "invalidEndDate",
+            "endDate",
+            f'Invalid value for endDate: "{end}". It must be {wanted}.',
+            "enddate",
+            type="string",
+        )
+    ]
 
 
 async def test_a_task_type_outside_the_list_names_the_types_there_are(clock):
