@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 import urllib.request
 import uuid
 from collections import Counter
@@ -44,6 +45,10 @@ def lipsync_task(media: MediaSet, results: int = 1) -> dict:
     }
 
 
+# As a client polls: without a pause, a task's polls ran to a thousand, each recorded and replayed.
+POLL_INTERVAL = 0.05
+
+
 def client_flow(url: str, media: MediaSet) -> dict:
     """What a client application does: submit, poll to the outcome, download the file."""
     client = ApiClient(url, KEY)
@@ -52,6 +57,8 @@ def client_flow(url: str, media: MediaSet) -> dict:
         acknowledged = client.submit(task)
         polls = []
         while not polls or polls[-1].data[0]["status"] == "processing":
+            if polls:
+                time.sleep(POLL_INTERVAL)
             polls.append(client.poll(task["taskUUID"]))
         item = polls[-1].data[0]
         with urllib.request.urlopen(item["videoURL"], timeout=10) as response:
