@@ -85,3 +85,22 @@ def test_the_common_errors_are_worded_once():
         "control",
         "u",
     )
+
+
+def test_a_poll_for_an_unknown_task_and_a_reused_task_uuid_name_the_task_type_they_came_from():
+    assert exceptions.task_not_found("u") == RunwareError(
+        "taskNotFound",
+        "No task with this taskUUID was submitted to this server.",
+        404,
+        "taskUUID",
+        "getResponse",
+        "u",
+    )
+    assert exceptions.conflicting_task_uuid("videoInference", "u") == RunwareError(
+        "conflictTaskUUID",
+        "This taskUUID was already used; every task needs a new UUID v4.",
+        400,
+        "taskUUID",
+        "videoInference",
+        "u",
+    )
