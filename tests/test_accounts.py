@@ -13,6 +13,7 @@ from mock_server.accounts import Accounts
 from mock_server.app import create_app
 from mock_server.config import Settings
 from mock_server.schema_registry import validator
+from tests.test_dispatcher import FakeClock, dispatcher, send
 
 KEY = {"Authorization": "Bearer key-a"}
 OTHER = {"Authorization": "Bearer key-b"}
@@ -224,3 +225,66 @@ def test_the_plugin_sets_and_reads_the_balance(lipsync_mock):
     assert lipsync_mock.balance() == 4
     lipsync_mock.set_balance(8, api_key="key-a")
     assert (lipsync_mock.balance("key-a"), lipsync_mock.balance("key-b")) == (8, 4)
+
+
+CREDITS_MESSAGE = (
+    "Insufficient credits: a video task needs at least $5 of credit. "
+    "Top up the account's balance (the mock's: PUT /__mock/balance)."
+)
+
+
+@pytest.mark.parametrize(
+    ("compat", "status", "error"),
+    [
+        ((), 400, {"code": "videoInferenceInsufficientCredits"}),
+        (
+            (
+                "insufficient-credits-status=402",
+                "insufficient-credits-code=insufficientCredits",
+                "error-task-type=included",
+            ),
+            402,
+            {"code": "insufficientCredits", "taskType": "videoInference"},
+        ),
+    ],
+)
+async def test_the_credits_refusal_is_the_whole_error_in_the_chosen_code_and_status(compat, status, error):
+    task_uuid = str(uuid.uuid4())
+    target = dispatcher(FakeClock(), balance=0, compat=compat)
+    reply = await send(target, [{**example_task(), "taskUUID": task_uuid}])
+    assert (reply.status, reply.body) == (
+        status,
+        {
+            "errors": [
+                {
+                    "code": error["code"],
+                    "message": CREDITS_MESSAGE,
+                    **({"taskType": error["taskType"]} if "taskType" in error else {}),
+                    "taskUUID": task_uuid,
+                    "documentation": "https://runware.ai/docs/platform/introduction",
+                }
+            ]
+        },
+    )
+
+
+@pytest.mark.parametrize("operation", ["getUsageActivity", "getUsagePerformance", "getUsageErrors"])
+async def test_a_usage_report_is_refused_as_not_simulated_naming_the_operation(operation):
+    task = {**details_task(), "operation": operation}
+    reply = await send(dispatcher(FakeClock(), compat=("error-task-type=included",)), [task])
+    assert (reply.status, reply.body) == (
+        400,
+        {
+            "errors": [
+                {
+                    "code": "notSimulated",
+                    "message": f"The mock does not make usage reports ({operation}); "
+                    "accountManagement getDetails is answered.",
+                    "parameter": "operation",
+                    "taskType": "accountManagement",
+                    "taskUUID": task["taskUUID"],
+                    "documentation": "https://runware.ai/docs/models/sync-lipsync-2#request-operation",
+                }
+            ]
+        },
+    )

@@ -12,6 +12,7 @@ from contract_tests.payloads import data_uri, example_task, with_inline_media
 from mock_server.dispatcher import TaskDispatcher
 from mock_server.faults import FaultPlan, FaultRule, WebhookDuplicate, WebSocketClose
 from mock_server.journal import RequestJournal
+from mock_server.namespaces import owner_of
 from tests.test_dispatcher import FakeClock, dispatcher, poll, send
 
 PLATFORM_DOCS = "https://runware.ai/docs/platform/introduction"
@@ -323,3 +324,89 @@ async def test_the_content_check_reports_nsfw_when_the_video_reference_says_so(c
     await send(target, [task])
     (item,) = (await poll(target, task["taskUUID"]))["data"]
     assert item["NSFWContent"] is True
+
+
+async def in_namespace(target: TaskDispatcher, namespace: str, tasks) -> dict:
+    raw = json.dumps(tasks).encode()
+    return (await target.handle(raw, bearer_key="key", base_url="http://mock.test", namespace=namespace)).body
+
+
+def met(target: TaskDispatcher, namespace: str) -> list[str]:
+    sections = target.coverage.report(namespace)["sections"].values()
+    return [row["name"] for section in sections for row in section["entries"] if row["met"]]
+
+
+async def test_a_reset_of_one_namespace_forgets_its_work_and_keeps_every_other_namespaces(clock):
+    target = dispatcher(clock, rate=0.5, balance=100)
+    tasks = {namespace: media_task() for namespace in ("a", "b")}
+    for namespace, task in tasks.items():
+        await in_namespace(target, namespace, [task])
+        target.faults.add_rule(FaultRule(WebhookDuplicate(), namespace=namespace))
+        target.accounts.set_balance(50, namespace)
+    kept = {
+        "journal": len(target.journal.entries(namespace="b")),
+        "coverage": met(target, "b"),
+        "rules": target.faults.rules("b"),
+    }
+    assert all(kept.values())
+    target.reset("a")
+    await target.runner.idle()  # the work of the reset namespace was stopped: nothing of it is charged
+    owner_a, owner_b = owner_of("key", "a"), owner_of("key", "b")
+    assert target.accounts.account(owner_a).to_json()["spent"] == 0
+    assert (target.journal.entries(namespace="a"), target.faults.rules("a"), met(target, "a")) == ([], [], [])
+    assert kept == {
+        "journal": len(target.journal.entries(namespace="b")),
+        "coverage": met(target, "b"),
+        "rules": target.faults.rules("b"),
+    }
+    assert target.task_details.find(owner_a, tasks["a"]["taskUUID"]) is None
+    assert target.task_details.find(owner_b, tasks["b"]["taskUUID"]) is not None
+    assert (target.accounts.starting_balance_view("a"), target.accounts.starting_balance_view("b")) == (100, 50)
+    clock.now += 60
+    assert (await in_namespace(target, "a", [poll_of(tasks["a"])])) == {"data": []}
+    assert [item["status"] for item in (await in_namespace(target, "b", [poll_of(tasks["b"])]))["data"]] == ["success"]
+    target.reset()
+    assert (target.journal.entries(), target.faults.rules(), met(target, "b")) == ([], [], [])
+    assert target.accounts.starting_balance_view("b") == 100
+    assert (await in_namespace(target, "b", [poll_of(tasks["b"])])) == {"data": []}
+
+
+def poll_of(task) -> dict:
+    return {"taskType": "getResponse", "taskUUID": task["taskUUID"]}
+
+
+def media_task() -> dict:
+    return with_inline_media(example_task())
+
+
+async def test_an_upload_answers_its_uuid_and_url_and_only_its_account_may_name_it(clock):
+    target = dispatcher(clock, keys=("key", "other"))
+    upload = storage(operation="upload", media=data_uri("voice.wav"))
+    reply = await send(target, [upload])
+    (item,) = reply.body["data"]
+    media_uuid = item["mediaUUID"]
+    assert (reply.status, item) == (
+        200,
+        {
+            "taskType": "mediaStorage",
+            "taskUUID": upload["taskUUID"],
+            "operation": "upload",
+            "mediaUUID": media_uuid,
+            "mediaURL": f"http://mock.test/media/{media_uuid}",
+        },
+    )
+    named = storage(operation="upload", media=media_uuid)
+    reply = await send(target, [named], key="other")
+    assert (reply.status, reply.body["errors"][0]["code"]) == (404, "mediaNotFound")
+    assert (await send(target, [named])).status == 200
+
+
+@pytest.mark.parametrize("output_format", ["MP4", "WEBM", "MOV"])
+async def test_a_finished_result_is_served_at_a_url_with_its_containers_extension(clock, output_format):
+    target = dispatcher(clock, rate=0.5)
+    task = with_inline_media({**example_task(), "outputFormat": output_format})
+    await send(target, [task])
+    await target.runner.idle()
+    clock.now += 60
+    (item,) = (await poll(target, task["taskUUID"]))["data"]
+    assert item["videoURL"] == f"http://mock.test/videos/{item['videoUUID']}.{output_format.lower()}"

@@ -4,12 +4,16 @@ and rules used more than once."""
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 
 import pytest
 
+from mock_server import faults
 from mock_server.faults import (
     MAX_WAIT_SECONDS,
+    CutAfter,
+    DownloadStatus,
     DropConnection,
     FailAfterPolls,
     FaultPlan,
@@ -18,15 +22,19 @@ from mock_server.faults import (
     Latency,
     RateLimit,
     ServerStatus,
+    Throttle,
     WebhookDelay,
     WebhookReorder,
+    download_plan,
     parse_fault,
 )
+from mock_server.timing import Distribution
 
 KINDS = (
     "latency, status, rate_limit, hang, drop, fail_after_polls, ws_close, webhook_duplicate, webhook_delay, "
     "webhook_reorder, throttle, cut_after, download_status"
 )
+LOGNORMAL = "latency=MEDIAN; p95=MS takes a median above 0 and a p95 from it to 3.6e+06"
 CODES = "timeoutProvider, processingFailed, downloadFailed, providerTimeout, contentPolicyViolation"
 
 
@@ -56,6 +64,24 @@ CODES = "timeoutProvider, processingFailed, downloadFailed, providerTimeout, con
         ("rate_limit; retry_after=nan", "fault 'retry_after' needs a number from 0 to 3600: retry_after=N"),
         ("drop=3", "fault 'drop' takes no value or parameters"),
         ("webhook_reorder; order=1", "fault 'webhook_reorder' takes no value or parameters"),
+        ("latency=5; jitter=2", "latency=MS takes only '; p95=MS'"),
+        ("latency=5; p95=x", "p95 takes a number of milliseconds"),
+        ("latency=0; p95=5", LOGNORMAL),
+        ("latency=5; p95=4", LOGNORMAL),
+        ("latency=5; p95=3600001", LOGNORMAL),
+        ("latency=5; p95=inf", LOGNORMAL),
+        ("throttle=5; burst=1", "throttle=KBIT takes a rate from 1 to 1e+07 kbit/s"),
+        ("throttle=0.5", "fault 'throttle' needs a number from 1 to 1e+07: throttle=N"),
+        ("throttle=10000001", "fault 'throttle' needs a number from 1 to 1e+07: throttle=N"),
+        ("cut_after", "fault 'cut_after' needs a number from 0 to 1.09951e+12: cut_after=N"),
+        ("cut_after=1.5", "cut_after=N takes a whole number of bytes and no parameters"),
+        ("cut_after=10; x=1", "cut_after=N takes a whole number of bytes and no parameters"),
+        ("download_status=404", "download_status takes one of 500, 502, 503 and only '; attempts=N'"),
+        ("download_status=500; tries=2", "download_status takes one of 500, 502, 503 and only '; attempts=N'"),
+        ("download_status=500; attempts=x", "attempts takes a whole number"),
+        ("download_status=500; attempts=0", "fault 'attempts' needs a number from 1 to 1000: attempts=N"),
+        ("download_status=500; attempts=1001", "fault 'attempts' needs a number from 1 to 1000: attempts=N"),
+        ("download_status=500; attempts=1.5", "attempts takes a whole number from 1 to 1000"),
     ],
 )
 def test_a_malformed_fault_is_refused_saying_exactly_what_is_wrong(text, message):
@@ -77,6 +103,14 @@ def test_a_malformed_fault_is_refused_saying_exactly_what_is_wrong(text, message
         ("rate_limit; retry_after=3600", RateLimit(MAX_WAIT_SECONDS)),
         (" status = 503 ;", ServerStatus(503)),
         ("webhook_reorder", WebhookReorder()),
+        ("latency=5; p95=5", Latency(5, 5)),
+        ("latency=5; p95=3600000", Latency(5, MAX_WAIT_SECONDS * 1000)),
+        ("throttle=1", Throttle(1)),
+        ("throttle=10000000", Throttle(10_000_000)),
+        ("cut_after=0", CutAfter(0)),
+        ("cut_after=1099511627776", CutAfter(1 << 40)),
+        ("download_status=502; attempts=1000", DownloadStatus(502, 1000)),
+        ("download_status=503", DownloadStatus(503, 1)),
     ],
 )
 def test_the_ends_of_each_range_are_accepted(text, fault):
@@ -137,3 +171,36 @@ def test_a_rule_used_several_times_counts_down_then_goes():
         ([Latency(10)], [None]),
         ([], [None]),
     ]
+
+
+async def test_a_latency_with_a_p95_waits_a_time_drawn_from_that_distribution(monkeypatch):
+    waited = []
+
+    async def sleep(delay):
+        waited.append(delay)
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    await Latency(100, 400).on_request(random.Random(3))
+    assert waited == [min(MAX_WAIT_SECONDS, Distribution(0.1, 0.4).draw(random.Random(3)))]
+
+
+def test_the_shortest_cut_of_a_download_wins():
+    assert download_plan([]).cut_after is None
+    assert download_plan([CutAfter(10)]).cut_after == 10
+    assert download_plan([CutAfter(10), CutAfter(5), CutAfter(7)]).cut_after == 5
+
+
+@pytest.mark.parametrize(("rules", "chaos", "may"), [(0, 0.0, False), (1, 0.0, True), (0, 0.5, True), (1, 0.5, True)])
+def test_requests_may_get_faults_they_did_not_ask_for_only_with_a_rule_or_chaos(rules, chaos, may):
+    plan = FaultPlan(chaos=chaos)
+    for _ in range(rules):
+        plan.add_rule(FaultRule(Latency(10)))
+    assert plan.may_fault_requests() is may
+
+
+def test_attempts_are_counted_per_file_and_the_least_recent_files_forgotten(monkeypatch):
+    monkeypatch.setattr(faults, "MAX_COUNTED_FILES", 3)
+    plan = FaultPlan()
+    counted = [plan.count_attempt(name) for name in ("a", "b", "c", "a", "d", "b", "a", "c")]
+    # "d" makes four files: "b", the least recently counted, is forgotten; then "b" makes "c" go.
+    assert counted == [1, 1, 1, 2, 1, 1, 3, 1]

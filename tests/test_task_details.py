@@ -11,6 +11,7 @@ from mock_server.app import create_app
 from mock_server.config import Settings
 from mock_server.schema_registry import validator
 from mock_server.task_details import TaskDetails
+from tests.test_dispatcher import FakeClock, dispatcher, send
 
 KEY = {"Authorization": "Bearer key-a"}
 
@@ -119,3 +120,24 @@ async def test_a_task_type_of_any_json_is_refused_not_an_error(aiohttp_client):
     for task_type in ({}, [], None, 5):
         status, body = await post(client, [{"taskType": task_type, "taskUUID": str(uuid.uuid4())}])
         assert (status, body["errors"][0]["parameter"]) == (400, "taskType")
+
+
+async def test_details_of_an_unknown_task_are_not_found_naming_get_task_details():
+    task_uuid = str(uuid.uuid4())
+    target = dispatcher(FakeClock(), compat=("error-task-type=included",))
+    reply = await send(target, [{"taskType": "getTaskDetails", "taskUUID": task_uuid}])
+    assert (reply.status, reply.body) == (
+        404,
+        {
+            "errors": [
+                {
+                    "code": "taskNotFound",
+                    "message": "No task with this taskUUID was submitted to this server.",
+                    "parameter": "taskUUID",
+                    "taskType": "getTaskDetails",
+                    "taskUUID": task_uuid,
+                    "documentation": "https://runware.ai/docs/models/sync-lipsync-2#request-taskuuid",
+                }
+            ]
+        },
+    )
