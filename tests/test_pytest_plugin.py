@@ -169,6 +169,14 @@ def test_assert_nothing_refused_lists_each_refusal(lipsync_mock):
 
 pytest_plugins = ["pytester"]
 
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A pytest session of its own, set as this project's is (pytest-asyncio warns when the loop scope is unset)."""
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    return pytester
+
+
 SHARING = """
 import pytest
 from mock_server.config import Settings
@@ -206,7 +214,6 @@ def test_one_server_for_the_rest():
 
 def run_tests(pytester, passed: int, **files: str) -> None:
     """Run test files in a pytest session of their own (the plugin is registered there too)."""
-    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makepyfile(**files)
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=passed)
 
@@ -265,7 +272,6 @@ def test_another_bounce_on_a_reset_mock(lipsync_mock):
 
 
 def run_bounce_only(pytester, *options: str) -> pytest.RunResult:
-    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makepyfile(test_bounce_only=BOUNCE_ONLY)
     return pytester.runpytest("-p", "no:cacheprovider", *options)
 
