@@ -189,7 +189,7 @@ def test_an_unreachable_webhook_is_tried_a_bounded_number_of_times(mock, api):
     deadline = time.monotonic() + 10
     while len(control.deliveries(task["taskUUID"])) < FAST.delivery_attempts and time.monotonic() < deadline:
         time.sleep(0.05)
-    time.sleep(0.5)
+    mock.wait_idle()  # the delivery has ended: no attempt comes after these
     attempts = control.deliveries(task["taskUUID"])
     assert [a["attempt"] for a in attempts] == [1, 2, 3, 4]
     assert all(a["status"] is None and a["error"] for a in attempts)
