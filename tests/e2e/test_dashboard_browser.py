@@ -354,3 +354,44 @@ def test_the_accounts_shown_are_those_of_the_namespace(browser):
         browser.get(f"{mock.base_url}/__mock/ui")
         wait_for(lambda: len(account_rows(browser)) == 2, what="every namespace's account")
         assert_the_page_kept_its_promises(browser)
+
+
+def coverage_rows(browser: Any) -> list[list[str]]:
+    return browser.execute_script(
+        "return [...document.querySelectorAll('#coverage tr')].map((row) => [...row.cells].map((c) => c.textContent))"
+    )
+
+
+def percent(value: float) -> str:
+    """`value` as JavaScript writes a number: 0.0 as "0", 12.5 as "12.5"."""
+    return f"{value:g}%"
+
+
+def rows_of(report: dict[str, Any]) -> list[list[str]]:
+    """The coverage table as the page should show `report` (GET /__mock/coverage): a row a section."""
+    return [
+        [
+            name,
+            f"{section['met']} of {section['total']} ({percent(section['percent'])})",
+            ", ".join(entry["name"] for entry in section["entries"] if not entry["met"]),
+        ]
+        for name, section in report["sections"].items()
+    ]
+
+
+def test_the_coverage_shown_is_the_control_apis_and_follows_the_traffic(browser):
+    with BackgroundServer(Settings(processing_rate=0.0)) as mock:
+        control = MockControl(mock.base_url)
+        browser.get(f"{mock.base_url}/__mock/ui")
+        before = control.coverage()
+        wait_for(lambda: coverage_rows(browser) == rows_of(before), what="the coverage of no traffic")
+        assert text_of(browser, "coverage-percent") == percent(before["percent"])
+
+        status, _ = post(mock.url, [with_inline_media(example_task())])
+        assert status == 200
+        mock.wait_idle()
+        after = control.coverage()
+        assert after["met"] > before["met"]
+        wait_for(lambda: coverage_rows(browser) == rows_of(after), what="the coverage after one task")
+        assert text_of(browser, "coverage-percent") == percent(after["percent"])
+        assert_the_page_kept_its_promises(browser)
