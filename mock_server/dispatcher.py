@@ -121,8 +121,8 @@ class TaskDispatcher:
             snapshot = self.task_details.snapshot(tasks)
             owner, status, body = await self._answer(tasks, bearer_key, base_url, faults, acknowledged, namespace)
         await self.store.durable()  # what this answer acknowledges is on disk before the client hears of it
-        if refusals_carry_data and "data" not in body and self.compat.refusal_data == "empty":
-            body = {"data": [], **body}
+        if refusals_carry_data and self.compat.refusal_data == "empty":
+            body = {"data": [], **body}  # an answer with data keeps its own
         if "errors" in body and self.compat.error_task_type == "omitted":
             body["errors"] = exceptions.without_task_types(body["errors"])
         if self.variation is not None:

@@ -182,10 +182,7 @@ def envelope(data: list[dict[str, Any]] | None, errors: list[dict[str, Any]]) ->
 def without_task_types(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Error objects as the platform was seen to send them: no `taskType`, but for an authentication error's (the
     official JS SDK tells a refused key by it)."""
-    return [
-        error if error.get("taskType", "authentication") == "authentication" else _without(error, "taskType")
-        for error in errors
-    ]
+    return [error if error.get("taskType") == "authentication" else _without(error, "taskType") for error in errors]
 
 
 def _without(item: dict[str, Any], name: str) -> dict[str, Any]:

@@ -140,8 +140,8 @@ def _with_short_reprs(value: Any) -> Any:
 
 def uses_audio_sources(task: dict[str, Any]) -> bool:
     """Whether a videoInference task is written in the list form of `audio-sources.json`."""
-    inputs = task.get("inputs")
-    sync = task.get("providerSettings", {}).get("sync", {}) if isinstance(task.get("providerSettings"), dict) else {}
+    inputs, settings = task.get("inputs"), task.get("providerSettings")
+    sync = settings.get("sync") if isinstance(settings, dict) else None
     segments = sync.get("segments") if isinstance(sync, dict) else None
     return (isinstance(inputs, dict) and isinstance(inputs.get("audio"), list)) or (
         isinstance(segments, list) and any(isinstance(s, dict) and "ref" in s for s in segments)
@@ -154,8 +154,8 @@ async def read_audio_sources(task: dict[str, Any]) -> list[RunwareError]:
     the problems that stop it. The task is then validated as any other."""
     if not fast_validator("audio-sources.json").is_valid(task):
         return await asyncio.to_thread(_explained_task_errors, task, "audio-sources.json")
+    # Valid as audio-sources.json: inputs.audio and the segments, where given, are lists of objects.
     sources = task.get("inputs", {}).get("audio", [])
-    sources = sources if isinstance(sources, list) else []
     named = {source["id"]: source["source"] for source in sources if "id" in source}
     whole = [source["source"] for source in sources if "id" not in source]
     problems = []
@@ -163,8 +163,8 @@ async def read_audio_sources(task: dict[str, Any]) -> list[RunwareError]:
         message = "Invalid value for inputs.audio: each id must be used once, and one source at most may have none."
         problems.append(validation_error("invalid", "audio", message, parameter="inputs.audio", **_task_ids(task)))
     segments = task.get("providerSettings", {}).get("sync", {}).get("segments", [])
-    for index, segment in enumerate(segments if isinstance(segments, list) else []):
-        if not isinstance(segment, dict) or "ref" not in segment:
+    for index, segment in enumerate(segments):
+        if "ref" not in segment:
             continue
         param = format_path(["providerSettings", "sync", "segments", index, "ref"])
         if "audio" in segment or segment["ref"] not in named:
@@ -175,10 +175,10 @@ async def read_audio_sources(task: dict[str, Any]) -> list[RunwareError]:
             problems.append(validation_error("invalid", "ref", message, parameter=param, **_task_ids(task)))
     if problems:
         return capped(problems, task)
-    for segment in segments if isinstance(segments, list) else []:
-        if isinstance(segment, dict) and "ref" in segment:
+    for segment in segments:
+        if "ref" in segment:
             segment["audio"] = named[segment.pop("ref")]
-    if isinstance(task.get("inputs", {}).get("audio"), list):
+    if sources:
         if whole:
             task["inputs"]["audio"] = whole[0]
         else:

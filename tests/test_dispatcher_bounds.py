@@ -60,7 +60,12 @@ async def test_a_request_lists_its_first_errors_and_a_note_that_there_are_more(a
     status, body = await post_text(client, json.dumps(refused))
     assert status == 400
     assert len(body["errors"]) == MAX_ERRORS_PER_REQUEST + 1
-    assert body["errors"][-1]["code"] == "tooManyErrors" and "taskUUID" not in body["errors"][-1]
+    note = body["errors"][-1]
+    assert (note["code"], note["message"]) == (
+        "tooManyErrors",
+        f"More than {MAX_ERRORS_PER_REQUEST} errors were found; the first {MAX_ERRORS_PER_REQUEST} are listed.",
+    )
+    assert "taskUUID" not in note
     exactly = refused[: MAX_ERRORS_PER_REQUEST // 2]
     assert len((await post_text(client, json.dumps(exactly)))[1]["errors"]) == MAX_ERRORS_PER_REQUEST
 

@@ -9,11 +9,16 @@ import uuid
 import pytest
 
 from contract_tests.payloads import data_uri, example_task, with_inline_media
+from mock_server.accounts import Accounts
+from mock_server.config import Compat, Settings
+from mock_server.coverage import WEBSOCKET, ClientCoverage
 from mock_server.dispatcher import TaskDispatcher
 from mock_server.faults import FaultPlan, FaultRule, WebhookDuplicate, WebSocketClose
 from mock_server.journal import RequestJournal
-from mock_server.namespaces import owner_of
-from tests.test_dispatcher import FakeClock, dispatcher, poll, send
+from mock_server.namespaces import DEFAULT, owner_of
+from mock_server.timing import parse_distribution
+from mock_server.variation import ResponseVariation
+from tests.test_dispatcher import FakeClock, dispatcher, media_task, poll, send
 
 PLATFORM_DOCS = "https://runware.ai/docs/platform/introduction"
 DOCS = "https://runware.ai/docs/models/sync-lipsync-2#request-"
@@ -87,9 +92,21 @@ async def test_a_dispatcher_built_with_defaults_takes_100_tasks_and_owns_its_jou
     polls = [{"taskType": "getResponse", "taskUUID": str(uuid.uuid4())} for _ in range(101)]
     assert (await send(target, polls[:100])).body == {"data": []}
     assert (await send(target, polls)).body["errors"][0]["code"] == "tooManyTasks"
-    journal, faults = RequestJournal(), FaultPlan()
-    given = TaskDispatcher(parts.store, parts.runner, journal=journal, faults=faults)
-    assert given.journal is journal and given.faults is faults
+    task = media_task()  # the default account is charged nothing and refuses nothing
+    assert (await send(target, [task])).body == {"data": [acknowledgment(task)]}
+    assert target.poll_wait == Settings().poll_wait
+    journal, faults, accounts, coverage = RequestJournal(), FaultPlan(), Accounts(), ClientCoverage()
+    given = TaskDispatcher(
+        parts.store, parts.runner, journal=journal, faults=faults, accounts=accounts, coverage=coverage
+    )
+    assert (given.journal, given.faults, given.accounts, given.coverage) == (journal, faults, accounts, coverage)
+
+
+def test_a_dispatchers_own_coverage_counts_the_credit_code_its_compat_answers_with(clock):
+    parts = dispatcher(clock)
+    generic = TaskDispatcher(parts.store, parts.runner, compat=Compat(insufficient_credits_code="insufficientCredits"))
+    codes = [row["name"] for row in generic.coverage.report()["sections"]["errors"]["entries"]]
+    assert "insufficientCredits" in codes and "videoInferenceInsufficientCredits" not in codes
 
 
 async def test_a_broken_item_without_a_key_is_refused_for_the_key(clock):
@@ -153,11 +170,13 @@ async def test_a_body_that_is_not_json_is_refused_saying_why(clock, raw, message
     assert (reply.status, reply.body) == (400, {"errors": [body_error(message)]})
 
 
-async def test_a_task_uuid_used_twice_is_refused_the_second_time(clock):
-    target = dispatcher(clock)
+@pytest.mark.parametrize("error_task_type", ["omitted", "included"])
+async def test_a_task_uuid_used_twice_is_refused_the_second_time(clock, error_task_type):
+    target = dispatcher(clock, compat=(f"error-task-type={error_task_type}",))
     task = example_task()
     await send(target, [task])
     reply = await send(target, [task])
+    shown = {"taskType": "videoInference"} if error_task_type == "included" else {}
     assert (reply.status, reply.body) == (
         400,
         {
@@ -166,6 +185,7 @@ async def test_a_task_uuid_used_twice_is_refused_the_second_time(clock):
                     "code": "conflictTaskUUID",
                     "message": "This taskUUID was already used; every task needs a new UUID v4.",
                     "parameter": "taskUUID",
+                    **shown,
                     "taskUUID": task["taskUUID"],
                     "documentation": DOCS + "taskuuid",
                 }
@@ -302,17 +322,18 @@ async def test_results_get_distinct_seeds_over_the_whole_positive_31_bit_range(c
     assert max(seeds) > 2**24
 
 
-async def test_seeding_repeats_the_uuids_seeds_and_chaos(clock):
-    target = dispatcher(clock, seed=None)
+async def test_seeding_repeats_the_uuids_seeds_chaos_and_processing_times(clock):
+    target = dispatcher(clock, seed=None, processing_time=parse_distribution("lognormal:median=40,p95=110"))
     target.faults.chaos = 0.5
     runs = []
     for _ in range(2):
         target.seed(11)
+        times = target.runner.lifecycle.take_ready_times(str(uuid.uuid4()), DEFAULT, 0.0, 1.0, 3, 0.0)
         task = {**example_task(), "numberResults": 2}
         await send(target, [task])
         results = target.store.get(task["taskUUID"]).results
         chaos = [target.faults.request_faults([]) for _ in range(20)]
-        runs.append(([(result.video_uuid, result.seed) for result in results], chaos))
+        runs.append(([(result.video_uuid, result.seed) for result in results], chaos, times))
     assert runs[0] == runs[1]
 
 
@@ -375,10 +396,6 @@ def poll_of(task) -> dict:
     return {"taskType": "getResponse", "taskUUID": task["taskUUID"]}
 
 
-def media_task() -> dict:
-    return with_inline_media(example_task())
-
-
 async def test_an_upload_answers_its_uuid_and_url_and_only_its_account_may_name_it(clock):
     target = dispatcher(clock, keys=("key", "other"))
     upload = storage(operation="upload", media=data_uri("voice.wav"))
@@ -410,3 +427,41 @@ async def test_a_finished_result_is_served_at_a_url_with_its_containers_extensio
     clock.now += 60
     (item,) = (await poll(target, task["taskUUID"]))["data"]
     assert item["videoURL"] == f"http://mock.test/videos/{item['videoUUID']}.{output_format.lower()}"
+
+
+async def test_an_answer_is_counted_in_the_coverage_of_its_namespace_and_transport(clock):
+    target = dispatcher(clock)
+    task = media_task()
+    raw = json.dumps([task, {**task, "taskUUID": "x"}]).encode()
+    fault = WebSocketClose()
+    reply = await target.handle(
+        raw, bearer_key="key", base_url="http://mock.test", namespace="a", transport=WEBSOCKET, faults=(fault,)
+    )
+    assert reply.task_type_counts == {"videoInference": 2}
+    assert reply.task_faults == (fault,)
+    met_in_a = met(target, "a")
+    assert {"taskType=videoInference", WEBSOCKET, "invalidTaskUUID", fault.kind} <= set(met_in_a)
+    assert "REST" not in met_in_a and met(target, DEFAULT) == []
+
+
+async def test_a_rule_set_in_a_namespace_goes_to_the_tasks_submitted_in_it(clock):
+    target = dispatcher(clock)
+    target.faults.add_rule(FaultRule(WebhookDuplicate(), namespace="a"))
+    tasks = {namespace: media_task() for namespace in ("a", "b")}
+    for namespace, task in tasks.items():
+        await in_namespace(target, namespace, [task])
+    assert [fault.kind for fault in target.store.get(tasks["a"]["taskUUID"]).faults] == [WebhookDuplicate.kind]
+    assert target.store.get(tasks["b"]["taskUUID"]).faults == ()
+
+
+async def test_varied_answers_are_the_plain_answers_varied_from_the_seed(clock):
+    plain, varied = dispatcher(clock, rate=0.5), dispatcher(clock, rate=0.5, vary_responses=3)
+    expected = ResponseVariation(3)
+    task = media_task(numberResults=3)
+    acknowledged = (await send(plain, [task])).body
+    assert (await send(varied, [task])).body == expected.body(acknowledged)
+    await plain.runner.idle()
+    await varied.runner.idle()
+    clock.now += 60
+    polled = await poll(plain, task["taskUUID"])
+    assert await poll(varied, task["taskUUID"]) == expected.body({"data": expected.poll_items(polled["data"])})
