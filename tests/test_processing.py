@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import uuid
 
 import pytest
@@ -16,7 +15,6 @@ from mock_server.app import create_app, create_dispatcher
 from mock_server.config import FrameSize, Settings
 from mock_server.dispatcher import TaskDispatcher
 from mock_server.http.app_keys import DISPATCHER
-from mock_server.processing import render_pool
 
 
 @pytest.fixture
@@ -94,12 +92,6 @@ async def test_a_poll_at_rate_zero_waits_for_queued_work(gated_video):
     asyncio.get_running_loop().call_later(0.3, gate.set)
     assert await outcome(target, last) == (200, ["success"])
     await target.runner.close()
-
-
-@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="the idle scheduling class is Linux's")
-def test_renders_run_at_idle_priority():
-    # Renders take only the cores requests leave: at normal priority they halved the request throughput.
-    assert render_pool(1).submit(os.sched_getscheduler, 0).result(timeout=60) == os.SCHED_IDLE
 
 
 async def post(client, tasks: list[dict]) -> tuple[int, dict]:

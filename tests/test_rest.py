@@ -236,20 +236,6 @@ async def test_a_reset_stops_the_work_of_the_tasks_it_drops(aiohttp_client, aioh
     assert [item["status"] for item in answer["data"]] == ["success", "success"]
 
 
-def test_a_broken_render_pool_is_replaced():
-    import os
-    from concurrent.futures.process import BrokenProcessPool
-
-    from mock_server.processing import render_pool, replace_render_pool
-
-    pool = render_pool(1)
-    with pytest.raises(BrokenProcessPool):
-        pool.submit(os._exit, 1).result(timeout=60)  # a render process dies
-    fresh = replace_render_pool(pool, 1)
-    assert fresh is not pool and fresh is render_pool(1)
-    assert fresh.submit(abs, -3).result(timeout=60) == 3
-
-
 async def clocked_client(aiohttp_client, rate: float) -> tuple[object, FakeClock]:
     clock = FakeClock()
     return await aiohttp_client(create_app(Settings(processing_rate=rate, quiet=True), clock=clock)), clock
