@@ -27,7 +27,6 @@ OPT_IN_GROUPS = {
     "wheel": "the contract suite from a built wheel in a fresh environment, about a minute (tests/e2e/test_wheel.py)",
     "container": "the image scripts/ci-container builds (LIPSYNC_IMAGE), run by podman (tests/e2e/test_container.py)",
     "js": "JavaScript under node: the control API's client and examples/js (tests/test_client_script.py)",
-    "soak": "80 tasks rendered with chaos on, about 10 s of both cores (tests/benchmarks/test_soak.py)",
 }
 
 

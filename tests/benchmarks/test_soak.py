@@ -1,17 +1,12 @@
-"""A small soak run, selected in CI (-m soak): with chaos on, every acknowledged task still reaches a terminal state."""
+"""A small soak run in CI: with chaos on, every acknowledged task still reaches a terminal state."""
 
 from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from benchmarks.soak import soak
 from mock_server.config import Settings
 from mock_server.testing import BackgroundServer
-
-# Opt-in (conftest.py): a tenth of the whole suite's time on two cores, for one property; CI selects it.
-pytestmark = pytest.mark.soak
 
 
 def test_a_soak_run_with_chaos_leaves_no_task_behind():
