@@ -1,6 +1,6 @@
-"""The processes renders run in, shared by every server of a process. Only the standard library here: each
-render process imports this module to start, and the render code itself with its first job (0.39 s of CPU
-a process start with everything `processing.py` imports; docs/dev/benchmarks.md)."""
+"""The processes renders run in, shared by every server of a process. Only the standard library here: a render
+process imports this module to start and the render code with its first job, so starting one is cheap
+(figures in docs/dev/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ def render_pool(workers: int) -> ProcessPoolExecutor:
     """Processes of their own for renders, at a lower priority. A render holds the interpreter for much of its
     work: in a thread it slowed every request; in a process at normal priority it still took the cores from
     the event loop. At idle priority (SCHED_IDLE on Linux, else niced), it takes what the requests leave
-    (docs/dev/benchmarks.md). The processes are started
-    fresh ("spawn": safe beside the server's threads) when a render first needs them, shared by every server
-    of this process that asks for as many, and end when it ends, even when it is killed."""
+    (docs/dev/benchmarks.md). The processes are started fresh ("spawn": safe beside the server's threads) when
+    a render first needs them, shared by every server of this process that asks for as many, and end when it
+    ends, even when it is killed."""
     if workers not in _POOLS:
         context = multiprocessing.get_context("spawn")
         _POOLS[workers] = ProcessPoolExecutor(

@@ -20,8 +20,8 @@ def loaded_modules() -> list[str]:
 
 
 def test_a_render_process_starts_without_the_server():
-    # A process starts with this module only (0.04 s of CPU; with processing.py's imports 0.39 s): the render
-    # code comes with its first job. The pool is replaced so that its processes are new.
+    # A process starts with this module only and gets the render code with its first job. The pool is replaced
+    # so that its processes are new.
     fresh = replace_render_pool(render_pool(1), 1)
     loaded = fresh.submit(loaded_modules).result(timeout=60)
     assert [name for name in loaded if name.startswith("mock_server")] == ["mock_server", "mock_server.render_pool"]
