@@ -49,7 +49,7 @@ import numpy as np
 from benchmarks.processes import descendants, free_port, memory_mb, mock_command, reset_peak_memory, running
 from benchmarks.render_memory import tone_wav
 from contract_tests.payloads import data_uri, example_task
-from mock_server.media import CONTAINERS, make_clip, video_encoder_options
+from mock_server.media import CONTAINERS, encoder_options, make_clip
 
 MB = 1 << 20
 GROWTH_BOUND_MB = 200
@@ -165,7 +165,7 @@ def noise_clip(frame_count: int, width: int = 320, height: int = 240, fps: int =
     spec = CONTAINERS["MP4"]
     buffer = io.BytesIO()
     with av.open(buffer, "w", format=spec.muxer) as container:
-        stream = container.add_stream(spec.video_codec, rate=fps, options=video_encoder_options(spec.video_codec))
+        stream = container.add_stream(spec.video_codec, rate=fps, options=encoder_options(spec.video_codec))
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         for index in range(frame_count):
             frame = av.VideoFrame.from_ndarray(pixels.integers(0, 256, (height, width, 3), np.uint8), format="rgb24")

@@ -34,7 +34,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from mock_server.media import AUDIO_RATE, CONTAINERS, video_encoder_options
+from mock_server.media import AUDIO_RATE, CONTAINERS, encoder_options
 from mock_server.render import COMMENT, AudioPart, Rendered, RenderRequest, crf_for_quality, render
 
 MODES = ("bounce", "loop", "cut_off", "silence", "remap", "segments")
@@ -109,9 +109,12 @@ def ffmpeg_command(
     if mode in ("silence", "segments"):
         command += ["-af", "apad"]  # sound padded with silence to the video's length
     command += ["-r", str(fps), "-pix_fmt", "yuv420p", "-c:v", spec.video_codec]
-    for name, value in video_encoder_options(spec.video_codec, crf_for_quality(QUALITY)).items():
+    for name, value in encoder_options(spec.video_codec, crf_for_quality(QUALITY)).items():
         command += [f"-{name}", value]
-    command += ["-c:a", spec.audio_codec, "-ar", str(AUDIO_RATE), "-ac", "1", "-metadata", f"comment={COMMENT}"]
+    command += ["-c:a", spec.audio_codec]
+    for name, value in encoder_options(spec.audio_codec).items():
+        command += [f"-{name}", value]
+    command += ["-ar", str(AUDIO_RATE), "-ac", "1", "-metadata", f"comment={COMMENT}"]
     return [*command, str(out)]
 
 

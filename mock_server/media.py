@@ -37,14 +37,16 @@ CONTAINERS: dict[str, ContainerSpec] = {
 
 AUDIO_RATE = 48_000  # every file written here carries its sound at this rate
 
-# The fastest settings of each video encoder: results and test clips are for checking pipelines, not for viewing.
+# The fastest settings of each encoder: results and test clips are for checking pipelines, not for viewing.
+# FFmpeg's AAC encoder takes most of a short render's time with its default coder; "fast" takes 2.6x less.
 ENCODER_OPTIONS: dict[str, dict[str, str]] = {
     "libx264": {"preset": "ultrafast"},
     "libvpx-vp9": {"deadline": "realtime", "cpu-used": "8", "row-mt": "1"},
+    "aac": {"aac_coder": "fast"},
 }
 
 
-def video_encoder_options(codec: str, crf: int | None = None) -> dict[str, str]:
+def encoder_options(codec: str, crf: int | None = None) -> dict[str, str]:
     """The options to open `codec` with, at constant rate factor `crf` when given (VP9 needs b:v 0 for that)."""
     options = dict(ENCODER_OPTIONS.get(codec, {}))
     if crf is not None:
@@ -69,9 +71,11 @@ def make_clip(spec: ContainerSpec, seconds: float, width: int = 160, height: int
     """Encode a clip of `seconds` with a sweeping bar and a 440 Hz tone."""
     buffer = io.BytesIO()
     with av.open(buffer, "w", format=spec.muxer) as container:
-        video = container.add_stream(spec.video_codec, rate=fps, options=video_encoder_options(spec.video_codec))
+        video = container.add_stream(spec.video_codec, rate=fps, options=encoder_options(spec.video_codec))
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
-        audio = container.add_stream(spec.audio_codec, rate=AUDIO_RATE, layout="mono")
+        audio = container.add_stream(
+            spec.audio_codec, rate=AUDIO_RATE, layout="mono", options=encoder_options(spec.audio_codec)
+        )
         frame_count = round(seconds * fps)
         for index in range(frame_count):
             container.mux(video.encode(_bar_frame(width, height, index / max(frame_count - 1, 1), index)))

@@ -48,7 +48,7 @@ from mock_server.exceptions import (
     UNREADABLE_MEDIA,
     validation_error,
 )
-from mock_server.media import AUDIO_RATE, CONTAINERS, video_encoder_options
+from mock_server.media import AUDIO_RATE, CONTAINERS, encoder_options
 
 MAX_FPS = 30
 BACKWARD_BUFFER_BYTES = 64 * 2**20  # frames held at once when bounce walks backwards
@@ -170,12 +170,14 @@ def _encode(
     buffer = io.BytesIO()
     with av.open(buffer, "w", format=spec.muxer) as container:
         container.metadata["comment"] = COMMENT
-        options = video_encoder_options(spec.video_codec, crf_for_quality(request.output_quality))
+        options = encoder_options(spec.video_codec, crf_for_quality(request.output_quality))
         video = container.add_stream(spec.video_codec, rate=fps, options=options)
         video.width, video.height = frames.size
         video.pix_fmt = "yuv420p"
         video.codec_context.thread_count = 0  # as many as the encoder finds useful
-        audio = container.add_stream(spec.audio_codec, rate=AUDIO_RATE, layout="mono")
+        audio = container.add_stream(
+            spec.audio_codec, rate=AUDIO_RATE, layout="mono", options=encoder_options(spec.audio_codec)
+        )
         time_base = Fraction(1, fps)
         shown = [frames.index_at(frame_source_time(mode, i / fps, frames.seconds, audio_seconds)) for i in range(total)]
         lowest = _lowest_ahead(shown)
