@@ -49,7 +49,8 @@ import numpy as np
 from benchmarks.processes import descendants, free_port, memory_mb, mock_command, reset_peak_memory, running
 from benchmarks.render_memory import tone_wav
 from contract_tests.payloads import data_uri, example_task
-from mock_server.media import CONTAINERS, encoder_options, make_clip
+from mock_server.containers import CONTAINERS, encoder_options
+from mock_server.media import make_clip
 
 MB = 1 << 20
 GROWTH_BOUND_MB = 200

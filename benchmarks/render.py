@@ -34,8 +34,9 @@ from pathlib import Path
 import av
 import numpy as np
 
-from mock_server.media import AUDIO_RATE, CONTAINERS, encoder_options
-from mock_server.render import COMMENT, AudioPart, Rendered, RenderRequest, crf_for_quality, render
+from mock_server.containers import AUDIO_RATE, CONTAINERS, encoder_options
+from mock_server.render import COMMENT, crf_for_quality, render
+from mock_server.render_request import AudioPart, Rendered, RenderRequest
 
 MODES = ("bounce", "loop", "cut_off", "silence", "remap", "segments")
 FORMATS = ("MP4", "WEBM", "MOV")

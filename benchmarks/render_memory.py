@@ -28,9 +28,11 @@ from fractions import Fraction
 import av
 import numpy as np
 
+from mock_server.containers import CONTAINERS
 from mock_server.exceptions import RunwareError
-from mock_server.media import CONTAINERS, make_clip
-from mock_server.render import AudioPart, RenderRequest, render
+from mock_server.media import make_clip
+from mock_server.render import render
+from mock_server.render_request import AudioPart, RenderRequest
 
 CASES = ("long_audio", "one_fps_video", "bounce", "bounce_720p")
 

@@ -17,11 +17,11 @@ from typing import Any
 
 import aiohttp
 
+from mock_server.containers import CONTAINERS
 from mock_server.coverage import ClientCoverage
 from mock_server.exceptions import envelope, without_task_types
 from mock_server.faults import delivery_plan
 from mock_server.lifecycle import PENDING
-from mock_server.media import CONTAINERS
 from mock_server.outbound import OUTBOUND_HEADERS, HostPolicy
 from mock_server.store import Result, Task, TaskStore
 

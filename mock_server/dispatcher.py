@@ -16,12 +16,12 @@ from mock_server import exceptions
 from mock_server.accounts import Accounts
 from mock_server.body import read_task_array, task_type_counts
 from mock_server.config import Compat
+from mock_server.containers import CONTAINERS
 from mock_server.coverage import REST, ClientCoverage
 from mock_server.exceptions import RunwareError, envelope
 from mock_server.faults import Fault, FaultPlan
 from mock_server.journal import RequestJournal
 from mock_server.lifecycle import PENDING
-from mock_server.media import CONTAINERS
 from mock_server.namespaces import DEFAULT, namespace_of, owner_of
 from mock_server.processing import TaskRunner
 from mock_server.schema_registry import complete

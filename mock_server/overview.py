@@ -10,9 +10,9 @@ from collections import defaultdict
 from typing import Any
 
 from mock_server import exceptions
+from mock_server.containers import CONTAINERS
 from mock_server.dispatcher import TaskDispatcher
 from mock_server.journal import JournalEntry
-from mock_server.media import CONTAINERS
 from mock_server.store import Task
 
 # Codes only an injected request fault answers with (status=…, rate_limit); a dropped connection is status 0.

@@ -21,8 +21,8 @@ from mock_server.delivery import DeliveryScheduler
 from mock_server.exceptions import RunwareError
 from mock_server.inputs import MediaLoader
 from mock_server.lifecycle import Lifecycle, LifecyclePlan
-from mock_server.render import AudioPart, Rendered, RenderRequest, render
-from mock_server.render_pool import render_pool, replace_render_pool
+from mock_server.render_pool import render_pool, replace_render_pool, run_render
+from mock_server.render_request import AudioPart, Rendered, RenderRequest
 from mock_server.store import Task, TaskRow, TaskStore
 
 log = logging.getLogger(__name__)
@@ -275,7 +275,7 @@ class TaskRunner:
             self.max_result_bytes,
         )
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, render, job)
+            return await asyncio.get_running_loop().run_in_executor(self._executor, run_render, job)
         except BrokenProcessPool:
             # A render process died (killed, out of memory): this task fails, the next gets a new pool.
             self._executor = replace_render_pool(self._executor, self._workers)

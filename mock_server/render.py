@@ -33,13 +33,13 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
 from fractions import Fraction
 from itertools import chain
 
 import av
 import numpy as np
 
+from mock_server.containers import AUDIO_RATE, CONTAINERS, encoder_options
 from mock_server.exceptions import (
     FRAME_TOO_LARGE,
     MEDIA_TOO_LONG,
@@ -48,51 +48,13 @@ from mock_server.exceptions import (
     UNREADABLE_MEDIA,
     validation_error,
 )
-from mock_server.media import AUDIO_RATE, CONTAINERS, encoder_options
+from mock_server.render_request import AudioPart, Rendered, RenderRequest
 
 MAX_FPS = 30
 BACKWARD_BUFFER_BYTES = 64 * 2**20  # frames held at once when bounce walks backwards
 AUDIO_END_SLACK = 0.05  # seconds an audioEndTime may pass the decoded audio: encoders pad or trim a few ms
 AUDIO_CHUNK = 1024  # samples per audio frame sent to the encoder
 COMMENT = "lipsync-mock: not a real lip-sync render"
-
-
-@dataclass(frozen=True)
-class AudioPart:
-    """Audio to place in the output: `data` is an encoded file (parts naming one file share its bytes, and it is
-    decoded once); `parameter` names it (`inputs.audio`, or a
-    segment's `providerSettings.sync.segments[i].audio`); `window` the segment's startTime and endTime (None:
-    inputs.audio); `crop` the segment's audioStartTime and audioEndTime (None: the whole file)."""
-
-    data: bytes
-    parameter: str
-    window: tuple[float, float] | None = None
-    crop: tuple[float, float] | None = None
-
-    @property
-    def segment(self) -> str:
-        """The segment's own path, `providerSettings.sync.segments[i]`, to name its other fields in errors."""
-        return self.parameter.rpartition(".")[0]
-
-
-@dataclass(frozen=True)
-class RenderRequest:
-    video: bytes
-    audio: list[AudioPart]
-    sync_mode: str
-    output_format: str
-    output_quality: int
-    max_seconds: float = 300.0  # longest input, window or crop accepted (--max-media-seconds)
-    max_long_side: int | None = None  # results scaled down to fit this (--result-max-side); None: input size
-    max_frame_size: tuple[int, int] | None = None  # (longer, shorter) side of input frames (--max-frame-size)
-    max_result_bytes: int | None = None  # the longest a result file may grow (--max-result-bytes)
-
-
-@dataclass(frozen=True)
-class Rendered:
-    data: bytes
-    duration: float  # seconds of output
-    audio_seconds: float  # seconds of input audio heard in the output, what the price is counted on
 
 
 def crf_for_quality(quality: int) -> int:

@@ -1,6 +1,6 @@
-"""The processes renders run in, shared by every server of a process. Only the standard library here: a render
-process imports this module to start and the render code with its first job, so starting one is cheap
-(figures in docs/dev/benchmarks.md)."""
+"""The processes renders run in, shared by every server of a process. Only the standard library and the render's
+plain request types here: a render process imports this module to start and the render code with its first
+job, so starting one is cheap (figures in docs/dev/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+
+from mock_server.render_request import Rendered, RenderRequest
 
 # How much lower than the server's the renders' scheduling priority is (nice(2) steps, 0-19), where the idle
 # scheduling class is not available.
@@ -28,6 +30,14 @@ def render_pool(workers: int) -> ProcessPoolExecutor:
             workers, mp_context=context, initializer=_render_process_setup, initargs=(os.getpid(),)
         )
     return _POOLS[workers]
+
+
+def run_render(request: RenderRequest) -> Rendered:
+    """What a render process runs. The render code is imported here, in the render process with its first job:
+    the server that submits the job never loads PyAV or numpy."""
+    from mock_server.render import render
+
+    return render(request)
 
 
 def _render_process_setup(server: int) -> None:

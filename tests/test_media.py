@@ -3,7 +3,8 @@ from __future__ import annotations
 import av
 import pytest
 
-from mock_server.media import CONTAINERS, make_clip, probe
+from mock_server.containers import CONTAINERS
+from mock_server.media import make_clip, probe
 
 
 @pytest.mark.parametrize(

@@ -159,7 +159,7 @@ def imported_names(path: Path) -> set[str]:
 # The server's modules the contract suite may import: each imports none of the server's machinery (PyAV only in
 # media, which the suite imports where it reads a result file).
 NEUTRAL = {"mock_server", "mock_server.recording", "mock_server.schema_registry", "mock_server.paths"}
-NEUTRAL |= {"mock_server.variation", "mock_server.media"}
+NEUTRAL |= {"mock_server.variation", "mock_server.media", "mock_server.containers"}
 
 
 def imported_up_front(path: Path) -> set[str]:

@@ -16,16 +16,11 @@ from benchmarks.render_memory import (
     tone_wav,
 )
 from contract_tests.payloads import MEDIA_DIR
+from mock_server.containers import CONTAINERS
 from mock_server.exceptions import RunwareError
-from mock_server.media import CONTAINERS, make_clip, probe
-from mock_server.render import (
-    AudioPart,
-    RenderRequest,
-    crf_for_quality,
-    frame_source_time,
-    output_seconds,
-    render,
-)
+from mock_server.media import make_clip, probe
+from mock_server.render import crf_for_quality, frame_source_time, output_seconds, render
+from mock_server.render_request import AudioPart, RenderRequest
 
 VIDEO = (MEDIA_DIR / "speaker.mp4").read_bytes()  # 1 s, 24 fps, a bar sweeping left to right
 VOICE = (MEDIA_DIR / "voice.wav").read_bytes()  # 1 s

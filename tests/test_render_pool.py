@@ -24,7 +24,11 @@ def test_a_render_process_starts_without_the_server():
     # so that its processes are new.
     fresh = replace_render_pool(render_pool(1), 1)
     loaded = fresh.submit(loaded_modules).result(timeout=60)
-    assert [name for name in loaded if name.startswith("mock_server")] == ["mock_server", "mock_server.render_pool"]
+    assert [name for name in loaded if name.startswith("mock_server")] == [
+        "mock_server",
+        "mock_server.render_pool",
+        "mock_server.render_request",
+    ]
 
 
 def test_a_broken_render_pool_is_replaced():

@@ -11,6 +11,7 @@ from aiohttp import web
 from mock_server import exceptions
 from mock_server.asyncapi import asyncapi_document
 from mock_server.body import read_task_array
+from mock_server.containers import CONTAINERS
 from mock_server.coverage import REST
 from mock_server.exceptions import RunwareError
 from mock_server.faults import DropConnection, Fault, download_plan, parse_fault
@@ -18,7 +19,6 @@ from mock_server.http.access import TASK_TYPE_COUNTS
 from mock_server.http.app_keys import DISPATCHER, MAX_BODY_BYTES
 from mock_server.http.files import ServedFile, drop_connection, serve_file
 from mock_server.http.guard import base_url, may_inject_faults, request_namespace
-from mock_server.media import CONTAINERS
 from mock_server.namespaces import DEFAULT, namespace_of
 from mock_server.openapi import openapi_document
 
