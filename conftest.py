@@ -48,7 +48,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: absent with -p no:xdist
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    # One worker more than there are cores: much of the suite waits on processes it starts (mock servers, render
-    # pools, a browser). On this project's 2-core machine a third worker took the suite from 56.6-59.5 s (4 runs)
-    # to 45.1-50.5 s (9 runs).
-    return len(os.sched_getaffinity(0)) + 1
+    # Two workers more than there are cores: much of the suite waits on processes it starts (mock servers, render
+    # processes at idle priority, a browser). On this project's 2-core machine, runs interleaved: 3 workers
+    # 58.3 / 58.0 / 78.0 / 61.2 / 65.3 s, 4 workers 56.3 / 54.8 / 58.3 / 56.4 / 70.3 s (docs/dev/benchmarks.md).
+    return len(os.sched_getaffinity(0)) + 2
