@@ -303,7 +303,7 @@ class TaskDispatcher:
         ids = {"taskType": "mediaStorage", "taskUUID": task["taskUUID"]}
         if task["operation"] == "delete":
             media_uuid = task["mediaUUID"].lower()
-            upload = self.store.get_media(media_uuid)
+            upload = await asyncio.to_thread(self.store.get_media, media_uuid)  # a whole file: see rest.get_video
             if upload is not None and upload.owner == owner and self.store.delete_media(media_uuid):
                 data.append({**ids, "operation": "delete", "mediaUUID": media_uuid})
             else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import email.utils
+import threading
 import uuid
 
 import aiohttp
@@ -121,6 +122,68 @@ async def test_a_result_carries_last_modified_from_when_it_was_ready(aiohttp_cli
     assert (await client.get(path, headers={"If-Modified-Since": earlier})).status == 200
     ranged = await client.get(path, headers={"Range": "bytes=0-7"})
     assert ranged.status == 206 and (await ranged.read())[4:8] == b"ftyp"
+
+
+class HeldRead:
+    """In place of a store's read of a whole file: it waits until released (as a large file on a slow disk
+    would), at most `limit` seconds, and notes whether it was released or waited out."""
+
+    def __init__(self, read, limit: float = 5.0) -> None:
+        self.read, self.limit = read, limit
+        self.started, self.released = threading.Event(), threading.Event()
+        self.waited_out = False
+
+    def __call__(self, name: str):
+        self.started.set()
+        self.waited_out = not self.released.wait(self.limit)
+        return self.read(name)
+
+
+async def held_download(client, path: str, held: HeldRead) -> bytes:
+    """Download `path` while its read is held; /health is asked meanwhile, and then the read released."""
+    download = asyncio.ensure_future(client.get(path))
+    assert await asyncio.to_thread(held.started.wait, 5)
+    assert (await client.get("/health")).status == 200  # on the event loop, the held read would stall this
+    held.released.set()
+    response = await download
+    assert response.status == 200 and not held.waited_out
+    return await response.read()
+
+
+async def test_a_files_read_from_the_store_holds_no_other_request(client, monkeypatch):
+    path = await upload(client)
+    store = client.app[DISPATCHER].store
+    held = HeldRead(store.get_media)
+    monkeypatch.setattr(store, "get_media", held)
+    assert await held_download(client, path, held) == BODY
+
+
+async def test_deleting_an_upload_reads_it_without_holding_other_requests(client, monkeypatch):
+    media_uuid = (await upload(client)).rpartition("/")[2]
+    store = client.app[DISPATCHER].store
+    held = HeldRead(store.get_media)
+    monkeypatch.setattr(store, "get_media", held)
+    task = {"taskType": "mediaStorage", "taskUUID": str(uuid.uuid4()), "operation": "delete", "mediaUUID": media_uuid}
+    deleting = asyncio.ensure_future(client.post("/v1", json=[task], headers=HEADERS))
+    assert await asyncio.to_thread(held.started.wait, 5)
+    assert (await client.get("/health")).status == 200
+    held.released.set()
+    answer = await (await deleting).json()
+    assert answer["data"][0]["mediaUUID"] == media_uuid and not held.waited_out
+    assert store.get_media.read(media_uuid) is None
+
+
+async def test_a_results_file_read_from_the_store_holds_no_other_request(aiohttp_client, monkeypatch):
+    client = await aiohttp_client(create_app(Settings(processing_rate=0, quiet=True)))
+    task = with_inline_media(example_task())
+    await client.post("/v1", json=[task], headers=HEADERS)
+    dispatcher = client.app[DISPATCHER]
+    await dispatcher.runner.idle()
+    store = dispatcher.store
+    held = HeldRead(store.get_file)
+    monkeypatch.setattr(store, "get_file", held)
+    data = await held_download(client, f"/videos/{store.get(task['taskUUID']).results[0].video_uuid}.mp4", held)
+    assert data == store.get_file.read(task["taskUUID"])
 
 
 async def test_a_large_file_goes_out_in_chunks(client):

@@ -3,6 +3,7 @@ AsyncAPI). How a file is served is `http/files.py`'s."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 
@@ -126,7 +127,9 @@ async def get_video(request: web.Request) -> web.StreamResponse:
         task, result = found
         spec = CONTAINERS[task.output_format]
         served = spec.extension == extension and result.is_served(dispatcher.clock())
-        data = dispatcher.store.get_file(task.task_uuid) if served else None
+        # In a thread, as every read of a whole file: with --data-dir it comes from disk, which held every other
+        # request meanwhile (docs/dev/benchmarks.md).
+        data = await asyncio.to_thread(dispatcher.store.get_file, task.task_uuid) if served else None
         if data is not None:  # None too when the file was dropped to stay within --max-stored-bytes
             file = ServedFile(data, spec.content_type, f'"{video_uuid}-{len(data):x}"', result.ready_at)
             owner = {"taskType": "videoInference", "taskUUID": task.task_uuid}
@@ -137,7 +140,7 @@ async def get_video(request: web.Request) -> web.StreamResponse:
 
 async def get_media(request: web.Request) -> web.StreamResponse:
     media_uuid = request.match_info["media_uuid"].lower()
-    media = request.app[DISPATCHER].store.get_media(media_uuid)
+    media = await asyncio.to_thread(request.app[DISPATCHER].store.get_media, media_uuid)
     if media is None:
         return error_response(exceptions.NOT_FOUND("No uploaded media has this UUID."))
     file = ServedFile(media.data, media.content_type, f'"{media_uuid}-{len(media.data):x}"', None)
