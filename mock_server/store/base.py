@@ -139,7 +139,8 @@ class Media:
 class TaskStore(Protocol):
     """Owns tasks, their result files and uploads, and what was delivered. Every method is quick and
     synchronous (an in-memory dict, or a local SQLite file); a store must not decide anything about a task
-    beyond what `expiry` says, nor call back into the server."""
+    beyond what `expiry` says, nor call back into the server. `get_file`, `get_media` and `expire` are also
+    called from other threads (a whole file read from disk, the expiry sweep): they must be safe there."""
 
     def add(self, task: Task) -> bool:
         """Keep `task`; False (and nothing kept) when its taskUUID is already taken."""
