@@ -186,6 +186,21 @@ async def test_a_results_file_read_from_the_store_holds_no_other_request(aiohttp
     assert data == store.get_file.read(task["taskUUID"])
 
 
+@pytest.mark.parametrize("data_dir", [False, True], ids=["memory", "data-dir"])
+async def test_an_upload_carries_last_modified_from_when_it_was_kept(aiohttp_client, tmp_path, data_dir):
+    clock = FakeClock()
+    settings = Settings(processing_rate=0, quiet=True, data_dir=tmp_path if data_dir else None)
+    client = await aiohttp_client(create_app(settings, clock=clock))
+    path = await upload(client)
+    kept_at = clock()
+    clock.now += 30
+    response = await client.get(path)
+    assert email.utils.parsedate_to_datetime(response.headers["Last-Modified"]).timestamp() == int(kept_at)
+    assert (await client.get(path, headers={"If-Modified-Since": response.headers["Last-Modified"]})).status == 304
+    earlier = email.utils.formatdate(kept_at - 1, usegmt=True)
+    assert (await client.get(path, headers={"If-Modified-Since": earlier})).status == 200
+
+
 async def test_a_large_file_goes_out_in_chunks(client):
     data = b"\1" * (CHUNK_BYTES * 4 + 5)
     response = await client.get(await upload(client, data))

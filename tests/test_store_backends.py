@@ -53,7 +53,7 @@ def test_files_and_uploads(store):
     store.put_file("t1", b"video bytes")
     assert store.has_file("t1") and store.get_file("t1") == b"video bytes"
     store.add_media("m1", Media(b"audio", "audio/wav"), 5.0)
-    assert store.get_media("m1") == Media(b"audio", "audio/wav")
+    assert store.get_media("m1") == Media(b"audio", "audio/wav", added_at=5.0)  # when it was kept
     assert store.delete_media("m1") and not store.delete_media("m1") and store.get_media("m1") is None
 
 

@@ -143,7 +143,7 @@ async def get_media(request: web.Request) -> web.StreamResponse:
     media = await asyncio.to_thread(request.app[DISPATCHER].store.get_media, media_uuid)
     if media is None:
         return error_response(exceptions.NOT_FOUND("No uploaded media has this UUID."))
-    file = ServedFile(media.data, media.content_type, f'"{media_uuid}-{len(media.data):x}"', None)
+    file = ServedFile(media.data, media.content_type, f'"{media_uuid}-{len(media.data):x}"', media.added_at)
     return await _download(request, media_uuid, file, {"taskType": "mediaStorage"}, namespace_of(media.owner), [])
 
 

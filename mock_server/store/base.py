@@ -134,6 +134,7 @@ class Media:
     data: bytes
     content_type: str
     owner: str = ""  # the account (see namespaces.owner_of) that uploaded it; only it may name or delete it
+    added_at: float | None = None  # when a store kept it (seconds since the epoch), as the store answers it
 
 
 class TaskStore(Protocol):

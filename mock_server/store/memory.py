@@ -5,6 +5,7 @@ bytes (`StoredBytes`)."""
 from __future__ import annotations
 
 from collections.abc import Container
+from dataclasses import replace
 
 from mock_server.namespaces import namespace_of
 from mock_server.store.base import (
@@ -26,7 +27,7 @@ class InMemoryTaskStore:
         self._tasks: dict[str, TaskRow] = {}
         self._task_of_video: dict[str, str] = {}
         self._files: dict[str, bytes] = {}
-        self._media: dict[str, tuple[Media, float]] = {}
+        self._media: dict[str, Media] = {}  # each with its added_at
         self._delivered: set[str] = set()
 
     def add(self, task: Task) -> bool:
@@ -67,12 +68,11 @@ class InMemoryTaskStore:
         return task_uuid in self._files
 
     def add_media(self, media_uuid: str, media: Media, added_at: float) -> None:
-        self._media[media_uuid] = (media, added_at)
+        self._media[media_uuid] = replace(media, added_at=added_at)
         self._drop(self._stored.add(("media", media_uuid), len(media.data)))
 
     def get_media(self, media_uuid: str) -> Media | None:
-        found = self._media.get(media_uuid)
-        return found[0] if found else None
+        return self._media.get(media_uuid)
 
     def delete_media(self, media_uuid: str) -> bool:
         self._stored.remove(("media", media_uuid))
@@ -91,7 +91,7 @@ class InMemoryTaskStore:
             self._drop_file(task.task_uuid)
             for result in task.results:
                 self._task_of_video.pop(result.video_uuid, None)
-        for media_uuid in [m for m, (media, _) in self._media.items() if namespace_of(media.owner) == namespace]:
+        for media_uuid in [m for m, media in self._media.items() if namespace_of(media.owner) == namespace]:
             self.delete_media(media_uuid)
         return [task.task_uuid for task in dropped_tasks]
 
@@ -121,8 +121,8 @@ class InMemoryTaskStore:
                 dropped.append(task_uuid)
             self._drop_file(task_uuid)
         cutoff = retention_cutoff(now, retention)
-        for media_uuid, (_, added_at) in list(self._media.items()):
-            if added_at < cutoff and media_uuid not in in_use:
+        for media_uuid, media in list(self._media.items()):
+            if media.added_at is not None and media.added_at < cutoff and media_uuid not in in_use:
                 self.delete_media(media_uuid)
         return dropped
 

@@ -216,10 +216,10 @@ class SQLiteTaskStore:
     def get_media(self, media_uuid: str) -> Media | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT content_type, owner FROM media WHERE media_uuid = ?", (media_uuid,)
+                "SELECT content_type, owner, added_at FROM media WHERE media_uuid = ?", (media_uuid,)
             ).fetchone()
         path = self._media(media_uuid)
-        return Media(path.read_bytes(), row[0], row[1]) if row and path.exists() else None
+        return Media(path.read_bytes(), row[0], row[1], row[2]) if row and path.exists() else None
 
     def delete_media(self, media_uuid: str) -> bool:
         with self._writing():

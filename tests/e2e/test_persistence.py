@@ -266,7 +266,7 @@ def test_closing_the_store_folds_the_log_into_the_database(tmp_path):
     store.close()
     wal = tmp_path / "mock.sqlite-wal"
     assert not wal.exists() or wal.stat().st_size == 0
-    assert SQLiteTaskStore(tmp_path).get_media("m") == Media(b"x", "audio/wav")
+    assert SQLiteTaskStore(tmp_path).get_media("m") == Media(b"x", "audio/wav", added_at=1.0)
 
 
 def test_a_killed_server_leaves_no_render_process_behind(data_dir):
