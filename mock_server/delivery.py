@@ -209,8 +209,8 @@ class DeliveryScheduler:
             if "webhookURL" in request:
                 for _ in range(plan.copies):
                     await self.deliverer.post_json(request["webhookURL"], payload, task.task_uuid, task.namespace)
-            uploaded = "uploadEndpoint" in request and result
-            data = await asyncio.to_thread(self.store.get_file, task.task_uuid) if uploaded else None  # see get_video
+            to_upload = "uploadEndpoint" in request and result
+            data = await asyncio.to_thread(self.store.get_file, task.task_uuid) if to_upload else None  # see get_video
             if data is not None:
                 await self.deliverer.put_file(
                     request["uploadEndpoint"], data, spec.content_type, task.task_uuid, task.namespace
