@@ -7,6 +7,7 @@ import dataclasses
 import hmac
 import json
 import random
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -106,11 +107,14 @@ class TaskDispatcher:
         refusals_carry_data: bool = False,
         namespace: str = DEFAULT,
         transport: str = REST,
+        started: float | None = None,
     ) -> Reply:
         """Answer one request body. `base_url` is where this server's files are reachable; `faults` (from the
         request) are injected into the tasks it submits; with `refusals_carry_data` (REST), a refused request
         answers `"data": []` beside its errors, as the real service was seen to; `namespace` scopes the work
-        (see namespaces.py); `transport` names the transport in the client's coverage."""
+        (see namespaces.py); `transport` names the transport in the client's coverage; `started`
+        (`time.perf_counter()`, default now) is when the request's answer began, for the journal."""
+        started = time.perf_counter() if started is None else started
         acknowledged: list[Task] = []
         owner = snapshot = None
         try:
@@ -133,7 +137,7 @@ class TaskDispatcher:
         self.coverage.answered(namespace, body, transport)
         self.coverage.faults_met(namespace, task_faults)
         reply = Reply(status, json.dumps(body), task_faults, task_type_counts(tasks))
-        self.journal.record(raw, reply.status, reply.text, namespace)
+        self.journal.record(raw, reply.status, reply.text, namespace, time.perf_counter() - started)
         return reply
 
     def reset(self, namespace: str | None = None) -> None:

@@ -45,7 +45,7 @@ def _entry(entry: JournalEntry, url: str) -> dict[str, Any]:
     answered = entry.status != 0
     har: dict[str, Any] = {
         "startedDateTime": datetime.fromtimestamp(entry.received_at, UTC).isoformat(timespec="milliseconds"),
-        "time": 0,  # the journal keeps when a request came, not how long its answer took
+        "time": round(entry.seconds * 1000, 3),  # ms; the journal times the answer, not the transfers
         "request": {
             "method": "POST",
             "url": url,
@@ -73,7 +73,7 @@ def _entry(entry: JournalEntry, url: str) -> dict[str, Any]:
             "bodySize": len(entry.response.encode()) if answered else 0,
         },
         "cache": {},
-        "timings": {"send": 0, "wait": 0, "receive": 0},
+        "timings": {"send": 0, "wait": round(entry.seconds * 1000, 3), "receive": 0},
         "_journalId": entry.id,
         "_namespace": entry.namespace,
     }

@@ -65,6 +65,7 @@ class JournalEntry(NamedTuple):
     truncated: bool = False  # the request or the answer was longer than the journal keeps
     namespace: str = ""  # the X-Mock-Namespace the request came with (see namespaces.py)
     id: int = 0  # from 1, in the order received: a row's key in the dashboard, never reused, not even after a clear
+    seconds: float = 0.0  # how long the answer took to make once the body was read, injected latency included
 
     def to_json(self) -> dict[str, Any]:
         """As the control API shows it: the request as JSON where it was JSON, else as text."""
@@ -84,6 +85,7 @@ class JournalEntry(NamedTuple):
             "response": response,
             "truncated": self.truncated,
             "namespace": self.namespace,
+            "seconds": self.seconds,
         }
 
     def tasks(self) -> list[Any]:
@@ -110,8 +112,8 @@ class RequestJournal:
         self._bytes = 0
         self._ids = itertools.count(1)
 
-    def record(self, raw: bytes, status: int, response: str, namespace: str = "") -> None:
-        """Keep one exchange, now."""
+    def record(self, raw: bytes, status: int, response: str, namespace: str = "", seconds: float = 0.0) -> None:
+        """Keep one exchange, now; its answer took `seconds` to make."""
         if not self.enabled:
             return
         request = redacted(raw[: self.max_body * 2])[: self.max_body]
@@ -119,7 +121,7 @@ class RequestJournal:
         if len(self._entries) == self._entries.maxlen:
             self._bytes -= _size(self._entries[0])
         entry = JournalEntry(
-            time.time(), request, status, response[: self.max_body], truncated, namespace, next(self._ids)
+            time.time(), request, status, response[: self.max_body], truncated, namespace, next(self._ids), seconds
         )
         self._entries.append(entry)
         self._bytes += _size(entry)

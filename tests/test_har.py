@@ -90,6 +90,17 @@ def test_the_journal_as_har_valid_with_each_exchange(mock, control):
     assert [entry["_journalId"] for entry in entries] == [entry["id"] for entry in journal]
 
 
+def test_an_entrys_time_is_how_long_its_answer_took_injected_latency_included(mock, control):
+    control.add_fault("latency=300", task_type="getResponse", times=1)
+    post(mock.url, [{"taskType": "getResponse", "taskUUID": "00000000-0000-4000-8000-000000000000"}])  # unknown: 400
+    post(mock.url, [{"taskType": "getResponse", "taskUUID": "00000000-0000-4000-8000-000000000001"}])
+    delayed, prompt = har(mock)["log"]["entries"]
+    assert delayed["time"] >= 300 and delayed["timings"]["wait"] == delayed["time"]
+    assert 0 < prompt["time"] < 300
+    journal = MockControl(mock.base_url).requests()
+    assert [entry["seconds"] * 1000 for entry in journal] == pytest.approx([delayed["time"], prompt["time"]], abs=0.001)
+
+
 def test_keys_are_redacted_as_in_the_journal(mock, control):
     authentication = {"taskType": "authentication", "apiKey": "secret-key-123"}
     post(mock.url, [authentication, {"taskType": "getResponse", "taskUUID": example_task()["taskUUID"]}])

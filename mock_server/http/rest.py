@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import time
 
 from aiohttp import web
 
@@ -59,8 +60,9 @@ async def read_body(request: web.Request) -> bytes:
 
 async def answer_tasks(request: web.Request, raw: bytes) -> web.StreamResponse:
     """The mock's answer to a task array sent over REST."""
+    started = time.perf_counter()  # the journal's time of the answer includes injected latency
     faults = header_faults(request)
-    interrupted = await _apply_request_faults(request, raw, [f for f in faults if f.is_request_fault])
+    interrupted = await _apply_request_faults(request, raw, [f for f in faults if f.is_request_fault], started)
     if interrupted is not None:
         return interrupted
     reply = await request.app[DISPATCHER].handle(
@@ -70,6 +72,7 @@ async def answer_tasks(request: web.Request, raw: bytes) -> web.StreamResponse:
         faults=tuple(f for f in faults if not f.is_request_fault),
         refusals_carry_data=True,
         namespace=request_namespace(request) or DEFAULT,
+        started=started,
     )
     request[TASK_TYPE_COUNTS] = reply.task_type_counts
     return web.Response(text=reply.text, status=reply.status, content_type="application/json")
@@ -87,7 +90,9 @@ def header_faults(request: web.Request) -> list[Fault]:
         raise exceptions.INVALID_MOCK_FAULT(f"{FAULT_HEADER}: {error}", parameter=FAULT_HEADER) from None
 
 
-async def _apply_request_faults(request: web.Request, raw: bytes, asked: list[Fault]) -> web.StreamResponse | None:
+async def _apply_request_faults(
+    request: web.Request, raw: bytes, asked: list[Fault], started: float
+) -> web.StreamResponse | None:
     """Run the request faults (asked for, set by rule, or drawn by --chaos); the first that answers replaces the
     tasks' own answer, and is journaled as theirs would be."""
     dispatcher = request.app[DISPATCHER]
@@ -105,12 +110,12 @@ async def _apply_request_faults(request: web.Request, raw: bytes, asked: list[Fa
             answer = await fault.on_request(dispatcher.faults.rng)
         except DropConnection:
             # Journaled with status 0 and no answer: the client saw the connection end.
-            journal.record(raw, 0, "null", namespace)
+            journal.record(raw, 0, "null", namespace, time.perf_counter() - started)
             drop_connection(request)
         if answer is not None:
             response = error_response(answer.error)
             response.headers.update(answer.headers)
-            journal.record(raw, response.status, response.text or "", namespace)
+            journal.record(raw, response.status, response.text or "", namespace, time.perf_counter() - started)
             dispatcher.coverage.answered(namespace, exceptions.errors_body(answer.error), REST)
             return response
     return None
