@@ -58,7 +58,7 @@ def _names_api_key(name: str) -> bool:
 class JournalEntry(NamedTuple):
     """One request as received (the raw body, keys redacted, cut at the journal's limit) and the answer."""
 
-    received_at: float  # seconds since the epoch
+    received_at: float  # seconds since the epoch, when the body had been read and its answer began
     request: bytes
     status: int
     response: str
@@ -121,7 +121,14 @@ class RequestJournal:
         if len(self._entries) == self._entries.maxlen:
             self._bytes -= _size(self._entries[0])
         entry = JournalEntry(
-            time.time(), request, status, response[: self.max_body], truncated, namespace, next(self._ids), seconds
+            time.time() - seconds,  # when it came: it is kept once answered
+            request,
+            status,
+            response[: self.max_body],
+            truncated,
+            namespace,
+            next(self._ids),
+            seconds,
         )
         self._entries.append(entry)
         self._bytes += _size(entry)
