@@ -44,7 +44,9 @@ def _entry(entry: JournalEntry, url: str) -> dict[str, Any]:
     request_text = entry.request.decode(errors="replace")
     answered = entry.status != 0
     har: dict[str, Any] = {
-        "startedDateTime": datetime.fromtimestamp(entry.received_at, UTC).isoformat(timespec="milliseconds"),
+        "startedDateTime": datetime.fromtimestamp(entry.received_at - entry.seconds, UTC).isoformat(
+            timespec="milliseconds"
+        ),
         "time": round(entry.seconds * 1000, 3),  # ms; the journal times the answer, not the transfers
         "request": {
             "method": "POST",

@@ -58,7 +58,7 @@ def _names_api_key(name: str) -> bool:
 class JournalEntry(NamedTuple):
     """One request as received (the raw body, keys redacted, cut at the journal's limit) and the answer."""
 
-    received_at: float  # seconds since the epoch, when the body had been read and its answer began
+    received_at: float  # seconds since the epoch, when the answer was kept (the request came `seconds` before)
     request: bytes
     status: int
     response: str
@@ -121,7 +121,7 @@ class RequestJournal:
         if len(self._entries) == self._entries.maxlen:
             self._bytes -= _size(self._entries[0])
         entry = JournalEntry(
-            time.time() - seconds,  # when it came: it is kept once answered
+            time.time(),
             request,
             status,
             response[: self.max_body],

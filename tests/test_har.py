@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -99,8 +100,9 @@ def test_an_entrys_time_is_how_long_its_answer_took_injected_latency_included(mo
     assert 0 < prompt["time"] < 300
     journal = MockControl(mock.base_url).requests()
     assert [entry["seconds"] * 1000 for entry in journal] == pytest.approx([delayed["time"], prompt["time"]], abs=0.001)
-    # receivedAt is when a request came, not when it was answered: the delayed one was answered before the next came
-    assert journal[0]["receivedAt"] + journal[0]["seconds"] <= journal[1]["receivedAt"] + 0.001
+    # startedDateTime is when a request came, not when it was answered: the delayed one ended before the next came
+    started = [datetime.fromisoformat(entry["startedDateTime"]).timestamp() for entry in (delayed, prompt)]
+    assert started[0] + delayed["time"] / 1000 <= started[1] + 0.002
 
 
 def test_keys_are_redacted_as_in_the_journal(mock, control):
