@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from mock_server.containers import CONTAINERS, ENCODER_OPTIONS, encoder_options
+from mock_server.containers import CONTAINERS, encoder_options
 from mock_server.schema_registry import schemas
 
 
@@ -18,9 +18,11 @@ def test_a_crf_is_passed_to_the_encoder_and_vp9_then_drops_its_bitrate_cap():
     assert "crf" not in encoder_options("libx264")
 
 
-@pytest.mark.parametrize("codec", ["aac", "libopus"])
-def test_an_audio_encoder_gets_its_own_options_and_no_crf(codec):
-    assert encoder_options(codec) == ENCODER_OPTIONS.get(codec, {})
+@pytest.mark.parametrize(
+    ("codec", "fastest"), [("aac", {"aac_coder": "fast"}), ("libopus", {"compression_level": "0"})]
+)
+def test_sound_is_encoded_with_the_encoders_fastest_settings(codec, fastest):
+    assert encoder_options(codec) == fastest
 
 
 def test_the_options_are_a_copy_callers_may_change():

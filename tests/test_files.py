@@ -139,15 +139,16 @@ class HeldRead:
         return self.read(name)
 
 
-async def held_download(client, path: str, held: HeldRead) -> bytes:
-    """Download `path` while its read is held; /health is asked meanwhile, and then the read released."""
-    download = asyncio.ensure_future(client.get(path))
+async def answered_while_held(client, held: HeldRead, asking):
+    """The response to `asking` (a request not yet awaited) whose store read is held: /health is asked
+    meanwhile, and then the read released."""
+    answer = asyncio.ensure_future(asking)
     assert await asyncio.to_thread(held.started.wait, 5)
     assert (await client.get("/health")).status == 200  # on the event loop, the held read would stall this
     held.released.set()
-    response = await download
+    response = await answer
     assert response.status == 200 and not held.waited_out
-    return await response.read()
+    return response
 
 
 async def test_a_files_read_from_the_store_holds_no_other_request(client, monkeypatch):
@@ -155,7 +156,7 @@ async def test_a_files_read_from_the_store_holds_no_other_request(client, monkey
     store = client.app[DISPATCHER].store
     held = HeldRead(store.get_media)
     monkeypatch.setattr(store, "get_media", held)
-    assert await held_download(client, path, held) == BODY
+    assert await (await answered_while_held(client, held, client.get(path))).read() == BODY
 
 
 async def test_deleting_an_upload_reads_it_without_holding_other_requests(client, monkeypatch):
@@ -164,12 +165,8 @@ async def test_deleting_an_upload_reads_it_without_holding_other_requests(client
     held = HeldRead(store.get_media)
     monkeypatch.setattr(store, "get_media", held)
     task = {"taskType": "mediaStorage", "taskUUID": str(uuid.uuid4()), "operation": "delete", "mediaUUID": media_uuid}
-    deleting = asyncio.ensure_future(client.post("/v1", json=[task], headers=HEADERS))
-    assert await asyncio.to_thread(held.started.wait, 5)
-    assert (await client.get("/health")).status == 200
-    held.released.set()
-    answer = await (await deleting).json()
-    assert answer["data"][0]["mediaUUID"] == media_uuid and not held.waited_out
+    answer = await (await answered_while_held(client, held, client.post("/v1", json=[task], headers=HEADERS))).json()
+    assert answer["data"][0]["mediaUUID"] == media_uuid
     assert store.get_media.read(media_uuid) is None
 
 
@@ -182,8 +179,8 @@ async def test_a_results_file_read_from_the_store_holds_no_other_request(aiohttp
     store = dispatcher.store
     held = HeldRead(store.get_file)
     monkeypatch.setattr(store, "get_file", held)
-    data = await held_download(client, f"/videos/{store.get(task['taskUUID']).results[0].video_uuid}.mp4", held)
-    assert data == store.get_file.read(task["taskUUID"])
+    path = f"/videos/{store.get(task['taskUUID']).results[0].video_uuid}.mp4"
+    assert await (await answered_while_held(client, held, client.get(path))).read() == held.read(task["taskUUID"])
 
 
 @pytest.mark.parametrize("data_dir", [False, True], ids=["memory", "data-dir"])
