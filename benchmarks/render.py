@@ -110,13 +110,15 @@ def ffmpeg_command(
     if mode in ("silence", "segments"):
         command += ["-af", "apad"]  # sound padded with silence to the video's length
     command += ["-r", str(fps), "-pix_fmt", "yuv420p", "-c:v", spec.video_codec]
-    for name, value in encoder_options(spec.video_codec, crf_for_quality(QUALITY)).items():
-        command += [f"-{name}", value]
-    command += ["-c:a", spec.audio_codec]
-    for name, value in encoder_options(spec.audio_codec).items():
-        command += [f"-{name}", value]
+    command += _flags(encoder_options(spec.video_codec, crf_for_quality(QUALITY)))
+    command += ["-c:a", spec.audio_codec, *_flags(encoder_options(spec.audio_codec))]
     command += ["-ar", str(AUDIO_RATE), "-ac", "1", "-metadata", f"comment={COMMENT}"]
     return [*command, str(out)]
+
+
+def _flags(options: dict[str, str]) -> list[str]:
+    """Encoder options as the ffmpeg command line takes them: -name value."""
+    return [item for name, value in options.items() for item in (f"-{name}", value)]
 
 
 def cpu_seconds() -> float:
